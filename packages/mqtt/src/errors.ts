@@ -1,0 +1,160 @@
+/**
+ * Errors of the Courier MQTT library.
+ *
+ * Every error the library throws or rejects with is an {@link MqttError} with a stable
+ * {@link MqttErrorCode}. `instanceof` works across duplicate installs of the package: each
+ * class is branded with a `Symbol.for` key, as undici does, instead of relying on prototype
+ * identity.
+ *
+ * @module
+ */
+
+/** Stable machine-readable error codes. Never renamed once released. */
+export const MqttErrorCode = {
+  /** A packet on the wire (or given to the encoder) breaks the MQTT specification. */
+  MALFORMED_PACKET: 'MQTT_MALFORMED_PACKET',
+  /** A packet is larger than the configured maximum packet size. */
+  PACKET_TOO_LARGE: 'MQTT_PACKET_TOO_LARGE',
+  /** A topic name or topic filter is not valid. */
+  INVALID_TOPIC: 'MQTT_INVALID_TOPIC',
+  /** An option passed by the caller is not valid; the message names the field. */
+  INVALID_OPTION: 'MQTT_INVALID_OPTION',
+  /** The broker answered CONNECT with a non-zero return code. */
+  CONNECTION_REFUSED: 'MQTT_CONNECTION_REFUSED',
+  /** No CONNACK (or no TCP/TLS connection) within the connect timeout. */
+  CONNECT_TIMEOUT: 'MQTT_CONNECT_TIMEOUT',
+  /** The connection was lost (closed, reset, or torn down after a protocol error). */
+  CONNECTION_LOST: 'MQTT_CONNECTION_LOST',
+  /** No PINGRESP arrived in time: the connection is considered half-open and dead. */
+  KEEPALIVE_TIMEOUT: 'MQTT_KEEPALIVE_TIMEOUT',
+  /** The client was ended; the operation can no longer complete. */
+  CLIENT_CLOSED: 'MQTT_CLIENT_CLOSED',
+  /** The broker refused a subscription (SUBACK return code 0x80). */
+  SUBSCRIBE_FAILED: 'MQTT_SUBSCRIBE_FAILED',
+  /** The offline queue is full and the chosen policy rejects new messages. */
+  QUEUE_FULL: 'MQTT_QUEUE_FULL',
+  /** The network layer failed: DNS, TCP connect, socket error. */
+  NETWORK: 'MQTT_NETWORK',
+  /** The TLS handshake failed: certificate, host name, PSK, protocol version. */
+  TLS: 'MQTT_TLS',
+  /** The WebSocket upgrade or framing failed. */
+  WEBSOCKET: 'MQTT_WEBSOCKET',
+  /** The peer broke the protocol flow (not the packet format): e.g. a second CONNACK. */
+  PROTOCOL: 'MQTT_PROTOCOL',
+  /** The session store failed to read or write. */
+  STORE: 'MQTT_STORE',
+  /** An operation was aborted by the caller's AbortSignal. */
+  ABORTED: 'MQTT_ABORTED',
+} as const;
+
+/** The union of all {@link MqttErrorCode} values. */
+export type MqttErrorCode = (typeof MqttErrorCode)[keyof typeof MqttErrorCode];
+
+const brandOf = (name: string): symbol => Symbol.for(`courier-mqtt.error.${name}`);
+
+/** Options common to every Courier error. */
+export interface MqttErrorOptions {
+  /** The underlying error, kept as the standard `cause`. */
+  cause?: unknown;
+}
+
+/**
+ * The base class of every error of this library.
+ *
+ * `code` is stable and meant for programs; `message` is meant for people (a device installer
+ * reading a log) and may be reworded between versions.
+ */
+export class MqttError extends Error {
+  /** Stable code; see {@link MqttErrorCode}. */
+  readonly code: MqttErrorCode;
+
+  constructor(code: MqttErrorCode, message: string, options?: MqttErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    // Brand every class in the chain so `instanceof` works across duplicate installs.
+    let proto: object | null = Object.getPrototypeOf(this) as object | null;
+    while (proto !== null && proto !== Error.prototype) {
+      const ctor = (proto as { constructor: { name: string } }).constructor;
+      Object.defineProperty(this, brandOf(ctor.name), { value: true });
+      proto = Object.getPrototypeOf(proto) as object | null;
+    }
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[brandOf(this.name)] === true
+    );
+  }
+}
+
+/**
+ * A packet breaks the MQTT specification, on decode (bytes from the peer) or on encode
+ * (a packet built by the caller).
+ */
+export class MalformedPacketError extends MqttError {
+  /** Byte offset of the offending byte, from the start of the packet; -1 on encode. */
+  readonly offset: number;
+  /** The normative statement broken, e.g. `MQTT-2.2.2-2`; undefined where none applies. */
+  readonly rule: string | undefined;
+
+  constructor(message: string, offset: number, rule?: string, options?: MqttErrorOptions) {
+    super(
+      MqttErrorCode.MALFORMED_PACKET,
+      `${message}${rule === undefined ? '' : ` [${rule}]`}${offset >= 0 ? ` at byte ${offset}` : ''}`,
+      options,
+    );
+    this.offset = offset;
+    this.rule = rule;
+  }
+}
+
+/** A packet is larger than the maximum packet size allowed. Detected before its body is buffered. */
+export class PacketTooLargeError extends MqttError {
+  /** Size the packet announced, in bytes (fixed header included). */
+  readonly sizeBytes: number;
+  /** The limit in force, in bytes. */
+  readonly maxBytes: number;
+
+  constructor(sizeBytes: number, maxBytes: number) {
+    super(
+      MqttErrorCode.PACKET_TOO_LARGE,
+      `packet of ${sizeBytes} bytes exceeds the maximum packet size of ${maxBytes} bytes`,
+    );
+    this.sizeBytes = sizeBytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** A topic name or filter is invalid. */
+export class InvalidTopicError extends MqttError {
+  /** The offending topic or filter. */
+  readonly topic: string;
+  /** The normative statement broken, where one applies. */
+  readonly rule: string | undefined;
+
+  constructor(topic: string, reason: string, rule?: string) {
+    super(
+      MqttErrorCode.INVALID_TOPIC,
+      `invalid topic ${JSON.stringify(topic)}: ${reason}${rule === undefined ? '' : ` [${rule}]`}`,
+    );
+    this.topic = topic;
+    this.rule = rule;
+  }
+}
+
+/** An option is invalid. The message names the field and what is allowed. */
+export class InvalidOptionError extends MqttError {
+  /** Dotted path of the field, e.g. `reconnect.maxDelayMs`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(MqttErrorCode.INVALID_OPTION, `${field}: ${message}`);
+    this.field = field;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Transport options and results. The transport layer opens byte streams and knows nothing
+ * of MQTT.
+ *
+ * @module
+ */
+
+import type { Duplex } from 'node:stream';
+
+/** URL schemes Courier connects to. */
+export type TransportProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+
+/** TLS options for `mqtts://` and `wss://`. Secrets here never appear in errors or logs. */
+export interface TlsOptions {
+  /** Trusted CA certificate(s), PEM. When absent, Node's built-in root store is used. */
+  readonly ca?: string | Uint8Array | readonly (string | Uint8Array)[];
+  /** Client certificate chain, PEM (mutual TLS). */
+  readonly cert?: string | Uint8Array;
+  /** Client private key, PEM (mutual TLS). */
+  readonly key?: string | Uint8Array;
+  /** Passphrase of an encrypted private key. */
+  readonly passphrase?: string;
+  /**
+   * The "endpoint name": sent as SNI, and the name the server certificate must match.
+   * @default the host name of the URL (no SNI is sent for an IP address unless this is set)
+   */
+  readonly servername?: string;
+  /** ALPN protocol names, e.g. `['x-amzn-mqtt-ca']` for AWS IoT on port 443. */
+  readonly alpn?: readonly string[];
+  /** @default true */
+  readonly rejectUnauthorized?: boolean;
+  /** e.g. `'TLSv1.2'`. */
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list. */
+  readonly ciphers?: string;
+}
+
+/** TLS-PSK credentials (TLS 1.2 PSK cipher suites). */
+export interface PskOptions {
+  readonly identity: string;
+  /** The pre-shared key as hex digits, as in Mosquitto's `psk_file`. */
+  readonly key: string;
+  /** @default 'PSK' suites the peer accepts, e.g. 'PSK-AES128-CBC-SHA256' */
+  readonly ciphers?: string;
+}
+
+/** Where and how to open a byte stream. */
+export interface TransportOptions {
+  readonly protocol: TransportProtocol;
+  /** Host name, IPv4 or IPv6 address (without brackets). */
+  readonly host: string;
+  readonly port: number;
+  /** WebSocket path. @default '/mqtt' */
+  readonly path?: string;
+  /** Address family: 4, 6, or 0 for either (every resolved address is tried in order). @default 0 */
+  readonly family?: 0 | 4 | 6;
+  /** @default 30000 */
+  readonly connectTimeoutMs?: number;
+  readonly tls?: TlsOptions;
+  readonly psk?: PskOptions;
+  /** Extra HTTP headers for the WebSocket upgrade request. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+/** An open byte stream and what was negotiated. */
+export interface TransportConnection {
+  /** Bytes in and out. Ending or destroying it closes the connection. */
+  readonly stream: Duplex;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** ALPN protocol the server selected, if any. */
+  readonly alpnProtocol?: string;
+  /** The PSK identity hint the server sent, if any. */
+  readonly pskHint?: string;
+}
