@@ -57,6 +57,12 @@ export interface StoreSnapshot {
  * store reports a write failure through the promise of the next {@link flush}.
  */
 export interface SessionStore {
+  /**
+   * False for a store whose `flush()` makes nothing durable (the memory store): the client
+   * then writes packets without waiting for it. Absent means true.
+   */
+  readonly durable?: boolean;
+
   /** Loads what the store holds. Called once, before any mutation. */
   open(): Promise<StoreSnapshot>;
 

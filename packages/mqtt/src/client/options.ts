@@ -1,0 +1,299 @@
+/**
+ * Client options: documented field by field, defaults stated, validated with the field named.
+ *
+ * @module
+ */
+
+import { InvalidOptionError } from '../errors.js';
+import type { QoS, Will } from '../packet/types.js';
+import type { SessionStore } from '../store/types.js';
+import type { PskOptions, TlsOptions } from '../transport/types.js';
+
+/** A server to connect to, with its own credentials and TLS settings. */
+export interface ServerOptions {
+  /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`, `mqtt://[::1]`. */
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string | Uint8Array;
+  readonly tls?: TlsOptions;
+  readonly psk?: PskOptions;
+  /** Address family: 4, 6 or 0 for either. @default 0 */
+  readonly family?: 0 | 4 | 6;
+  /** WebSocket path. @default the URL's path, else '/mqtt' */
+  readonly wsPath?: string;
+}
+
+/** The Will message, published by the broker if the client disappears without DISCONNECT. */
+export interface WillOptions {
+  readonly topic: string;
+  readonly payload: string | Uint8Array;
+  /** @default 0 */
+  readonly qos?: QoS;
+  /** @default false */
+  readonly retain?: boolean;
+}
+
+/** Reconnect backoff. Waits double from `minDelayMs` up to `maxDelayMs`. */
+export interface ReconnectOptions {
+  /** @default 2000 */
+  readonly minDelayMs?: number;
+  /** @default 60000 */
+  readonly maxDelayMs?: number;
+  /** Fraction of each wait that is randomized (0..1). @default 0.2 */
+  readonly jitter?: number;
+}
+
+/** What to do with a publish while disconnected when the offline queue is full. */
+export type OfflineQueuePolicy = 'reject' | 'drop-oldest-qos0';
+
+/** Bounds of the offline queue (messages accepted while not connected). */
+export interface OfflineQueueOptions {
+  /** @default 10000 */
+  readonly maxMessages?: number;
+  /** Payload bytes. @default 16 MiB */
+  readonly maxBytes?: number;
+  /**
+   * `reject`: the new publish rejects with a `QUEUE_FULL` error. `drop-oldest-qos0`: the
+   * oldest queued QoS 0 message is dropped (its publish rejects with `QUEUE_FULL`); if none
+   * is queued, the new publish is rejected. @default 'reject'
+   */
+  readonly policy?: OfflineQueuePolicy;
+}
+
+/** Options of {@link createClient} and {@link connect}. */
+export interface ClientOptions {
+  /**
+   * Client identifier. An empty id is allowed only with `clean: true` [MQTT-3.1.3-7]; the
+   * broker then assigns one. @default a random `courier-` id
+   */
+  readonly clientId?: string;
+  /** Clean session. @default true */
+  readonly clean?: boolean;
+  /** Keep-alive in seconds, 0 turns it off. @default 60 */
+  readonly keepaliveSec?: number;
+  /**
+   * How long a PINGREQ may wait for its PINGRESP before the connection is declared dead.
+   * @default half the keep-alive, between 1 s and 30 s
+   */
+  readonly pingTimeoutMs?: number;
+  readonly username?: string;
+  /** May be binary [MQTT-3.1.3.5]. Never logged nor put in an error. */
+  readonly password?: string | Uint8Array;
+  readonly will?: WillOptions;
+  /** 4 = MQTT 3.1.1, 3 = MQTT 3.1. @default 4 */
+  readonly protocolVersion?: 3 | 4;
+  /** Time allowed for TCP + TLS + CONNACK. @default 30000 */
+  readonly connectTimeoutMs?: number;
+  readonly tls?: TlsOptions;
+  readonly psk?: PskOptions;
+  /** @default 0 (either) */
+  readonly family?: 0 | 4 | 6;
+  readonly wsPath?: string;
+  /** Reconnect backoff, or `false` to never reconnect. @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2 } */
+  readonly reconnect?: false | ReconnectOptions;
+  /** Backup servers, tried after the primary (Mongoose OS `mqtt1` semantics). @default [] */
+  readonly servers?: readonly (string | ServerOptions)[];
+  /** Where the session state lives. @default memoryStore() */
+  readonly store?: SessionStore;
+  /** Outgoing QoS 1/2 messages in flight at once. @default 100 */
+  readonly maxInflight?: number;
+  readonly offlineQueue?: OfflineQueueOptions;
+  /** Largest packet accepted from the broker, in bytes. @default 268435460 (the spec's) */
+  readonly maxPacketSize?: number;
+  /** Messages buffered per unread subscription iterator before the oldest are dropped. @default 10000 */
+  readonly subscriptionBufferSize?: number;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  readonly servers: readonly ServerOptions[];
+  readonly clientId: string;
+  readonly clean: boolean;
+  readonly keepaliveSec: number;
+  readonly pingTimeoutMs: number;
+  readonly will: Will | undefined;
+  readonly protocolVersion: 3 | 4;
+  readonly connectTimeoutMs: number;
+  readonly reconnect: Required<ReconnectOptions> | false;
+  readonly store: SessionStore | undefined;
+  readonly maxInflight: number;
+  readonly offlineQueue: Required<OfflineQueueOptions>;
+  readonly maxPacketSize: number;
+  readonly subscriptionBufferSize: number;
+}
+
+/** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
+export const MAX_PACKET_SIZE = 268_435_460;
+
+const encoder = new TextEncoder();
+
+/** Encodes a string payload as UTF-8; passes bytes through. */
+export function toBytes(payload: string | Uint8Array): Uint8Array {
+  return typeof payload === 'string' ? encoder.encode(payload) : payload;
+}
+
+function integer(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(
+      field,
+      `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function qos(field: string, value: unknown): QoS {
+  if (value !== 0 && value !== 1 && value !== 2) {
+    throw new InvalidOptionError(field, `must be 0, 1 or 2, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function randomClientId(): string {
+  const hex = Array.from({ length: 8 }, () => Math.floor(Math.random() * 16).toString(16));
+  return `courier-${hex.join('')}`;
+}
+
+/**
+ * Fills defaults and validates. Pure: throws {@link InvalidOptionError} naming the field and
+ * the allowed range; never touches the network.
+ */
+export function resolveOptions(
+  server: string | ServerOptions,
+  options: ClientOptions = {},
+): ResolvedOptions {
+  const primary: ServerOptions =
+    typeof server === 'string'
+      ? {
+          url: server,
+          ...(options.username === undefined ? {} : { username: options.username }),
+          ...(options.password === undefined ? {} : { password: options.password }),
+          ...(options.tls === undefined ? {} : { tls: options.tls }),
+          ...(options.psk === undefined ? {} : { psk: options.psk }),
+          ...(options.family === undefined ? {} : { family: options.family }),
+          ...(options.wsPath === undefined ? {} : { wsPath: options.wsPath }),
+        }
+      : server;
+  if (typeof primary.url !== 'string' || primary.url === '') {
+    throw new InvalidOptionError('url', 'a server URL such as mqtt://host:1883 is required');
+  }
+  const backups = (options.servers ?? []).map((s, i): ServerOptions => {
+    const entry = typeof s === 'string' ? { url: s } : s;
+    if (typeof entry.url !== 'string' || entry.url === '') {
+      throw new InvalidOptionError(`servers[${i}].url`, 'must be a server URL');
+    }
+    return entry;
+  });
+
+  const clean = options.clean ?? true;
+  if (typeof clean !== 'boolean') throw new InvalidOptionError('clean', 'must be a boolean');
+  const clientId = options.clientId ?? randomClientId();
+  if (typeof clientId !== 'string') throw new InvalidOptionError('clientId', 'must be a string');
+  if (clientId === '' && !clean) {
+    throw new InvalidOptionError(
+      'clientId',
+      'an empty client id requires clean: true [MQTT-3.1.3-7]; set a client id for a persistent session',
+    );
+  }
+  if (encoder.encode(clientId).byteLength > 65535) {
+    throw new InvalidOptionError('clientId', 'must be at most 65,535 bytes of UTF-8');
+  }
+  const keepaliveSec = integer('keepaliveSec', options.keepaliveSec ?? 60, 0, 65535);
+  const pingTimeoutMs = integer(
+    'pingTimeoutMs',
+    options.pingTimeoutMs ?? Math.min(30_000, Math.max(1000, (keepaliveSec * 1000) / 2)),
+    1,
+    3_600_000,
+  );
+  const protocolVersion = options.protocolVersion ?? 4;
+  if (protocolVersion !== 3 && protocolVersion !== 4) {
+    throw new InvalidOptionError(
+      'protocolVersion',
+      `must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${JSON.stringify(protocolVersion)}`,
+    );
+  }
+  const connectTimeoutMs = integer(
+    'connectTimeoutMs',
+    options.connectTimeoutMs ?? 30_000,
+    1,
+    3_600_000,
+  );
+
+  let will: Will | undefined;
+  if (options.will !== undefined) {
+    const w = options.will;
+    if (typeof w.topic !== 'string' || w.topic === '') {
+      throw new InvalidOptionError('will.topic', 'must be a non-empty topic name');
+    }
+    if (/[+#]/.test(w.topic)) {
+      throw new InvalidOptionError('will.topic', 'must not contain wildcards [MQTT-3.1.3-10]');
+    }
+    will = {
+      topic: w.topic,
+      payload: toBytes(w.payload),
+      qos: qos('will.qos', w.qos ?? 0),
+      retain: w.retain ?? false,
+    };
+  }
+
+  let reconnect: Required<ReconnectOptions> | false = false;
+  if (options.reconnect !== false) {
+    const r = options.reconnect ?? {};
+    const minDelayMs = integer('reconnect.minDelayMs', r.minDelayMs ?? 2000, 0, 86_400_000);
+    const maxDelayMs = integer(
+      'reconnect.maxDelayMs',
+      r.maxDelayMs ?? Math.max(60_000, minDelayMs),
+      minDelayMs,
+      86_400_000,
+    );
+    const jitter = r.jitter ?? 0.2;
+    if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
+      throw new InvalidOptionError('reconnect.jitter', 'must be a number from 0 to 1');
+    }
+    reconnect = { minDelayMs, maxDelayMs, jitter };
+  }
+
+  const maxInflight = integer('maxInflight', options.maxInflight ?? 100, 1, 65535);
+  const q = options.offlineQueue ?? {};
+  const policy = q.policy ?? 'reject';
+  if (policy !== 'reject' && policy !== 'drop-oldest-qos0') {
+    throw new InvalidOptionError(
+      'offlineQueue.policy',
+      `must be 'reject' or 'drop-oldest-qos0', got ${JSON.stringify(policy)}`,
+    );
+  }
+  const offlineQueue = {
+    maxMessages: integer('offlineQueue.maxMessages', q.maxMessages ?? 10_000, 0, 100_000_000),
+    maxBytes: integer('offlineQueue.maxBytes', q.maxBytes ?? 16 * 1024 * 1024, 0, 2 ** 40),
+    policy,
+  };
+  const maxPacketSize = integer(
+    'maxPacketSize',
+    options.maxPacketSize ?? MAX_PACKET_SIZE,
+    2,
+    MAX_PACKET_SIZE,
+  );
+  const subscriptionBufferSize = integer(
+    'subscriptionBufferSize',
+    options.subscriptionBufferSize ?? 10_000,
+    1,
+    100_000_000,
+  );
+
+  return {
+    servers: [primary, ...backups],
+    clientId,
+    clean,
+    keepaliveSec,
+    pingTimeoutMs,
+    will,
+    protocolVersion,
+    connectTimeoutMs,
+    reconnect,
+    store: options.store,
+    maxInflight,
+    offlineQueue,
+    maxPacketSize,
+    subscriptionBufferSize,
+  };
+}

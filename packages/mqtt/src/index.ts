@@ -1,0 +1,27 @@
+/**
+ * Courier MQTT: a secure MQTT 3.1.1 client for devices and gateways.
+ *
+ * ```ts
+ * import { connect } from 'courier-mqtt';
+ * const client = await connect('mqtt://broker:1883', { clientId: 'pv-plant-1', clean: false });
+ * await client.publish('PV/sunshine', 'yes', { qos: 1, retain: true });
+ * const sub = await client.subscribe('myhome/+/+/temperature', { qos: 1 });
+ * for await (const msg of sub) console.log(msg.topic, new TextDecoder().decode(msg.payload));
+ * ```
+ *
+ * @module
+ */
+export * from './client/index.js';
+export {
+  InvalidOptionError,
+  InvalidTopicError,
+  MalformedPacketError,
+  MqttError,
+  MqttErrorCode,
+  type MqttErrorOptions,
+  PacketTooLargeError,
+} from './errors.js';
+export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
+export * from './store/index.js';
+export { isValidTopicFilter, isValidTopicName, TopicTrie, topicMatches } from './topic/index.js';
+export * from './transport/index.js';

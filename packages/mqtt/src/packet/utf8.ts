@@ -1,0 +1,99 @@
+/**
+ * UTF-8 strings as MQTT wants them [MQTT-1.5.3]: well-formed, no U+0000, at most 65,535 bytes,
+ * with an ASCII fast path for the common case (topics and client ids are mostly ASCII).
+ *
+ * @module
+ */
+
+import { MalformedPacketError } from '../errors.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Largest string an MQTT length prefix can carry. */
+export const MAX_STRING_BYTES = 65535;
+
+/**
+ * UTF-8 byte length of `s`, validating it on the way: throws for U+0000 [MQTT-1.5.3-2] and for
+ * lone surrogates, which cannot be encoded as well-formed UTF-8 [MQTT-1.5.3-1].
+ */
+export function utf8ByteLength(s: string, what: string): number {
+  let n = 0;
+  const len = s.length;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c === 0) {
+        throw new MalformedPacketError(`${what} contains U+0000`, -1, 'MQTT-1.5.3-2');
+      }
+      n += 1;
+    } else if (c < 0x800) {
+      n += 2;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < len ? s.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || next < 0xdc00 || next > 0xdfff) {
+        throw new MalformedPacketError(`${what} contains a lone surrogate`, -1, 'MQTT-1.5.3-1');
+      }
+      n += 4;
+      i++;
+    } else {
+      n += 3;
+    }
+  }
+  if (n > MAX_STRING_BYTES) {
+    throw new MalformedPacketError(`${what} is longer than 65,535 bytes`, -1, 'MQTT-1.5.3');
+  }
+  return n;
+}
+
+/** Writes `s` (already measured as `byteLength`) at `offset`; returns the new offset. */
+export function writeUtf8(out: Uint8Array, offset: number, s: string, byteLength: number): number {
+  if (byteLength === s.length) {
+    for (let i = 0; i < byteLength; i++) out[offset + i] = s.charCodeAt(i);
+    return offset + byteLength;
+  }
+  encoder.encodeInto(s, out.subarray(offset, offset + byteLength));
+  return offset + byteLength;
+}
+
+/**
+ * Decodes `length` bytes at `offset` as an MQTT UTF-8 string. `packetStart` is used to report
+ * offsets relative to the start of the packet.
+ */
+export function readUtf8(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  packetStart: number,
+  what: string,
+): string {
+  let ascii = true;
+  for (let i = offset; i < offset + length; i++) {
+    const b = buf[i]!;
+    if (b === 0) {
+      throw new MalformedPacketError(`${what} contains U+0000`, i - packetStart, 'MQTT-1.5.3-2');
+    }
+    if (b >= 0x80) ascii = false;
+  }
+  if (ascii) {
+    if (length <= 64) {
+      let s = '';
+      for (let i = offset; i < offset + length; i++) s += String.fromCharCode(buf[i]!);
+      return s;
+    }
+    return String.fromCharCode.apply(
+      null,
+      buf.subarray(offset, offset + length) as unknown as number[],
+    );
+  }
+  try {
+    // fatal: ill-formed sequences, overlong forms and encoded surrogates throw [MQTT-1.5.3-1].
+    return decoder.decode(buf.subarray(offset, offset + length));
+  } catch {
+    throw new MalformedPacketError(
+      `${what} is not well-formed UTF-8`,
+      offset - packetStart,
+      'MQTT-1.5.3-1',
+    );
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The sans-I/O MQTT session: protocol state machine and reconnect schedule.
+ *
+ * @module
+ */
+export { type BackoffOptions, type NextAttempt, ReconnectSchedule } from './backoff.js';
+export {
+  type Credentials,
+  type LinkState,
+  Session,
+  type SessionHost,
+  type SessionOptions,
+  type Settleable,
+} from './session.js';

@@ -1,0 +1,621 @@
+/**
+ * The MQTT 3.1.1 session state machine, sans I/O.
+ *
+ * It takes events — the connection opened or was lost, a packet arrived, the user published,
+ * subscribed or unsubscribed, time passed — and answers through a {@link SessionHost}: packets
+ * to send, messages to deliver, operations to settle, the connection to drop. It never touches
+ * a socket or a timer; time comes in as an argument, so a test is a table of inputs and
+ * expected outputs with a fake clock.
+ *
+ * The one link state:
+ *
+ * ```
+ *                connectionOpened()             CONNACK rc=0
+ *   offline ───────────────────────► awaiting-connack ─────────────► online
+ *      ▲                                   │ CONNACK rc≠0 / lost         │
+ *      └───────────────────────────────────┴──────── connectionLost() ◄──┘
+ *                                                  (or keep-alive expiry)
+ * ```
+ *
+ * Outgoing QoS 1/2 messages live in one of two places: the FIFO `queue` (accepted, no packet
+ * id yet — the offline queue, or waiting for an in-flight slot or a free id) and `inflight`
+ * (sent with a packet id, awaiting PUBACK/PUBREC, or PUBREL sent awaiting PUBCOMP). Both are
+ * mirrored in the {@link SessionStore} so a durable store can resume them after a crash.
+ *
+ * @module
+ */
+
+import { MqttError, MqttErrorCode } from '../errors.js';
+import type {
+  ConnackPacket,
+  ConnectPacket,
+  Packet,
+  ProtocolVersion,
+  PublishPacket,
+  QoS,
+  Will,
+} from '../packet/types.js';
+import type { OutgoingRecord, SessionStore, StoreSnapshot } from '../store/types.js';
+
+/** The link state of a {@link Session}. */
+export type LinkState = 'offline' | 'awaiting-connack' | 'online';
+
+/** A pending user operation the session settles. */
+export interface Settleable<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+/** What the session asks of its driver. */
+export interface SessionHost {
+  /** Write a packet to the connection. Only called while a connection is open. */
+  send(packet: Packet): void;
+  /** Hand an incoming application message to the application. */
+  deliver(message: PublishPacket): void;
+  /** Drop the connection, e.g. after a keep-alive expiry or a protocol violation. */
+  drop(error: MqttError): void;
+}
+
+/** Fixed parameters of a session. */
+export interface SessionOptions {
+  readonly protocolVersion: ProtocolVersion;
+  readonly clientId: string;
+  readonly clean: boolean;
+  readonly keepaliveSec: number;
+  /** How long to wait for PINGRESP before declaring the connection dead. */
+  readonly pingTimeoutMs: number;
+  readonly will?: Will;
+  /** Maximum number of outgoing QoS 1/2 messages in flight at once (1..65,535). */
+  readonly maxInflight: number;
+}
+
+/** User name and password sent in CONNECT. */
+export interface Credentials {
+  readonly username?: string;
+  /** Binary data [MQTT-3.1.3.5]. */
+  readonly password?: Uint8Array;
+}
+
+/** An outgoing message in the session's hands. */
+interface OutMessage {
+  seq: number;
+  packetId: number;
+  phase: 'queued' | 'sent' | 'released';
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  /** Absent for messages resumed from a store after a restart: nobody awaits them. */
+  readonly op: Settleable<void> | undefined;
+}
+
+/** A SUBSCRIBE or UNSUBSCRIBE awaiting its acknowledgement. */
+type PendingControl =
+  | {
+      readonly kind: 'subscribe';
+      readonly subscriptions: readonly { topic: string; qos: QoS }[];
+      readonly op: Settleable<readonly number[]>;
+    }
+  | {
+      readonly kind: 'unsubscribe';
+      readonly topics: readonly string[];
+      readonly op: Settleable<void>;
+    };
+
+const MAX_PACKET_ID = 0xffff;
+
+/**
+ * The protocol state machine of one MQTT client session.
+ *
+ * Every method is synchronous. Methods that take `now` use it as "milliseconds on some
+ * monotonic clock"; only differences matter.
+ */
+export class Session {
+  readonly #options: SessionOptions;
+  readonly #host: SessionHost;
+  readonly #store: SessionStore;
+
+  #link: LinkState = 'offline';
+  #nextSeq = 1;
+  #nextPacketId = 1;
+
+  /** Accepted QoS 1/2 (and, while offline, QoS 0) messages without a packet id, FIFO. */
+  #queue: OutMessage[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  /** Outgoing messages holding a packet id, in the order they were first sent. */
+  readonly #inflight = new Map<number, OutMessage>();
+  /** SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK, by packet id. */
+  readonly #controls = new Map<number, PendingControl>();
+  /** SUBSCRIBE/UNSUBSCRIBE accepted while offline, sent on the next connection. */
+  #deferredControls: PendingControl[] = [];
+  /** [MQTT-4.3.3-2] Incoming QoS 2 packet ids received, PUBREL not yet. */
+  readonly #incomingQos2 = new Set<number>();
+
+  #lastSentAt = 0;
+  #lastReceivedAt = 0;
+  /** When the outstanding PINGREQ was sent; -1 when none is outstanding. */
+  #pingSentAt = -1;
+
+  constructor(options: SessionOptions, host: SessionHost, store: SessionStore) {
+    this.#options = options;
+    this.#host = host;
+    this.#store = store;
+  }
+
+  /** The link state. */
+  get link(): LinkState {
+    return this.#link;
+  }
+
+  /** Outgoing QoS 1/2 messages holding a packet id. */
+  get inflightCount(): number {
+    return this.#inflight.size;
+  }
+
+  /** Messages accepted but not yet sent (offline queue and messages waiting for a slot). */
+  get queuedCount(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Payload bytes of the messages counted by {@link queuedCount}. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True when nothing accepted is still waiting for its flow to complete. */
+  get idle(): boolean {
+    return this.#inflight.size === 0 && this.queuedCount === 0 && this.#controls.size === 0;
+  }
+
+  /**
+   * Loads what a store kept: outgoing messages in their original order, with their packet
+   * ids, and the incoming QoS 2 ids. Call before the first connection.
+   */
+  restore(snapshot: StoreSnapshot): void {
+    for (const record of snapshot.outgoing) {
+      const message: OutMessage = { ...record, op: undefined };
+      if (record.phase === 'queued' || record.packetId === 0) {
+        message.phase = 'queued';
+        message.packetId = 0;
+        this.#enqueue(message);
+      } else {
+        this.#inflight.set(record.packetId, message);
+      }
+      this.#nextSeq = Math.max(this.#nextSeq, record.seq + 1);
+    }
+    for (const id of snapshot.incomingQos2) this.#incomingQos2.add(id);
+  }
+
+  // ─── connection events ──────────────────────────────────────────────────────────────
+
+  /**
+   * A transport connection is open: sends CONNECT with the credentials of the server in use
+   * (each server of a failover list may have its own).
+   */
+  connectionOpened(now: number, credentials: Credentials = {}): void {
+    this.#link = 'awaiting-connack';
+    this.#lastReceivedAt = now;
+    this.#pingSentAt = -1;
+    const o = this.#options;
+    const connect: ConnectPacket = {
+      type: 'connect',
+      protocolVersion: o.protocolVersion,
+      clientId: o.clientId,
+      clean: o.clean,
+      keepaliveSec: o.keepaliveSec,
+      ...(credentials.username === undefined ? {} : { username: credentials.username }),
+      ...(credentials.password === undefined ? {} : { password: credentials.password }),
+      ...(o.will === undefined ? {} : { will: o.will }),
+    };
+    this.#send(connect, now);
+  }
+
+  /**
+   * The connection was accepted (CONNACK return code 0). Resends what is in flight, in its
+   * original order, then the deferred SUBSCRIBE/UNSUBSCRIBE, then the queue.
+   *
+   * @returns whether the broker kept a session for us (session present).
+   */
+  connectionAccepted(connack: ConnackPacket, now: number): boolean {
+    this.#link = 'online';
+    this.#lastReceivedAt = now;
+    if (!connack.sessionPresent) {
+      // The broker has no session: it will send no PUBREL for QoS 2 messages it had sent us.
+      for (const id of this.#incomingQos2) this.#store.deleteIncomingQos2(id);
+      this.#incomingQos2.clear();
+    }
+    // [MQTT-4.4.0-1] Resend unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
+    // the original order. A Map iterates in insertion order: the order of first sending.
+    // Sent even when the broker lost the session: the message is then simply new to it, and
+    // at-least-once delivery is kept.
+    for (const message of this.#inflight.values()) {
+      if (message.phase === 'released') {
+        this.#send({ type: 'pubrel', packetId: message.packetId }, now);
+      } else {
+        this.#send(this.#publishPacket(message, true), now);
+      }
+    }
+    // Controls lost with the previous connection are sent again, with new ids, by #pump.
+    this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
+    this.#controls.clear();
+    this.#pump(now);
+    return connack.sessionPresent;
+  }
+
+  /**
+   * The connection is gone (closed, reset, refused, or dropped by the session itself).
+   * Outgoing QoS 1/2 messages stay, to be resent; QoS 0 messages already written are gone,
+   * as QoS 0 promises.
+   */
+  connectionLost(): void {
+    this.#link = 'offline';
+    this.#pingSentAt = -1;
+  }
+
+  // ─── user operations ────────────────────────────────────────────────────────────────
+
+  /**
+   * Accepts a message for publishing. The topic, QoS and size must already be validated.
+   * QoS 0 is written at once when online (the op settles when written) and queued when
+   * offline; QoS 1/2 is recorded in the store, then sent when a slot and an id are free.
+   */
+  publish(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    op: Settleable<void>,
+    now: number,
+  ): void {
+    const message: OutMessage = {
+      seq: this.#nextSeq++,
+      packetId: 0,
+      phase: 'queued',
+      topic,
+      payload,
+      qos,
+      retain,
+      op,
+    };
+    if (qos > 0) this.#store.putOutgoing(toRecord(message));
+    if (qos === 0 && this.#link === 'online' && this.queuedCount === 0) {
+      this.#send({ type: 'publish', topic, payload, qos: 0, retain, dup: false }, now);
+      op.resolve();
+      return;
+    }
+    this.#enqueue(message);
+    this.#pump(now);
+  }
+
+  /**
+   * Removes the oldest queued QoS 0 message (offline-queue policy `drop-oldest-qos0`).
+   * @returns the dropped message's op, or undefined when no QoS 0 message is queued.
+   */
+  dropOldestQueuedQos0(): Settleable<void> | undefined {
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const message = this.#queue[i]!;
+      if (message.qos === 0) {
+        this.#queue.splice(i, 1);
+        this.#queuedBytes -= message.payload.byteLength;
+        return message.op;
+      }
+    }
+    return undefined;
+  }
+
+  /** Sends SUBSCRIBE now, or on the next connection when offline. */
+  subscribe(
+    subscriptions: readonly { topic: string; qos: QoS }[],
+    op: Settleable<readonly number[]>,
+    now: number,
+  ): void {
+    for (const s of subscriptions) this.#store.putSubscription({ filter: s.topic, qos: s.qos });
+    this.#control({ kind: 'subscribe', subscriptions, op }, now);
+  }
+
+  /** Sends UNSUBSCRIBE now, or on the next connection when offline. */
+  unsubscribe(topics: readonly string[], op: Settleable<void>, now: number): void {
+    for (const t of topics) this.#store.deleteSubscription(t);
+    this.#control({ kind: 'unsubscribe', topics, op }, now);
+  }
+
+  /**
+   * Sends SUBSCRIBE for subscriptions the broker no longer knows (after a connection with
+   * session present = 0). The op settles with the return codes.
+   */
+  resubscribe(
+    subscriptions: readonly { topic: string; qos: QoS }[],
+    op: Settleable<readonly number[]>,
+    now: number,
+  ): void {
+    this.#control({ kind: 'subscribe', subscriptions, op }, now);
+  }
+
+  /**
+   * Fails every operation still pending (the client is ending): queued and in-flight
+   * publishes, subscribes, unsubscribes. The store keeps the QoS 1/2 messages, so a durable
+   * store still resends them on the next start.
+   */
+  abandon(error: MqttError): void {
+    for (const message of this.#inflight.values()) message.op?.reject(error);
+    for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]!.op?.reject(error);
+    for (const control of this.#controls.values()) control.op.reject(error);
+    for (const control of this.#deferredControls) control.op.reject(error);
+    this.#inflight.clear();
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queuedBytes = 0;
+    this.#controls.clear();
+    this.#deferredControls = [];
+  }
+
+  /** Sends DISCONNECT (a clean end: the broker discards the Will). */
+  disconnect(now: number): void {
+    if (this.#link === 'online') this.#send({ type: 'disconnect' }, now);
+    this.#link = 'offline';
+  }
+
+  // ─── time ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Lets time pass: sends PINGREQ when the link has been quiet for the keep-alive period,
+   * and drops the connection when a PINGREQ went unanswered for `pingTimeoutMs`.
+   *
+   * "Quiet" counts both directions: a client that keeps publishing into a half-open TCP
+   * connection receives nothing back, so it pings and detects the dead link even though it
+   * never stopped sending.
+   */
+  tick(now: number): void {
+    if (this.#link !== 'online' || this.#options.keepaliveSec === 0) return;
+    if (this.#pingSentAt >= 0) {
+      if (now - this.#pingSentAt >= this.#options.pingTimeoutMs) {
+        this.#pingSentAt = -1;
+        this.#host.drop(
+          new MqttError(
+            MqttErrorCode.KEEPALIVE_TIMEOUT,
+            `no PINGRESP within ${this.#options.pingTimeoutMs} ms: connection considered dead`,
+          ),
+        );
+      }
+      return;
+    }
+    const keepaliveMs = this.#options.keepaliveSec * 1000;
+    if (now - Math.min(this.#lastSentAt, this.#lastReceivedAt) >= keepaliveMs) {
+      this.#pingSentAt = now;
+      this.#send({ type: 'pingreq' }, now);
+    }
+  }
+
+  // ─── incoming packets ───────────────────────────────────────────────────────────────
+
+  /**
+   * Handles a packet from the broker (CONNACK is handled by the driver, which then calls
+   * {@link connectionAccepted}).
+   */
+  receive(packet: Packet, now: number): void {
+    this.#lastReceivedAt = now;
+    switch (packet.type) {
+      case 'publish':
+        this.#receivePublish(packet, now);
+        return;
+      case 'puback': {
+        const message = this.#inflight.get(packet.packetId);
+        // Unexpected acks (unknown id, or a QoS 2 message) are ignored.
+        if (message === undefined || message.qos !== 1) return;
+        this.#complete(message, now);
+        return;
+      }
+      case 'pubrec': {
+        const message = this.#inflight.get(packet.packetId);
+        if (message === undefined || message.qos !== 2) return;
+        if (message.phase === 'sent') {
+          // [MQTT-4.3.3-1] From here on the payload is no longer needed: only PUBREL.
+          message.phase = 'released';
+          this.#store.updateOutgoing(message.seq, message.packetId, 'released');
+        }
+        this.#send({ type: 'pubrel', packetId: packet.packetId }, now);
+        return;
+      }
+      case 'pubcomp': {
+        const message = this.#inflight.get(packet.packetId);
+        if (message === undefined || message.phase !== 'released') return;
+        this.#complete(message, now);
+        return;
+      }
+      case 'pubrel':
+        // [MQTT-4.3.3-2] Release the id; answer PUBCOMP even for an id we do not know, so a
+        // broker that resends PUBREL after our restart can complete its flow.
+        if (this.#incomingQos2.delete(packet.packetId)) {
+          this.#store.deleteIncomingQos2(packet.packetId);
+        }
+        this.#send({ type: 'pubcomp', packetId: packet.packetId }, now);
+        return;
+      case 'suback': {
+        const control = this.#controls.get(packet.packetId);
+        if (control?.kind !== 'subscribe') return;
+        this.#controls.delete(packet.packetId);
+        if (packet.returnCodes.length !== control.subscriptions.length) {
+          control.op.reject(
+            new MqttError(
+              MqttErrorCode.PROTOCOL,
+              `SUBACK has ${packet.returnCodes.length} return codes for ${control.subscriptions.length} filters [MQTT-3.8.4-5]`,
+            ),
+          );
+        } else {
+          packet.returnCodes.forEach((code, i) => {
+            if (code === 0x80) this.#store.deleteSubscription(control.subscriptions[i]!.topic);
+          });
+          control.op.resolve(packet.returnCodes);
+        }
+        this.#pump(now);
+        return;
+      }
+      case 'unsuback': {
+        const control = this.#controls.get(packet.packetId);
+        if (control?.kind !== 'unsubscribe') return;
+        this.#controls.delete(packet.packetId);
+        control.op.resolve();
+        this.#pump(now);
+        return;
+      }
+      case 'pingresp':
+        this.#pingSentAt = -1;
+        return;
+      default:
+        // CONNACK outside the handshake, or a client-only packet from the server.
+        this.#host.drop(
+          new MqttError(
+            MqttErrorCode.PROTOCOL,
+            `unexpected ${packet.type.toUpperCase()} from the server`,
+          ),
+        );
+    }
+  }
+
+  #receivePublish(packet: PublishPacket, now: number): void {
+    switch (packet.qos) {
+      case 0:
+        this.#host.deliver(packet);
+        return;
+      case 1:
+        // Acknowledged after the message is handed to the application.
+        this.#host.deliver(packet);
+        this.#send({ type: 'puback', packetId: packet.packetId! }, now);
+        return;
+      case 2: {
+        const id = packet.packetId!;
+        // [MQTT-4.3.3-2] Method B: deliver once, keep the id until PUBREL; a redelivery
+        // with DUP before PUBREL is acknowledged again but not delivered twice.
+        if (!this.#incomingQos2.has(id)) {
+          this.#incomingQos2.add(id);
+          this.#store.addIncomingQos2(id);
+          this.#host.deliver(packet);
+        }
+        this.#send({ type: 'pubrec', packetId: id }, now);
+      }
+    }
+  }
+
+  // ─── internals ──────────────────────────────────────────────────────────────────────
+
+  #send(packet: Packet, now: number): void {
+    this.#lastSentAt = now;
+    this.#host.send(packet);
+  }
+
+  #enqueue(message: OutMessage): void {
+    this.#queue.push(message);
+    this.#queuedBytes += message.payload.byteLength;
+  }
+
+  #publishPacket(message: OutMessage, dup: boolean): PublishPacket {
+    if (message.qos === 0) {
+      return {
+        type: 'publish',
+        topic: message.topic,
+        payload: message.payload,
+        qos: 0,
+        retain: message.retain,
+        dup: false,
+      };
+    }
+    return {
+      type: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos,
+      retain: message.retain,
+      dup,
+      packetId: message.packetId,
+    };
+  }
+
+  #complete(message: OutMessage, now: number): void {
+    this.#inflight.delete(message.packetId);
+    this.#store.deleteOutgoing(message.seq);
+    message.op?.resolve();
+    this.#pump(now);
+  }
+
+  /** Sends queued messages while online, in order, as far as the window and ids allow. */
+  #pump(now: number): void {
+    if (this.#link !== 'online') return;
+    if (this.#deferredControls.length > 0) {
+      const controls = this.#deferredControls;
+      this.#deferredControls = [];
+      for (const control of controls) this.#sendControl(control, now);
+    }
+    const queue = this.#queue;
+    while (this.#queueHead < queue.length) {
+      const message = queue[this.#queueHead]!;
+      if (message.qos > 0) {
+        if (this.#inflight.size >= this.#options.maxInflight) break;
+        const id = this.#allocatePacketId();
+        if (id === 0) break;
+        message.packetId = id;
+        message.phase = 'sent';
+        this.#inflight.set(id, message);
+        // Write-ahead: the id is in the store before the PUBLISH can reach the wire (the
+        // driver holds the bytes until the store's flush when the store is durable).
+        this.#store.updateOutgoing(message.seq, id, 'sent');
+      }
+      queue[this.#queueHead] = undefined as unknown as OutMessage;
+      this.#queueHead++;
+      this.#queuedBytes -= message.payload.byteLength;
+      this.#send(this.#publishPacket(message, false), now);
+      if (message.qos === 0) message.op?.resolve();
+    }
+    // Compact the array once the consumed head dominates it.
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > queue.length) {
+      this.#queue = queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #control(control: PendingControl, now: number): void {
+    this.#deferredControls.push(control);
+    this.#pump(now);
+  }
+
+  #sendControl(control: PendingControl, now: number): void {
+    const packetId = this.#allocatePacketId();
+    if (packetId === 0) {
+      // Every id is in use by in-flight publishes: try again when one completes.
+      this.#deferredControls.push(control);
+      return;
+    }
+    this.#controls.set(packetId, control);
+    if (control.kind === 'subscribe') {
+      this.#send({ type: 'subscribe', packetId, subscriptions: control.subscriptions }, now);
+    } else {
+      this.#send({ type: 'unsubscribe', packetId, topics: control.topics }, now);
+    }
+  }
+
+  /**
+   * [MQTT-2.3.1-2] A packet id is never reused while in use. Returns 0 when all 65,535 are
+   * taken (the caller waits for a completion).
+   */
+  #allocatePacketId(): number {
+    const inUse = this.#inflight.size + this.#controls.size;
+    if (inUse >= MAX_PACKET_ID) return 0;
+    for (;;) {
+      const id = this.#nextPacketId;
+      this.#nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
+      if (!this.#inflight.has(id) && !this.#controls.has(id)) return id;
+    }
+  }
+}
+
+function toRecord(message: OutMessage): OutgoingRecord {
+  return {
+    seq: message.seq,
+    packetId: message.packetId,
+    phase: message.phase,
+    topic: message.topic,
+    payload: message.payload,
+    qos: message.qos,
+    retain: message.retain,
+  };
+}

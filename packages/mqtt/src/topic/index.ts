@@ -1,0 +1,252 @@
+/**
+ * Topic names and topic filters: validation, matching, and a trie for dispatch.
+ *
+ * Pure: no I/O. Rules from MQTT 3.1.1 §4.7.
+ *
+ * @module
+ */
+
+import { InvalidTopicError } from '../errors.js';
+
+const MAX_TOPIC_BYTES = 65535;
+
+/** UTF-8 length of a string without allocating. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+function checkCommon(topic: string): void {
+  if (topic.length === 0) {
+    throw new InvalidTopicError(topic, 'must be at least one character long', 'MQTT-4.7.3-1');
+  }
+  if (topic.includes('\u0000')) {
+    throw new InvalidTopicError(topic, 'must not contain U+0000', 'MQTT-4.7.3-2');
+  }
+  if (topic.length > MAX_TOPIC_BYTES / 3 && utf8Length(topic) > MAX_TOPIC_BYTES) {
+    throw new InvalidTopicError(topic, 'is longer than 65,535 bytes of UTF-8', 'MQTT-4.7.3-3');
+  }
+}
+
+/**
+ * Validates a topic name (what PUBLISH carries). Throws {@link InvalidTopicError}: empty,
+ * U+0000, over 65,535 bytes, or a wildcard character [MQTT-4.7.1-1].
+ */
+export function validateTopicName(name: string): void {
+  checkCommon(name);
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x23 /* # */ || c === 0x2b /* + */) {
+      throw new InvalidTopicError(
+        name,
+        `wildcard '${name[i]}' is not allowed in a topic name`,
+        'MQTT-4.7.1-1',
+      );
+    }
+  }
+}
+
+/**
+ * Validates a topic filter (what SUBSCRIBE carries). Throws {@link InvalidTopicError}: empty,
+ * U+0000, over 65,535 bytes, `#` not alone in the last level [MQTT-4.7.1-2], `+` not alone in
+ * its level [MQTT-4.7.1-3].
+ */
+export function validateTopicFilter(filter: string): void {
+  checkCommon(filter);
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      throw new InvalidTopicError(
+        filter,
+        "'#' must be the last character and occupy a whole level",
+        'MQTT-4.7.1-2',
+      );
+    }
+    if (level.includes('+') && level !== '+') {
+      throw new InvalidTopicError(filter, "'+' must occupy a whole level", 'MQTT-4.7.1-3');
+    }
+  }
+}
+
+/** True when {@link validateTopicName} would accept `name`. */
+export function isValidTopicName(name: string): boolean {
+  try {
+    validateTopicName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when {@link validateTopicFilter} would accept `filter`. */
+export function isValidTopicFilter(filter: string): boolean {
+  try {
+    validateTopicFilter(filter);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a topic name matches a topic filter. Both are assumed valid.
+ *
+ * `+` matches exactly one level (possibly empty), `#` the parent level and any number of
+ * levels below (`sport/#` matches `sport`). Filters starting with a wildcard do not match
+ * topic names starting with `$` [MQTT-4.7.2-1].
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.charCodeAt(0) === 0x24 /* $ */) {
+    const f0 = filter.charCodeAt(0);
+    if (f0 === 0x23 || f0 === 0x2b) return false;
+  }
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+interface TrieNode<T> {
+  readonly children: Map<string, TrieNode<T>>;
+  /** Values subscribed with a filter ending at this node. */
+  readonly values: Set<T>;
+  /** Values subscribed with a filter ending in `#` below this node's level. */
+  readonly hashValues: Set<T>;
+}
+
+function node<T>(): TrieNode<T> {
+  return { children: new Map(), values: new Set(), hashValues: new Set() };
+}
+
+/**
+ * A subscription trie: filters → values, matched against topic names in time proportional to
+ * the topic's depth and the number of matching branches, not to the number of filters.
+ */
+export class TopicTrie<T> {
+  #root: TrieNode<T> = node();
+  #size = 0;
+
+  /** Number of (filter, value) pairs. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds a value under a (valid) filter. Adding the same pair twice has no effect. */
+  add(filter: string, value: T): void {
+    let current = this.#root;
+    const levels = filter.split('/');
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i]!;
+      if (level === '#') {
+        if (!current.hashValues.has(value)) {
+          current.hashValues.add(value);
+          this.#size++;
+        }
+        return;
+      }
+      let child = current.children.get(level);
+      if (child === undefined) {
+        child = node();
+        current.children.set(level, child);
+      }
+      current = child;
+    }
+    if (!current.values.has(value)) {
+      current.values.add(value);
+      this.#size++;
+    }
+  }
+
+  /** Removes a value from a filter. Returns whether it was there. */
+  remove(filter: string, value: T): boolean {
+    const levels = filter.split('/');
+    const path: [TrieNode<T>, string][] = [];
+    let current = this.#root;
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i]!;
+      if (level === '#') {
+        const removed = current.hashValues.delete(value);
+        if (removed) {
+          this.#size--;
+          this.#prune(path, current);
+        }
+        return removed;
+      }
+      const child = current.children.get(level);
+      if (child === undefined) return false;
+      path.push([current, level]);
+      current = child;
+    }
+    const removed = current.values.delete(value);
+    if (removed) {
+      this.#size--;
+      this.#prune(path, current);
+    }
+    return removed;
+  }
+
+  #prune(path: [TrieNode<T>, string][], leaf: TrieNode<T>): void {
+    let current = leaf;
+    for (let i = path.length - 1; i >= 0; i--) {
+      if (current.children.size > 0 || current.values.size > 0 || current.hashValues.size > 0) {
+        return;
+      }
+      const [parent, level] = path[i]!;
+      parent.children.delete(level);
+      current = parent;
+    }
+  }
+
+  /** Every value whose filter matches the topic name, each at most once. */
+  match(topic: string): T[] {
+    const result = new Set<T>();
+    const levels = topic.split('/');
+    // [MQTT-4.7.2-1] Wildcards at the first level do not match `$` topics.
+    const dollar = topic.charCodeAt(0) === 0x24;
+    this.#collect(this.#root, levels, 0, dollar, result);
+    return [...result];
+  }
+
+  #collect(
+    current: TrieNode<T>,
+    levels: string[],
+    depth: number,
+    dollar: boolean,
+    out: Set<T>,
+  ): void {
+    const wildcardsAllowed = !(dollar && depth === 0);
+    // `a/#` matches `a` as well as everything below it.
+    if (wildcardsAllowed) for (const v of current.hashValues) out.add(v);
+    if (depth === levels.length) {
+      for (const v of current.values) out.add(v);
+      return;
+    }
+    const exact = current.children.get(levels[depth]!);
+    if (exact !== undefined) this.#collect(exact, levels, depth + 1, dollar, out);
+    if (wildcardsAllowed) {
+      const plus = current.children.get('+');
+      if (plus !== undefined) this.#collect(plus, levels, depth + 1, dollar, out);
+    }
+  }
+
+  /** Removes everything. */
+  clear(): void {
+    this.#root = node();
+    this.#size = 0;
+  }
+}

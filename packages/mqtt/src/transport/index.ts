@@ -1,0 +1,16 @@
+/**
+ * Transports: byte streams to a server over TCP, TLS, TLS-PSK and WebSocket. Knows nothing of
+ * MQTT.
+ *
+ * @module
+ */
+export { NetworkError, TlsError, WebSocketError } from './errors.js';
+export { openTransport } from './open.js';
+export type {
+  PskOptions,
+  TlsOptions,
+  TransportConnection,
+  TransportOptions,
+  TransportProtocol,
+} from './types.js';
+export { parseServerUrl, type ServerUrl } from './url.js';
