@@ -55,12 +55,34 @@ function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
 }
 
+/**
+ * Small packets are carved out of a shared slab, as Node's Buffer pool does: allocating a
+ * separate ArrayBuffer per packet costs more than encoding it. A slab is never rewritten; a
+ * new one replaces it when full, and the old one lives as long as a packet views it.
+ */
+const SLAB_BYTES = 256 * 1024;
+const POOLED_MAX_BYTES = 16 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function bytes(n: number): Uint8Array {
+  if (n > POOLED_MAX_BYTES) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  // Keep views 8-byte aligned.
+  slabUsed += (n + 7) & ~7;
+  return view;
+}
+
 /** Allocates the packet and writes its fixed header; returns the buffer and the body offset. */
 function allocate(firstByte: number, remaining: number): [Uint8Array, number] {
   if (remaining > MAX_REMAINING_LENGTH) {
     fail(`remaining length ${remaining} exceeds ${MAX_REMAINING_LENGTH}`, 'MQTT-2.2.3');
   }
-  const out = new Uint8Array(1 + varintLength(remaining) + remaining);
+  const out = bytes(1 + varintLength(remaining) + remaining);
   out[0] = firstByte;
   let pos = 1;
   let n = remaining;
@@ -113,7 +135,7 @@ export function encodePublish(packet: PublishPacket): Uint8Array {
 }
 
 function encodeAck(first: number, packetId: number | undefined): Uint8Array {
-  const out = new Uint8Array(4);
+  const out = bytes(4);
   const id = checkPacketId(packetId);
   out[0] = first;
   out[1] = 2;

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { InvalidTopicError } from '../../src/errors.js';
+import {
+  isValidTopicFilter,
+  isValidTopicName,
+  TopicTrie,
+  topicMatches,
+  validateTopicFilter,
+  validateTopicName,
+} from '../../src/topic/index.js';
+
+// [filter, topic, matches]
+const table: [string, string, boolean][] = [
+  // The seeds' examples (the MQTT course).
+  ['myhome/firstFloor/+/temperature', 'myhome/firstFloor/Kitchen/temperature', true],
+  ['myhome/firstFloor/+/temperature', 'myhome/firstFloor/Kitchen/humidity', false],
+  ['myhome/firstFloor/+/temperature', 'myhome/secondFloor/Kitchen/temperature', false],
+  ['myhome/+/+/temperature', 'myhome/firstFloor/Kitchen/temperature', true],
+  ['myhome/+/+/temperature', 'myhome/cellar/Boiler/temperature', true],
+  ['myhome/firstFloor/Kitchen/#', 'myhome/firstFloor/Kitchen/temperature', true],
+  ['myhome/firstFloor/Kitchen/#', 'myhome/firstFloor/Kitchen', true],
+  ['myhome/firstFloor/#', 'myhome/firstFloor/Kitchen/humidity', true],
+  ['myhome/firstFloor/#', 'myhome/firstfloor/Kitchen/humidity', false], // case-sensitive
+  ['myhome/firstfloor/+/temperature', 'myhome/firstFloor/Kitchen/temperature', false],
+  ['/', '/', true],
+  ['#', '/', true],
+  ['+', '/', false],
+  ['+/+', '/', true],
+  ['PV/sunshine', 'PV/sunshine', true],
+  ['PV/sunshine', 'PV/Sunshine', false],
+  ['living room/+', 'living room/lamp', true], // spaces are permitted
+  // The spec's family (§4.7.1.2, §4.7.1.3).
+  ['sport/tennis/player1/#', 'sport/tennis/player1', true],
+  ['sport/tennis/player1/#', 'sport/tennis/player1/ranking', true],
+  ['sport/tennis/player1/#', 'sport/tennis/player1/score/wimbledon', true],
+  ['sport/#', 'sport', true],
+  ['#', 'sport/tennis', true],
+  ['sport/tennis/+', 'sport/tennis/player1', true],
+  ['sport/tennis/+', 'sport/tennis/player2', true],
+  ['sport/tennis/+', 'sport/tennis/player1/ranking', false],
+  ['sport/+', 'sport', false],
+  ['sport/+', 'sport/', true],
+  ['+/+', '/finance', true],
+  ['/+', '/finance', true],
+  ['+', '/finance', false],
+  ['+/tennis/#', 'sport/tennis/player1', true],
+  // [MQTT-4.7.2-1] `$` topics and wildcards at the first level.
+  ['#', '$SYS/broker/uptime', false],
+  ['+/monitor/Clients', '$SYS/monitor/Clients', false],
+  ['$SYS/#', '$SYS/broker/uptime', true],
+  ['$SYS/monitor/+', '$SYS/monitor/Clients', true],
+  ['+/+', '$SYS/x', false],
+];
+
+for (const [filter, topic, expected] of table) {
+  test(`${JSON.stringify(filter)} ${expected ? 'matches' : 'does not match'} ${JSON.stringify(topic)}`, () => {
+    assert.equal(topicMatches(filter, topic), expected);
+    const trie = new TopicTrie<string>();
+    trie.add(filter, 'x');
+    assert.deepEqual(trie.match(topic), expected ? ['x'] : []);
+  });
+}
+
+test('topic name validation', () => {
+  for (const ok of [
+    'a',
+    '/',
+    'a/b',
+    'myhome/firstFloor/Kitchen/temperature',
+    ' ',
+    'temp/°C',
+    '$SYS/x',
+  ]) {
+    assert.doesNotThrow(() => validateTopicName(ok), ok);
+  }
+  const bad: [string, string][] = [
+    ['', 'MQTT-4.7.3-1'],
+    ['a/+', 'MQTT-4.7.1-1'],
+    ['a/#', 'MQTT-4.7.1-1'],
+    ['a\u0000', 'MQTT-4.7.3-2'],
+    ['é'.repeat(40000), 'MQTT-4.7.3-3'],
+  ];
+  for (const [name, rule] of bad) {
+    assert.throws(
+      () => validateTopicName(name),
+      (e: unknown) => e instanceof InvalidTopicError && e.rule === rule,
+    );
+    assert.equal(isValidTopicName(name), false);
+  }
+});
+
+test('topic filter validation', () => {
+  for (const ok of ['#', '+', '+/+', 'a/#', '/+', 'a/+/b', 'sport/tennis/#', '$SYS/#']) {
+    assert.doesNotThrow(() => validateTopicFilter(ok), ok);
+    assert.equal(isValidTopicFilter(ok), true);
+  }
+  const bad: [string, string][] = [
+    ['', 'MQTT-4.7.3-1'],
+    ['a/#/b', 'MQTT-4.7.1-2'],
+    ['a#', 'MQTT-4.7.1-2'],
+    ['sport/tennis#', 'MQTT-4.7.1-2'],
+    ['a+', 'MQTT-4.7.1-3'],
+    ['sport+', 'MQTT-4.7.1-3'],
+    ['a/+b/c', 'MQTT-4.7.1-3'],
+  ];
+  for (const [filter, rule] of bad) {
+    assert.throws(
+      () => validateTopicFilter(filter),
+      (e: unknown) =>
+        e instanceof InvalidTopicError &&
+        e.rule === rule &&
+        e.message.includes(JSON.stringify(filter)),
+    );
+  }
+});
+
+test('trie: each value at most once, removal, size', () => {
+  const trie = new TopicTrie<string>();
+  trie.add('a/#', 's1');
+  trie.add('a/+', 's1');
+  trie.add('a/b', 's2');
+  trie.add('#', 's3');
+  assert.equal(trie.size, 4);
+  assert.deepEqual(trie.match('a/b').sort(), ['s1', 's2', 's3']);
+  assert.equal(trie.remove('a/#', 's1'), true);
+  assert.equal(trie.remove('a/#', 's1'), false);
+  assert.deepEqual(trie.match('a/b').sort(), ['s1', 's2', 's3']); // still via a/+
+  assert.equal(trie.remove('a/+', 's1'), true);
+  assert.deepEqual(trie.match('a/b').sort(), ['s2', 's3']);
+  trie.clear();
+  assert.equal(trie.size, 0);
+  assert.deepEqual(trie.match('a/b'), []);
+});
+
+const level = fc.constantFrom('a', 'b', 'c', '', '$x', 'd e');
+const topicArb = fc
+  .array(level, { minLength: 1, maxLength: 4 })
+  .map((l) => l.join('/'))
+  .filter((t) => t.length > 0);
+const filterArb = fc
+  .tuple(fc.array(fc.oneof(level, fc.constant('+')), { minLength: 1, maxLength: 4 }), fc.boolean())
+  .map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'))
+  .filter((f) => f.length > 0);
+
+test('property: the trie agrees with topicMatches', () => {
+  fc.assert(
+    fc.property(fc.uniqueArray(filterArb, { maxLength: 12 }), topicArb, (filters, topic) => {
+      const trie = new TopicTrie<string>();
+      for (const f of filters) trie.add(f, f);
+      const expected = filters.filter((f) => topicMatches(f, topic)).sort();
+      assert.deepEqual(trie.match(topic).sort(), expected);
+    }),
+    { numRuns: 3000 },
+  );
+});
