@@ -103,6 +103,19 @@ type PendingControl =
     };
 
 const MAX_PACKET_ID = 0xffff;
+/** How many completed incoming QoS 2 messages are remembered to recognise late redeliveries. */
+const RECENTLY_RELEASED_MAX = 4096;
+
+/** Topic, length and FNV-1a hash of the payload: enough to recognise a redelivery. */
+function fingerprintOf(packet: PublishPacket): string {
+  let hash = 0x811c9dc5;
+  const payload = packet.payload;
+  for (let i = 0; i < payload.length; i++) {
+    hash ^= payload[i]!;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return `${packet.topic}\u0000${payload.length}:${hash >>> 0}`;
+}
 
 /**
  * The protocol state machine of one MQTT client session.
@@ -129,8 +142,13 @@ export class Session {
   readonly #controls = new Map<number, PendingControl>();
   /** SUBSCRIBE/UNSUBSCRIBE accepted while offline, sent on the next connection. */
   #deferredControls: PendingControl[] = [];
-  /** [MQTT-4.3.3-2] Incoming QoS 2 packet ids received, PUBREL not yet. */
-  readonly #incomingQos2 = new Set<number>();
+  /**
+   * [MQTT-4.3.3-2] Incoming QoS 2 packet ids received, PUBREL not yet, with a fingerprint of
+   * the message (empty for ids restored from a store).
+   */
+  readonly #incomingQos2 = new Map<number, string>();
+  /** Fingerprints of recently completed incoming QoS 2 messages, by packet id; bounded. */
+  readonly #recentlyReleased = new Map<number, string>();
 
   #lastSentAt = 0;
   #lastReceivedAt = 0;
@@ -184,7 +202,7 @@ export class Session {
       }
       this.#nextSeq = Math.max(this.#nextSeq, record.seq + 1);
     }
-    for (const id of snapshot.incomingQos2) this.#incomingQos2.add(id);
+    for (const id of snapshot.incomingQos2) this.#incomingQos2.set(id, '');
   }
 
   // ─── connection events ──────────────────────────────────────────────────────────────
@@ -222,7 +240,7 @@ export class Session {
     this.#lastReceivedAt = now;
     if (!connack.sessionPresent) {
       // The broker has no session: it will send no PUBREL for QoS 2 messages it had sent us.
-      for (const id of this.#incomingQos2) this.#store.deleteIncomingQos2(id);
+      for (const id of this.#incomingQos2.keys()) this.#store.deleteIncomingQos2(id);
       this.#incomingQos2.clear();
     }
     // [MQTT-4.4.0-1] Resend unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
@@ -426,8 +444,13 @@ export class Session {
       case 'pubrel':
         // [MQTT-4.3.3-2] Release the id; answer PUBCOMP even for an id we do not know, so a
         // broker that resends PUBREL after our restart can complete its flow.
-        if (this.#incomingQos2.delete(packet.packetId)) {
-          this.#store.deleteIncomingQos2(packet.packetId);
+        {
+          const fingerprint = this.#incomingQos2.get(packet.packetId);
+          if (fingerprint !== undefined) {
+            this.#incomingQos2.delete(packet.packetId);
+            this.#store.deleteIncomingQos2(packet.packetId);
+            this.#remember(packet.packetId, fingerprint);
+          }
         }
         this.#send({ type: 'pubcomp', packetId: packet.packetId }, now);
         return;
@@ -488,9 +511,17 @@ export class Session {
         // [MQTT-4.3.3-2] Method B: deliver once, keep the id until PUBREL; a redelivery
         // with DUP before PUBREL is acknowledged again but not delivered twice.
         if (!this.#incomingQos2.has(id)) {
-          this.#incomingQos2.add(id);
+          const fingerprint = fingerprintOf(packet);
+          this.#incomingQos2.set(id, fingerprint);
           this.#store.addIncomingQos2(id);
-          this.#host.deliver(packet);
+          // A DUP redelivery of a message whose flow we already completed: some brokers
+          // (Mosquitto restored from its persistence file) resend the PUBLISH after PUBREL,
+          // against [MQTT-4.3.3-1]. DUP=1 says "an earlier attempt"; same id, topic and
+          // payload as the message just released means it is that attempt: acknowledge,
+          // do not deliver twice.
+          if (!(packet.dup && this.#recentlyReleased.get(id) === fingerprint)) {
+            this.#host.deliver(packet);
+          }
         }
         this.#send({ type: 'pubrec', packetId: id }, now);
       }
@@ -498,6 +529,16 @@ export class Session {
   }
 
   // ─── internals ──────────────────────────────────────────────────────────────────────
+
+  #remember(id: number, fingerprint: string): void {
+    if (fingerprint === '') return;
+    this.#recentlyReleased.delete(id);
+    this.#recentlyReleased.set(id, fingerprint);
+    if (this.#recentlyReleased.size > RECENTLY_RELEASED_MAX) {
+      const oldest = this.#recentlyReleased.keys().next().value;
+      if (oldest !== undefined) this.#recentlyReleased.delete(oldest);
+    }
+  }
 
   #send(packet: Packet, now: number): void {
     this.#lastSentAt = now;

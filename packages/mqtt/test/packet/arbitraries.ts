@@ -47,15 +47,13 @@ export const arbitraryPacket: fc.Arbitrary<Packet> = fc.oneof(
         ...(c.will === undefined ? {} : { will: c.will }),
       }),
     ),
-  fc
-    .record({ sessionPresent: fc.boolean(), returnCode: fc.integer({ min: 0, max: 5 }) })
-    .map(
-      (c): Packet => ({
-        type: 'connack',
-        sessionPresent: c.returnCode === 0 && c.sessionPresent,
-        returnCode: c.returnCode,
-      }),
-    ),
+  fc.record({ sessionPresent: fc.boolean(), returnCode: fc.integer({ min: 0, max: 5 }) }).map(
+    (c): Packet => ({
+      type: 'connack',
+      sessionPresent: c.returnCode === 0 && c.sessionPresent,
+      returnCode: c.returnCode,
+    }),
+  ),
   fc
     .record({
       topic: topicName,

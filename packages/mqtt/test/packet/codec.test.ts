@@ -109,15 +109,28 @@ test('property: any split of a stream of packets parses to the same packets', ()
   );
 });
 
-function onlyTypedErrors(bytes: Uint8Array): void {
-  const parser = new Parser({ maxPacketSize: 1 << 20 });
+function typedOnly(bytes: Uint8Array, run: () => void): void {
   try {
-    parser.push(bytes, () => undefined);
+    run();
   } catch (error) {
     if (!(error instanceof MalformedPacketError || error instanceof PacketTooLargeError)) {
       throw new Error(`untyped error for ${Buffer.from(bytes).toString('hex')}: ${String(error)}`);
     }
   }
+}
+
+/** Feeds the bytes to the parser, whole and byte by byte, and to `decode`. */
+function onlyTypedErrors(bytes: Uint8Array): void {
+  const whole: Packet[] = [];
+  typedOnly(bytes, () => new Parser({ maxPacketSize: 1 << 20 }).push(bytes, (p) => whole.push(p)));
+  const bytewise: Packet[] = [];
+  typedOnly(bytes, () => {
+    const parser = new Parser({ maxPacketSize: 1 << 20 });
+    for (const byte of bytes) parser.push(Uint8Array.of(byte), (p) => bytewise.push(p));
+  });
+  // Chunking never changes what comes out before the first error.
+  assert.deepEqual(bytewise.map(plain), whole.map(plain));
+  typedOnly(bytes, () => decode(bytes));
 }
 
 test('fuzz: random bytes yield packets or typed errors, never another exception', () => {
@@ -157,4 +170,87 @@ test('the maximum packet size is enforced from the fixed header, before the body
   );
   // The stream is corrupt afterwards: every later push throws.
   assert.throws(() => parser.push(Uint8Array.of(0xc0, 0), () => undefined), PacketTooLargeError);
+});
+
+test('the maximum packet size is enforced when the fixed header itself is split', () => {
+  const parser = new Parser({ maxPacketSize: 100 });
+  parser.push(Uint8Array.of(0x30), () => assert.fail('no packet expected'));
+  parser.push(Uint8Array.of(0xc0), () => assert.fail('no packet expected'));
+  assert.equal(parser.pending, true);
+  assert.throws(
+    () => parser.push(Uint8Array.of(0x84, 0x3d), () => undefined),
+    (e: unknown) => e instanceof PacketTooLargeError && e.sizeBytes === 1_000_004,
+  );
+});
+
+test('a packet of exactly the maximum size is accepted, one byte more is not', () => {
+  const p: Packet = {
+    type: 'publish',
+    topic: 't',
+    payload: new Uint8Array(95),
+    qos: 0,
+    retain: false,
+    dup: false,
+  };
+  const bytes = encode(p);
+  assert.equal(bytes.length, 100);
+  const got: Packet[] = [];
+  new Parser({ maxPacketSize: 100 }).push(bytes, (x) => got.push(x));
+  assert.equal(got.length, 1);
+  assert.throws(
+    () => new Parser({ maxPacketSize: 99 }).push(bytes, () => undefined),
+    PacketTooLargeError,
+  );
+});
+
+test('a remaining length of five bytes is refused even when split byte by byte', () => {
+  const parser = new Parser();
+  for (const byte of [0x30, 0xff, 0xff, 0xff]) parser.push(Uint8Array.of(byte), () => undefined);
+  assert.throws(
+    () => parser.push(Uint8Array.of(0xff), () => undefined),
+    (e: unknown) => e instanceof MalformedPacketError && e.rule === 'MQTT-2.2.3' && e.offset === 4,
+  );
+});
+
+test('a malformed packet poisons the parser; a throwing callback does not', () => {
+  const parser = new Parser();
+  assert.throws(
+    () =>
+      parser.push(Uint8Array.of(0xc0, 0, 0xc0, 0), () => {
+        throw new RangeError('from the callback');
+      }),
+    RangeError,
+  );
+  const got: Packet[] = [];
+  parser.push(Uint8Array.of(0xd0, 0), (p) => got.push(p));
+  assert.deepEqual(got, [{ type: 'pingresp' }]);
+  assert.throws(
+    () => parser.push(Uint8Array.of(0x41, 2, 0, 1), () => undefined),
+    MalformedPacketError,
+  );
+  // Even valid bytes are refused from now on: the stream cannot be resynchronised.
+  assert.throws(() => parser.push(Uint8Array.of(0xd0, 0), () => undefined), MalformedPacketError);
+});
+
+test('a PUBLISH spread over chunks gets its own copy of the payload', () => {
+  const bytes = encode({
+    type: 'publish',
+    topic: 'a/b',
+    payload: Uint8Array.of(1, 2, 3, 4),
+    qos: 1,
+    retain: true,
+    dup: true,
+    packetId: 7,
+  });
+  const got: Packet[] = [];
+  const parser = new Parser();
+  const first = bytes.slice(0, 6);
+  const second = bytes.slice(6);
+  parser.push(first, (p) => got.push(p));
+  parser.push(second, (p) => got.push(p));
+  second.fill(0);
+  const p = got[0];
+  assert.ok(p !== undefined && p.type === 'publish');
+  assert.deepEqual([...p.payload], [1, 2, 3, 4]);
+  assert.equal(p.packetId, 7);
 });

@@ -1,8 +1,8 @@
 /** Every validation rule: the error class, the normative statement id and the byte offset. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MalformedPacketError } from '../../src/errors.js';
-import { decode, encode } from '../../src/packet/index.js';
+import { MalformedPacketError, MqttError, MqttErrorCode } from '../../src/errors.js';
+import { decode, encode, Parser } from '../../src/packet/index.js';
 import type { Packet } from '../../src/packet/types.js';
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
@@ -80,9 +80,40 @@ const decodeCases: [string, number[], string, number][] = [
   [
     'CONNECT unknown protocol level',
     [0x10, 12, 0, 4, ...ascii('MQTT'), 9, 0x02, 0, 0, 0, 0],
-    'MQTT-3.1.2-1',
+    'MQTT-3.1.2-2',
     8,
   ],
+  [
+    'CONNECT level 5 on a 3.1.1 connection',
+    [0x10, 12, 0, 4, ...ascii('MQTT'), 5, 0x02, 0, 0, 0, 0],
+    'MQTT-3.1.2-2',
+    8,
+  ],
+  [
+    'CONNECT level 3 with protocol name MQTT',
+    [0x10, 12, 0, 4, ...ascii('MQTT'), 3, 0x02, 0, 0, 0, 0],
+    'MQTT-3.1.2-2',
+    8,
+  ],
+  [
+    'CONNECT Will topic with a wildcard',
+    [0x10, 17, 0, 4, ...ascii('MQTT'), 4, 0x06, 0, 0, 0, 0, 0, 1, 0x23, 0, 0],
+    'MQTT-4.7.1-1',
+    14,
+  ],
+  [
+    'CONNECT trailing bytes after the payload',
+    [0x10, 13, 0, 4, ...ascii('MQTT'), 4, 0x02, 0, 0, 0, 0, 0x61],
+    'MQTT-2.2.3',
+    14,
+  ],
+  ['empty PUBLISH topic', [0x30, 2, 0, 0], 'MQTT-4.7.3-1', 2],
+  ['empty filter in SUBSCRIBE', [0x82, 5, 0, 1, 0, 0, 0], 'MQTT-4.7.3-1', 4],
+  ['misplaced # in UNSUBSCRIBE', [0xa2, 6, 0, 1, 0, 2, 0x23, 0x61], 'MQTT-4.7.1-2', 4],
+  ['PINGREQ with a body', [0xc0, 1, 0], 'MQTT-2.2.3', 1],
+  ['CONNACK remaining length 3', [0x20, 3, 0, 0, 0], 'MQTT-2.2.3', 1],
+  ['packet cut short', [0x40, 2, 0], 'MQTT-2.2.3', 3],
+  ['bytes after the packet', [0xc0, 0, 0xc0], 'MQTT-2.2.3', 2],
   [
     'CONNECT unknown protocol name',
     [0x10, 12, 0, 4, ...ascii('MQXX'), 4, 0x02, 0, 0, 0, 0],
@@ -149,6 +180,18 @@ test('encode rejects what decode rejects', () => {
   );
 });
 
-test('MQTT 5.0 is refused with a typed error until it is implemented', () => {
-  assert.throws(() => encode({ type: 'pingreq' }, 5), /MQTT 5.0 is not supported yet/);
+test('MQTT 5.0 is refused with a typed PROTOCOL error until it is implemented', () => {
+  const refused = (e: unknown): boolean =>
+    e instanceof MqttError &&
+    !(e instanceof MalformedPacketError) &&
+    e.code === MqttErrorCode.PROTOCOL &&
+    /MQTT 5\.0 is not supported yet/.test(e.message);
+  assert.throws(() => encode({ type: 'pingreq' }, 5), refused);
+  assert.throws(
+    () =>
+      encode({ type: 'connect', protocolVersion: 5, clientId: 'c', clean: true, keepaliveSec: 0 }),
+    refused,
+  );
+  assert.throws(() => decode(Uint8Array.of(0xc0, 0), 5), refused);
+  assert.throws(() => new Parser({ protocolVersion: 5 }), refused);
 });

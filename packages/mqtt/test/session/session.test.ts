@@ -476,3 +476,30 @@ test('abandon() rejects every pending operation with the given error', () => {
   h.session.abandon(new MqttError(MqttErrorCode.CLIENT_CLOSED, 'ended'));
   assert.deepEqual(h.settled, ['a MQTT_CLIENT_CLOSED', 'b MQTT_CLIENT_CLOSED']);
 });
+
+test('a DUP redelivery of a QoS 2 message already released is acknowledged, not delivered again', () => {
+  const h = harness();
+  h.online();
+  const p: PublishPacket = {
+    type: 'publish',
+    topic: 't',
+    payload: bytes('x'),
+    qos: 2,
+    retain: false,
+    dup: false,
+    packetId: 250,
+  };
+  h.session.receive(p, 1);
+  h.session.receive({ type: 'pubrel', packetId: 250 }, 2);
+  // Mosquitto restored from its persistence file resends the PUBLISH after PUBREL.
+  h.session.receive({ ...p, dup: true }, 3);
+  assert.equal(h.delivered.length, 1);
+  h.take();
+  // A genuinely new message reusing the id (DUP=0, or other content) is delivered.
+  h.session.receive({ type: 'pubrel', packetId: 250 }, 4);
+  h.session.receive({ ...p, payload: bytes('y') }, 5);
+  assert.equal(h.delivered.length, 2);
+  h.session.receive({ type: 'pubrel', packetId: 250 }, 6);
+  h.session.receive({ ...p, dup: false }, 7);
+  assert.equal(h.delivered.length, 3);
+});
