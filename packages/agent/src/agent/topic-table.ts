@@ -1,0 +1,284 @@
+/**
+ * The topic table: LucidIoT's up to 16 rows linking topics to I/O channels.
+ *
+ * Publish rows read their channel every `pubIntervalMs` (LucidIoT's PubInt) and publish the
+ * value in the row's format; with `threshold` an unchanged value is not sent again. Subscribe
+ * rows parse received payloads with the row's format and drive their output channel; a payload
+ * the format rejects is reported with the reason and leaves the output as it was.
+ *
+ * The table talks to MQTT through {@link Publisher} only, so it is tested without a broker.
+ *
+ * @module
+ */
+
+import type { TopicRowConfig } from '../config/schema.js';
+import { topicMatches } from '../config/topic.js';
+import { AgentError, AgentErrorCode } from '../errors.js';
+import { createFormat } from '../formats/spec.js';
+import type { ChannelValue, Format, FormatContext } from '../formats/types.js';
+import type { ChannelInfo, IoDriver } from '../sources/channels.js';
+import type { Publisher, QoS } from '../sources/publisher.js';
+import type { AgentEvent } from './events.js';
+import { type LastSent, shouldSend } from './threshold.js';
+
+/** The default publish period when a row sets none (LucidIoT's example: once per second). */
+export const DEFAULT_PUB_INTERVAL_MS = 1000;
+
+/** Live state of one row, for the console and `snapshot()`. */
+export interface RowState {
+  readonly index: number;
+  readonly topic: string;
+  readonly direction: 'publish' | 'subscribe';
+  readonly channel: number;
+  readonly enabled: boolean;
+  /** The last value published (publish rows) or applied (subscribe rows). */
+  readonly lastValue: ChannelValue | undefined;
+  readonly lastPayload: string | undefined;
+  /** Unix epoch milliseconds of `lastValue`. */
+  readonly lastAt: number | undefined;
+  readonly published: number;
+  readonly suppressed: number;
+  readonly received: number;
+  readonly rejected: number;
+  /** Why the last payload was rejected, if the last one was. */
+  readonly lastError: string | undefined;
+}
+
+interface Row {
+  readonly index: number;
+  readonly config: TopicRowConfig;
+  readonly format: Format;
+  readonly context: FormatContext;
+  last: LastSent | undefined;
+  inFlight: boolean;
+  timer: NodeJS.Timeout | undefined;
+  state: {
+    lastValue: ChannelValue | undefined;
+    lastPayload: string | undefined;
+    lastAt: number | undefined;
+    published: number;
+    suppressed: number;
+    received: number;
+    rejected: number;
+    lastError: string | undefined;
+  };
+}
+
+/** Options of a {@link TopicTable}. */
+export interface TopicTableOptions {
+  readonly rows: readonly TopicRowConfig[];
+  readonly channels: ReadonlyMap<number, ChannelInfo>;
+  readonly driver: IoDriver;
+  readonly publisher: Publisher;
+  /** Receives every event of the table. */
+  readonly emit: (event: AgentEvent) => void;
+  /** Clock. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What one publish tick did. */
+export type TickResult = 'sent' | 'suppressed' | 'busy' | 'failed';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The topic table engine. */
+export class TopicTable {
+  readonly #rows: Row[];
+  readonly #driver: IoDriver;
+  readonly #publisher: Publisher;
+  readonly #emit: (event: AgentEvent) => void;
+  readonly #now: () => number;
+  #running = false;
+
+  constructor(options: TopicTableOptions) {
+    this.#driver = options.driver;
+    this.#publisher = options.publisher;
+    this.#emit = options.emit;
+    this.#now = options.now ?? Date.now;
+    this.#rows = options.rows.map((config, index) => {
+      const channel = options.channels.get(config.channel);
+      if (channel === undefined) {
+        // parseConfig refuses such a table; reaching this is a programming error.
+        throw new AgentError(
+          AgentErrorCode.STATE,
+          `topics[${index}]: no channel ${config.channel}`,
+        );
+      }
+      return {
+        index,
+        config,
+        format: createFormat(config.format),
+        context: { unit: channel.unit, name: channel.name, channel: channel.id },
+        last: undefined,
+        inFlight: false,
+        timer: undefined,
+        state: {
+          lastValue: undefined,
+          lastPayload: undefined,
+          lastAt: undefined,
+          published: 0,
+          suppressed: 0,
+          received: 0,
+          rejected: 0,
+          lastError: undefined,
+        },
+      };
+    });
+  }
+
+  /** The subscriptions the table needs: every enabled subscribe row's filter and QoS. */
+  subscriptions(): { topic: string; qos: QoS }[] {
+    return this.#rows
+      .filter((r) => r.config.enabled && r.config.direction === 'subscribe')
+      .map((r) => ({ topic: r.config.topic, qos: r.config.qos as QoS }));
+  }
+
+  /** Starts the publish timers; each publish row sends its first value at once. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    for (const row of this.#rows) {
+      if (!row.config.enabled || row.config.direction !== 'publish') continue;
+      const period = row.config.pubIntervalMs ?? DEFAULT_PUB_INTERVAL_MS;
+      void this.tick(row.index);
+      row.timer = setInterval(() => void this.tick(row.index), period);
+    }
+  }
+
+  /** Stops the publish timers. Messages already handed to the client are not recalled. */
+  stop(): void {
+    this.#running = false;
+    for (const row of this.#rows) {
+      if (row.timer !== undefined) clearInterval(row.timer);
+      row.timer = undefined;
+    }
+  }
+
+  /**
+   * One period of a publish row: read the channel, render, apply the threshold, publish.
+   *
+   * A tick is skipped ("busy") while the row's previous message is still in flight: a periodic
+   * reading is only worth its latest value, and stacking up one message per period while the
+   * broker is unreachable would grow without bound.
+   */
+  async tick(index: number): Promise<TickResult> {
+    const row = this.#rows[index];
+    if (row === undefined || row.config.direction !== 'publish') {
+      throw new AgentError(AgentErrorCode.STATE, `topics[${index}] is not a publish row`);
+    }
+    if (row.inFlight) return 'busy';
+    const { config, format, context, state } = row;
+    const at = this.#now();
+    let value: ChannelValue;
+    try {
+      value = await this.#driver.read(config.channel);
+    } catch (error) {
+      this.#emit({ type: 'error', message: `topics[${index}]: ${(error as Error).message}`, at });
+      return 'failed';
+    }
+    const key = format.key(value);
+    if (
+      !shouldSend({ enabled: config.threshold, deadband: config.deadband }, row.last, key, value)
+    ) {
+      state.suppressed++;
+      this.#emit({ type: 'suppressed', source: 'mqtt', row: index, topic: config.topic, at });
+      return 'suppressed';
+    }
+    const payload = format.render({ value, ts: at }, context);
+    // Remember before awaiting so that a slow QoS 2 flow is not doubled by the next tick.
+    const previous = row.last;
+    row.last = { key, value };
+    row.inFlight = true;
+    try {
+      await this.#publisher.publish(config.topic, payload, {
+        qos: config.qos as QoS,
+        retain: config.retain,
+      });
+    } catch (error) {
+      row.last = previous; // not sent: the threshold must let the next tick try again
+      this.#emit({
+        type: 'publish-failed',
+        source: 'mqtt',
+        topic: config.topic,
+        reason: (error as Error).message,
+        at: this.#now(),
+      });
+      return 'failed';
+    } finally {
+      row.inFlight = false;
+    }
+    state.published++;
+    state.lastValue = value;
+    state.lastPayload = payload;
+    state.lastAt = at;
+    this.#emit({ type: 'published', source: 'mqtt', row: index, topic: config.topic, payload, at });
+    return 'sent';
+  }
+
+  /**
+   * Handles a received message: every enabled subscribe row whose filter matches parses the
+   * payload and drives its output. Returns how many rows applied it.
+   */
+  async handleMessage(topic: string, payload: Uint8Array): Promise<number> {
+    let applied = 0;
+    for (const row of this.#rows) {
+      const { config } = row;
+      if (!config.enabled || config.direction !== 'subscribe') continue;
+      if (!topicMatches(config.topic, topic)) continue;
+      if (await this.#apply(row, topic, payload)) applied++;
+    }
+    return applied;
+  }
+
+  async #apply(row: Row, topic: string, bytes: Uint8Array): Promise<boolean> {
+    const at = this.#now();
+    let text: string;
+    let value: ChannelValue;
+    try {
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        text = Buffer.from(bytes).toString('hex');
+        throw new AgentError(
+          'AGENT_FORMAT',
+          `payload is not UTF-8 text (hex ${text.slice(0, 32)})`,
+        );
+      }
+      value = row.format.parse(text, row.context).value;
+      await this.#driver.write(row.config.channel, value);
+    } catch (error) {
+      const reason = (error as Error).message;
+      row.state.rejected++;
+      row.state.lastError = reason;
+      this.#emit({
+        type: 'rejected',
+        source: 'mqtt',
+        row: row.index,
+        topic,
+        payload: Buffer.from(bytes).toString('utf8'),
+        reason,
+        at,
+      });
+      return false;
+    }
+    row.state.received++;
+    row.state.lastValue = value;
+    row.state.lastPayload = text;
+    row.state.lastAt = at;
+    row.state.lastError = undefined;
+    this.#emit({ type: 'received', row: row.index, topic, payload: text, value, at });
+    return true;
+  }
+
+  /** The live state of every row. */
+  rows(): RowState[] {
+    return this.#rows.map((r) => ({
+      index: r.index,
+      topic: r.config.topic,
+      direction: r.config.direction,
+      channel: r.config.channel,
+      enabled: r.config.enabled,
+      ...r.state,
+    }));
+  }
+}

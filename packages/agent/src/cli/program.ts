@@ -1,0 +1,463 @@
+/**
+ * The `courier` command: argument parsing and printing only; every behaviour lives below
+ * (agent, tools).
+ *
+ * @module
+ */
+
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MqttError } from 'courier-mqtt';
+import { Agent } from '../agent/agent.js';
+import { startDemo } from '../agent/demo.js';
+import type { AgentEvent } from '../agent/events.js';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/validate.js';
+import { type BenchProgress, runBench } from '../tools/bench.js';
+import { UsageError } from '../tools/connect-options.js';
+import { runPub, type ToolIo } from '../tools/pub.js';
+import { runSub } from '../tools/sub.js';
+import { createLogger, parseLevel } from './logger.js';
+
+/** The package version, read from package.json (the same path from src/ and dist/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+const int =
+  (name: string, min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Adds the connection flags `mosquitto_pub` / `mosquitto_sub` share. */
+function connectionFlags(cmd: Command): Command {
+  return cmd
+    .helpOption('--help', 'display help for command')
+    .option('-h, --host <host>', 'broker host', 'localhost')
+    .option('-p, --port <port>', 'broker port (default 1883, 8883 with TLS)', int('port', 1, 65535))
+    .option('-L, --url <url>', 'mqtt(s)://[user[:password]@]host[:port]/topic')
+    .option('-i, --id <id>', 'client id (default: generated)')
+    .option('-u, --username <user>', 'user name')
+    .option('-P, --pw <password>', 'password')
+    .option('-k, --keepalive <sec>', 'keep-alive in seconds', int('keepalive', 0, 65535), 60)
+    .option('-V, --protocol-version <version>', 'mqttv31 or mqttv311', 'mqttv311')
+    .option('-c, --disable-clean-session', 'persistent session (needs -i)')
+    .option('-d, --debug', 'print packets sent and received')
+    .option('--cafile <file>', 'CA certificate(s), PEM: enables TLS')
+    .option('--cert <file>', 'client certificate, PEM')
+    .option('--key <file>', 'client private key, PEM')
+    .option('--insecure', 'do not check the server certificate name')
+    .option('--psk <hex>', 'TLS pre-shared key, hex')
+    .option('--psk-identity <identity>', 'TLS-PSK identity')
+    .option('--will-topic <topic>', 'Will topic')
+    .option('--will-payload <payload>', 'Will payload')
+    .option('--will-qos <qos>', 'Will QoS', int('will-qos', 0, 2))
+    .option('--will-retain', 'retain the Will');
+}
+
+interface ConnOpts {
+  host: string;
+  port?: number;
+  url?: string;
+  id?: string;
+  username?: string;
+  pw?: string;
+  keepalive: number;
+  protocolVersion: string;
+  disableCleanSession?: boolean;
+  debug?: boolean;
+  cafile?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  psk?: string;
+  pskIdentity?: string;
+  willTopic?: string;
+  willPayload?: string;
+  willQos?: number;
+  willRetain?: boolean;
+}
+
+const connectFlags = (o: ConnOpts) => ({
+  host: o.host,
+  port: o.port,
+  url: o.url,
+  id: o.id,
+  username: o.username,
+  password: o.pw,
+  keepalive: o.keepalive,
+  protocolVersion: o.protocolVersion,
+  persistent: o.disableCleanSession,
+  cafile: o.cafile,
+  cert: o.cert,
+  key: o.key,
+  insecure: o.insecure,
+  psk: o.psk,
+  pskIdentity: o.pskIdentity,
+  willTopic: o.willTopic,
+  willPayload: o.willPayload,
+  willQos: o.willQos,
+  willRetain: o.willRetain,
+  debug: o.debug,
+});
+
+/** Prints agent traffic for `-m` / `-r`. */
+function trafficPrinter(io: ToolIo, mqtt: boolean, redis: boolean): (e: AgentEvent) => void {
+  return (e) => {
+    if (mqtt && e.type === 'published') io.stdout.write(`MQTT > ${e.topic} ${e.payload}\n`);
+    else if (mqtt && e.type === 'received') io.stdout.write(`MQTT < ${e.topic} ${e.payload}\n`);
+    else if (mqtt && e.type === 'rejected' && e.source === 'mqtt') {
+      io.stdout.write(`MQTT < ${e.topic} ${e.payload} (rejected: ${e.reason})\n`);
+    } else if (mqtt && e.type === 'state') {
+      io.stdout.write(
+        `MQTT state ${e.state} ${e.server}${e.error === undefined ? '' : ` (${e.error})`}\n`,
+      );
+    } else if (redis && e.type === 'redis-message')
+      io.stdout.write(`REDIS < ${e.channel} ${e.message}\n`);
+    else if (redis && e.type === 'rejected' && e.source === 'redis') {
+      io.stdout.write(`REDIS < ${e.topic} ${e.payload} (rejected: ${e.reason})\n`);
+    }
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+interface AgentOpts {
+  config?: string;
+  debug?: string;
+  mqtt?: boolean;
+  redis?: boolean;
+  demo?: boolean;
+  port?: number;
+}
+
+async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
+  // The demo prints what matters on stdout; its log says only what goes wrong unless asked.
+  const logger = createLogger(
+    parseLevel(o.debug ?? (o.demo === true ? 'warn' : 'info')),
+    io.stderr,
+  );
+  if (o.demo === true) {
+    const demo = await startDemo({ ...(o.port === undefined ? {} : { port: o.port }), logger });
+    const p = demo.port;
+    io.stdout.write(
+      [
+        'Courier demo: the LucidIoT example with a simulated I/O module',
+        `  broker   mqtt://${demo.host}:${p} (aedes, in this process)`,
+        '  module   8 digital outputs (Value Id 0-7), 8 RTD inputs (Value Id 8-15)',
+        '  publish  OfficeTemp  every second, input 8 in °C, QoS 2',
+        '           ValveState  output 0 as On/Off when it changes, retained',
+        '  subscribe Valve      On/Off switches output 0',
+        '',
+        'In another terminal (courier = node packages/agent/bin/courier.js):',
+        `  watch everything   courier sub -p ${p} -t '#' -v`,
+        `  open the valve     courier pub -p ${p} -t Valve -m On`,
+        `  close it           courier pub -p ${p} -t Valve -m Off`,
+        `  (mosquitto_sub / mosquitto_pub -p ${p} work the same)`,
+        'Ctrl-C stops the demo.',
+        '',
+      ].join('\n'),
+    );
+    const print = trafficPrinter(io, true, false);
+    demo.agent.on('event', (e) => {
+      if (
+        e.type === 'received' ||
+        (e.type === 'rejected' && e.source === 'mqtt') ||
+        e.type === 'state' ||
+        o.mqtt === true
+      )
+        print(e);
+    });
+    await untilSignal();
+    io.stdout.write('stopping...\n');
+    await demo.stop();
+    return 0;
+  }
+  if (o.config === undefined)
+    throw new UsageError('Error: courier agent needs -c <config file> (or --demo).');
+  const config = await loadConfig(o.config);
+  const agent = new Agent(config, { logger, baseDir: dirname(o.config) });
+  if (o.mqtt === true || o.redis === true)
+    agent.on('event', trafficPrinter(io, o.mqtt === true, o.redis === true));
+  await agent.start();
+  const signal = await untilSignal();
+  logger.info({ signal }, 'stopping');
+  await agent.close();
+  return 0;
+}
+
+function printBench(io: ToolIo, r: Awaited<ReturnType<typeof runBench>>): void {
+  const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  io.stdout.write(
+    [
+      `publishers ${r.publishers}  subscribers ${r.subscribers}  qos ${r.qos}  size ${r.size} B`,
+      `published  ${r.published} in ${f(r.publishSec, 3)} s  ${f(r.publishRate, 0)} msg/s`,
+      `received   ${r.received}/${r.expected} in ${f(r.totalSec, 3)} s  ${f(r.receiveRate, 0)} msg/s${
+        r.received < r.expected
+          ? ` (${r.expected - r.received} not delivered: dropped by the broker?)`
+          : ''
+      }`,
+      `latency ms p50 ${f(r.latencyMs.p50)}  p95 ${f(r.latencyMs.p95)}  p99 ${f(r.latencyMs.p99)}  max ${f(r.latencyMs.max)}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function progressBar(io: ToolIo): ((p: BenchProgress) => void) | undefined {
+  const tty = (io.stderr as { isTTY?: boolean }).isTTY === true;
+  if (!tty) return undefined;
+  return (p) => {
+    const total = p.expected > 0 ? p.expected : 1;
+    const done = p.expected > 0 ? p.received : p.published;
+    const width = 30;
+    const filled = Math.min(width, Math.round((done / total) * width));
+    io.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${p.expected > 0 ? p.expected : p.published}`,
+    );
+  };
+}
+
+/** Builds the command tree. `exit` receives the status of the command that ran. */
+export function buildProgram(io: ToolIo, exit: (status: number) => void): Command {
+  const program = new Command('courier')
+    .description('Courier: MQTT device agent and tools')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'display help for command')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    // `sub -h host` and `pub -V mqttv31` are the subcommands' own flags, not the program's.
+    .enablePositionalOptions();
+
+  program
+    .command('agent')
+    .description('run the device agent: I/O channels and Redis signals mapped to MQTT')
+    .option('-c, --config <file>', 'configuration file (JSON or YAML)')
+    .option(
+      '-d, --debug <level>',
+      'log level: 0-4 or error, warn, info, debug, trace (default: info; demo: warn)',
+    )
+    .option('-m, --mqtt', 'print MQTT traffic')
+    .option('-r, --redis', 'print Redis traffic')
+    .option('--demo', 'run the LucidIoT demo with an in-process broker')
+    .option('--port <port>', 'demo broker port (default: a free one)', int('port', 0, 65535))
+    .version(version(), '-V, --version', 'print the version')
+    .action(async (o: AgentOpts) => exit(await runAgentCommand(o, io)));
+
+  connectionFlags(program.command('pub').description('publish a message (mosquitto_pub flags)'))
+    .option('-t, --topic <topic>', 'topic to publish to')
+    .option('-m, --message <message>', 'message payload')
+    .option('-f, --file <file>', 'send the contents of a file')
+    .option('-l, --stdin-line', 'send each line of stdin as a message')
+    .option('-s, --stdin-file', 'send all of stdin as one message')
+    .option('-n, --null-message', 'send an empty message')
+    .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
+    .option('-r, --retain', 'retain the message')
+    .action(
+      async (
+        o: ConnOpts & {
+          topic?: string;
+          message?: string;
+          file?: string;
+          stdinLine?: boolean;
+          stdinFile?: boolean;
+          nullMessage?: boolean;
+          qos: number;
+          retain?: boolean;
+        },
+      ) => {
+        exit(
+          await runPub(
+            {
+              ...connectFlags(o),
+              topic: o.topic,
+              message: o.message,
+              file: o.file,
+              stdinLines: o.stdinLine,
+              stdinFile: o.stdinFile,
+              nullMessage: o.nullMessage,
+              qos: o.qos,
+              retain: o.retain,
+            },
+            io,
+          ),
+        );
+      },
+    );
+
+  connectionFlags(
+    program.command('sub').description('subscribe and print messages (mosquitto_sub flags)'),
+  )
+    .option('-t, --topic <filter>', 'topic filter, repeatable', collect, [])
+    .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
+    .option('-v, --verbose', 'print "topic payload"')
+    .option('-C, --count <n>', 'exit after n messages', int('count', 1, Number.MAX_SAFE_INTEGER))
+    .option('-W, --timeout <sec>', 'exit with status 27 after sec seconds', int('timeout', 1, 3600))
+    .option('-N, --no-eol', 'no newline after each message')
+    .option('-R, --no-retained', 'do not print retained messages')
+    .option('-E, --exit-after-subscribe', 'exit once subscribed')
+    .action(
+      async (
+        o: ConnOpts & {
+          topic: string[];
+          qos: number;
+          verbose?: boolean;
+          count?: number;
+          timeout?: number;
+          eol: boolean;
+          retained: boolean;
+          exitAfterSubscribe?: boolean;
+        },
+      ) => {
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          exit(
+            await runSub(
+              {
+                ...connectFlags(o),
+                topics: o.topic,
+                qos: o.qos,
+                verbose: o.verbose,
+                count: o.count,
+                timeoutSec: o.timeout,
+                noNewline: !o.eol,
+                noRetained: !o.retained,
+                exitAfterSubscribe: o.exitAfterSubscribe,
+                signal: abort.signal,
+              },
+              io,
+            ),
+          );
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      },
+    );
+
+  connectionFlags(
+    program.command('bench').description('measure throughput and latency against a broker'),
+  )
+    .addOption(
+      new Option('--publishers <n>', 'publishing clients')
+        .argParser(int('publishers', 1, 1000))
+        .default(1),
+    )
+    .addOption(
+      new Option('--subscribers <n>', 'subscribing clients')
+        .argParser(int('subscribers', 0, 1000))
+        .default(1),
+    )
+    .addOption(
+      new Option('--messages <n>', 'messages per publisher')
+        .argParser(int('messages', 1, 10_000_000))
+        .default(10000),
+    )
+    .addOption(
+      new Option('--size <bytes>', 'payload size')
+        .argParser(int('size', 12, 268_435_455))
+        .default(64),
+    )
+    .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
+    .addOption(
+      new Option('--inflight <n>', 'outstanding publishes per publisher')
+        .argParser(int('inflight', 1, 65535))
+        .default(100),
+    )
+    .option('-t, --topic <prefix>', 'topic prefix', 'courier/bench')
+    .addOption(
+      new Option('--idle <sec>', 'stop waiting after sec seconds without a message')
+        .argParser(int('idle', 1, 3600))
+        .default(2),
+    )
+    .option('--json', 'print the result as JSON')
+    .action(
+      async (
+        o: ConnOpts & {
+          publishers: number;
+          subscribers: number;
+          messages: number;
+          size: number;
+          qos: number;
+          inflight: number;
+          topic: string;
+          idle: number;
+          json?: boolean;
+        },
+      ) => {
+        const progress = progressBar(io);
+        const result = await runBench(
+          {
+            ...connectFlags(o),
+            publishers: o.publishers,
+            subscribers: o.subscribers,
+            messages: o.messages,
+            size: o.size,
+            qos: o.qos,
+            inflight: o.inflight,
+            topic: o.topic,
+            idleSec: o.idle,
+          },
+          progress,
+        );
+        if (progress !== undefined) io.stderr.write('\n');
+        if (o.json === true) io.stdout.write(`${JSON.stringify(result)}\n`);
+        else printBench(io, result);
+        exit(0);
+      },
+    );
+
+  return program;
+}
+
+/**
+ * Runs `courier` with `argv` (as `process.argv`).
+ * @returns the exit status
+ */
+export async function main(argv: readonly string[], io: ToolIo = process): Promise<number> {
+  let status = 0;
+  const program = buildProgram(io, (s) => {
+    status = s;
+  });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    const e = error as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // Commander already printed the message (or the help / version, with status 0).
+      return e.exitCode ?? 1;
+    }
+    if (error instanceof UsageError) io.stderr.write(`${error.message}\n`);
+    else if (error instanceof ConfigError) io.stderr.write(`${error.message}\n`);
+    else if (error instanceof MqttError) io.stderr.write(`Connection error: ${error.message}\n`);
+    else io.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  return status;
+}

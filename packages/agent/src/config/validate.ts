@@ -1,0 +1,453 @@
+/**
+ * Validation of a configuration: the schema, then the checks across fields.
+ *
+ * {@link parseConfig} either returns a complete, typed configuration or throws a
+ * {@link ConfigError} listing every problem by path. Cross-field checks run on the raw input
+ * even when the schema already failed, reading only the fields that have the right type, so
+ * that one run reports everything.
+ *
+ * @module
+ */
+
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { parseTemplate } from '../formats/template.js';
+import {
+  CHANNEL_TYPES,
+  type ChannelInfo,
+  type ChannelType,
+  isDigital,
+  isOutput,
+} from '../sources/channels.js';
+import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
+import { checkTopicFilter, checkTopicName } from './topic.js';
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
+const obj = (v: unknown): Raw => (isObj(v) ? v : {});
+
+/** Turns a zod issue into plain words; schema-level messages take precedence over this. */
+function describeIssue(issue: z.core.$ZodRawIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (issue.input === undefined) return 'is required';
+      const expected = String(issue.expected);
+      const article = /^[aeiou]/.test(expected) ? 'an' : 'a';
+      return `must be ${article} ${expected === 'int' ? 'whole number' : expected}`;
+    }
+    case 'too_small':
+      if (issue.origin === 'array') return `must have at least ${issue.minimum} entries`;
+      if (issue.origin === 'string') return 'must not be empty';
+      return `must be at least ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'array') return `must have at most ${issue.maximum} entries`;
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
+      return `must be at most ${issue.maximum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return 'is not valid';
+  }
+}
+
+function schemaIssues(raw: unknown): { config?: AgentConfig; issues: ConfigIssue[] } {
+  const result = AgentConfigSchema.safeParse(raw, { error: describeIssue });
+  if (result.success) return { config: result.data, issues: [] };
+  const issues: ConfigIssue[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      // One line per unknown key, at the key's own path: "device.chanels: unknown field".
+      for (const key of issue.keys)
+        issues.push({ path: formatPath([...issue.path, key]), message: 'unknown field' });
+    } else {
+      issues.push({ path: formatPath(issue.path), message: issue.message });
+    }
+  }
+  return { issues };
+}
+
+const ANALOG_DEFAULTS = {
+  '0-10V': { range: { min: 0, max: 10 }, unit: 'V' },
+  '0-5V': { range: { min: 0, max: 5 }, unit: 'V' },
+  '±10V': { range: { min: -10, max: 10 }, unit: 'V' },
+  '4-20mA': { range: { min: 4, max: 20 }, unit: 'mA' },
+  '0-20mA': { range: { min: 0, max: 20 }, unit: 'mA' },
+} as const;
+
+/**
+ * A channel with its defaults resolved: RTD inputs read °C over -200..850 (the Pt100 span),
+ * analog channels take range and unit from their signal (0-10V by default), digital channels
+ * range over 0..1 without a unit.
+ */
+export function resolveChannel(channel: ChannelConfig): ChannelInfo {
+  let range: { min: number; max: number };
+  let unit: string;
+  if (isDigital(channel.type)) {
+    range = { min: 0, max: 1 };
+    unit = '';
+  } else if (channel.type === 'rtd-input') {
+    range = { min: -200, max: 850 };
+    unit = '°C';
+  } else {
+    const d = ANALOG_DEFAULTS[channel.signal ?? '0-10V'];
+    range = { ...d.range };
+    unit = d.unit;
+  }
+  return {
+    id: channel.id,
+    name: channel.name,
+    type: channel.type,
+    unit: channel.unit ?? unit,
+    range: channel.range ?? range,
+  };
+}
+
+function securityIssues(security: Raw, prefix: string, issues: ConfigIssue[]): void {
+  const mode = str(security.authMode) ?? 'none';
+  const need = (field: 'ca' | 'cert' | 'key') => {
+    if (str(security[field]) === undefined || security[field] === '') {
+      issues.push({ path: `${prefix}.${field}`, message: `required when authMode is "${mode}"` });
+    }
+  };
+  if (mode === 'server') need('ca');
+  if (mode === 'server+client') {
+    need('ca');
+    need('cert');
+    need('key');
+  }
+  if (mode === 'psk' && !isObj(security.psk)) {
+    issues.push({ path: `${prefix}.psk`, message: 'required when authMode is "psk"' });
+  }
+  if (mode === 'server' && (str(security.cert) !== undefined || str(security.key) !== undefined)) {
+    issues.push({
+      path: `${prefix}.authMode`,
+      message: 'cert and key are set but authMode "server" does not send them; use "server+client"',
+    });
+  }
+}
+
+function loginIssues(login: Raw, prefix: string, issues: ConfigIssue[]): void {
+  if (str(login.password) !== undefined && str(login.username) === undefined) {
+    // [MQTT-3.1.2-22] no password without a user name in MQTT 3.1.1.
+    issues.push({
+      path: `${prefix}.password`,
+      message: 'needs a username (MQTT 3.1.1 sends no password alone)',
+    });
+  }
+}
+
+/** The checks across fields, on the raw input. */
+function crossIssues(raw: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (!isObj(raw)) return issues;
+  const connection = obj(raw.connection);
+  if (connection.cleanSession === false && (str(connection.clientId) ?? '') === '') {
+    issues.push({ path: 'connection.clientId', message: 'must be set when cleanSession is false' });
+  }
+  if (connection.ipv4 === false && connection.ipv6 === false) {
+    issues.push({ path: 'connection.ipv6', message: 'ipv4 and ipv6 cannot both be false' });
+  }
+  const server = str(connection.server);
+  if (connection.dns === false && server !== undefined && server !== '' && isIP(server) === 0) {
+    issues.push({ path: 'connection.server', message: 'must be an IP address when dns is false' });
+  }
+  loginIssues(obj(raw.login), 'login', issues);
+  securityIssues(obj(raw.security), 'security', issues);
+
+  const lwt = obj(raw.lwt);
+  const lwtTopic = str(lwt.topic);
+  if (lwtTopic !== undefined) {
+    const why = checkTopicName(lwtTopic);
+    if (why !== undefined) issues.push({ path: 'lwt.topic', message: why });
+  } else if (str(lwt.message) !== undefined && lwt.message !== '') {
+    issues.push({ path: 'lwt.topic', message: 'required when lwt.message is set' });
+  }
+
+  const reconnect = obj(raw.reconnect);
+  const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;
+  const max = typeof reconnect.maxDelaySec === 'number' ? reconnect.maxDelaySec : 60;
+  if (min > max) {
+    issues.push({
+      path: 'reconnect.maxDelaySec',
+      message: `must be at least minDelaySec (${min})`,
+    });
+  }
+
+  if (isObj(raw.backup)) {
+    loginIssues(obj(raw.backup.login), 'backup.login', issues);
+    securityIssues(obj(raw.backup.security), 'backup.security', issues);
+  }
+
+  const limits = obj(raw.limits);
+  const maxChannels = int(limits.channels) ?? 16;
+  const maxTopics = int(limits.topics) ?? 16;
+
+  // Channels: unique ids, sane ranges, within the limit.
+  const device = obj(raw.device);
+  const channels = arr(device.channels);
+  if (channels.length > maxChannels) {
+    issues.push({
+      path: 'device.channels',
+      message: `at most ${maxChannels} channels are allowed (limits.channels)`,
+    });
+  }
+  const byId = new Map<number, { index: number; type: ChannelType | undefined; name: string }>();
+  channels.forEach((c, index) => {
+    const ch = obj(c);
+    const id = int(ch.id);
+    const type = CHANNEL_TYPES.find((t) => t === ch.type);
+    if (id !== undefined) {
+      const first = byId.get(id);
+      if (first !== undefined) {
+        issues.push({
+          path: `device.channels[${index}].id`,
+          message: `duplicate id ${id} (also device.channels[${first.index}])`,
+        });
+      } else byId.set(id, { index, type, name: str(ch.name) ?? '' });
+    }
+    const range = obj(ch.range);
+    if (typeof range.min === 'number' && typeof range.max === 'number' && range.min >= range.max) {
+      issues.push({
+        path: `device.channels[${index}].range.max`,
+        message: 'must be greater than range.min',
+      });
+    }
+    if (
+      ch.signal !== undefined &&
+      type !== undefined &&
+      type !== 'analog-input' &&
+      type !== 'analog-output'
+    ) {
+      issues.push({
+        path: `device.channels[${index}].signal`,
+        message: 'only analog channels have a signal',
+      });
+    }
+  });
+
+  // The topic table.
+  const topics = arr(raw.topics);
+  if (topics.length > maxTopics) {
+    issues.push({
+      path: 'topics',
+      message: `at most ${maxTopics} topic rows are allowed (limits.topics)`,
+    });
+  }
+  const seen = new Map<string, number>();
+  topics.forEach((t, index) => {
+    const row = obj(t);
+    const at = `topics[${index}]`;
+    const direction =
+      row.direction === 'publish' || row.direction === 'subscribe' ? row.direction : undefined;
+    const topic = str(row.topic);
+    if (topic !== undefined && topic !== '' && direction !== undefined) {
+      const why = direction === 'publish' ? checkTopicName(topic) : checkTopicFilter(topic);
+      if (why !== undefined) issues.push({ path: `${at}.topic`, message: why });
+      const key = `${direction}\u0000${topic}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        issues.push({
+          path: `${at}.topic`,
+          message: `duplicate of topics[${first}] (same topic and direction)`,
+        });
+      } else seen.set(key, index);
+    }
+    const id = int(row.channel);
+    const channel = id === undefined ? undefined : byId.get(id);
+    if (id !== undefined && id >= 0 && channel === undefined) {
+      issues.push({
+        path: `${at}.channel`,
+        message: `no channel with id ${id} in device.channels`,
+      });
+    }
+    if (direction === 'subscribe') {
+      if (channel?.type !== undefined && !isOutput(channel.type)) {
+        issues.push({
+          path: `${at}.channel`,
+          message: `channel ${id} (${channel.name}) is an ${channel.type}; a subscribe row needs an output channel`,
+        });
+      }
+      for (const field of ['pubIntervalMs', 'threshold', 'deadband'] as const) {
+        if (row[field] !== undefined)
+          issues.push({ path: `${at}.${field}`, message: 'only publish rows have this setting' });
+      }
+      const format = obj(row.format);
+      if (format.type === 'template' && typeof format.template === 'string') {
+        const parts = parseTemplate(format.template);
+        const values =
+          typeof parts === 'string'
+            ? 1
+            : parts.filter((p) => 'placeholder' in p && p.placeholder === 'value').length;
+        if (values !== 1) {
+          issues.push({
+            path: `${at}.format.template`,
+            message: 'a subscribe row needs exactly one {value} to read',
+          });
+        }
+      }
+    }
+    if (direction === 'publish' && typeof row.deadband === 'number' && row.deadband > 0) {
+      if (row.threshold !== true)
+        issues.push({ path: `${at}.deadband`, message: 'needs threshold: true' });
+      if (channel?.type !== undefined && isDigital(channel.type)) {
+        issues.push({ path: `${at}.deadband`, message: 'digital channels have no deadband' });
+      }
+    }
+  });
+
+  // The Redis bridge.
+  const redis = obj(raw.redis);
+  const aliases = new Map<string, number>();
+  arr(redis.devices).forEach((d, index) => {
+    const alias = str(obj(d).deviceAlias);
+    if (alias === undefined) return;
+    const first = aliases.get(alias);
+    if (first !== undefined) {
+      issues.push({
+        path: `redis.devices[${index}].deviceAlias`,
+        message: `duplicate of redis.devices[${first}]`,
+      });
+    } else aliases.set(alias, index);
+  });
+  const signals = new Map<string, number>();
+  arr(redis.signals).forEach((s, index) => {
+    const signal = obj(s);
+    const device = str(signal.deviceAlias);
+    if (device !== undefined && device !== '' && !aliases.has(device)) {
+      issues.push({
+        path: `redis.signals[${index}].deviceAlias`,
+        message: `no device "${device}" in redis.devices`,
+      });
+    }
+    const alias = str(signal.signalAlias);
+    if (device !== undefined && alias !== undefined) {
+      const key = `${device}/${alias}`;
+      const first = signals.get(key);
+      if (first !== undefined) {
+        issues.push({
+          path: `redis.signals[${index}].signalAlias`,
+          message: `duplicate of redis.signals[${first}] in device "${device}"`,
+        });
+      } else signals.set(key, index);
+    }
+    for (const field of ['sourceDeviceAlias', 'sourceSignalAlias'] as const) {
+      const v = str(signal[field]);
+      if (v?.includes('/'))
+        issues.push({ path: `redis.signals[${index}].${field}`, message: 'must not contain "/"' });
+    }
+    const topic = str(signal.topic);
+    if (topic !== undefined) {
+      const why = checkTopicName(topic);
+      if (why !== undefined) issues.push({ path: `redis.signals[${index}].topic`, message: why });
+    }
+  });
+  return issues;
+}
+
+const SECTION_ORDER = Object.keys(AgentConfigSchema.shape);
+
+/**
+ * Orders issues as the file is: by section, then by table (`redis.devices` before
+ * `redis.signals`), then by row index; stable otherwise, which keeps the schema's own order.
+ */
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  const rank = (path: string): [number, string, number] => {
+    const section = /^[^.[]+/.exec(path)?.[0] ?? '';
+    const bracket = path.indexOf('[');
+    const index = /\[(\d+)\]/.exec(path)?.[1];
+    const s = SECTION_ORDER.indexOf(section);
+    return [
+      s < 0 ? -1 : s,
+      bracket < 0 ? '' : path.slice(0, bracket),
+      index === undefined ? -1 : Number(index),
+    ];
+  };
+  return issues
+    .map((issue, order) => ({ issue, order, rank: rank(issue.path) }))
+    .sort(
+      (a, b) =>
+        a.rank[0] - b.rank[0] ||
+        (a.rank[1] < b.rank[1] ? -1 : a.rank[1] > b.rank[1] ? 1 : 0) ||
+        a.rank[2] - b.rank[2] ||
+        a.order - b.order,
+    )
+    .map((x) => x.issue);
+}
+
+/**
+ * Validates a configuration object (parsed JSON or YAML).
+ * @param file the file it came from, named in the error
+ * @returns the configuration with every default filled in
+ * @throws {ConfigError} listing every problem by path
+ */
+export function parseConfig(raw: unknown, file?: string): AgentConfig {
+  const { config, issues } = schemaIssues(raw);
+  const seen = new Set(issues.map((i) => `${i.path}\u0000${i.message}`));
+  for (const issue of crossIssues(raw)) {
+    // A path the schema already rejected needs no second opinion.
+    if (issues.some((i) => i.path === issue.path)) continue;
+    const key = `${issue.path}\u0000${issue.message}`;
+    if (!seen.has(key)) issues.push(issue);
+    seen.add(key);
+  }
+  if (issues.length > 0 || config === undefined) throw new ConfigError(sortIssues(issues), file);
+  return config;
+}
+
+/**
+ * Checks a configuration without throwing, for the console's "validate" button.
+ * @returns the configuration, or the issues
+ */
+export function validateConfig(
+  raw: unknown,
+): { ok: true; config: AgentConfig } | { ok: false; issues: readonly ConfigIssue[] } {
+  try {
+    return { ok: true, config: parseConfig(raw) };
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, issues: error.issues };
+    throw error;
+  }
+}
+
+/**
+ * Parses configuration text: YAML when `file` ends in `.yaml`/`.yml`, otherwise JSON.
+ * @throws {ConfigError} for syntax errors (with line and column) and every schema problem
+ */
+export function parseConfigText(text: string, file?: string): AgentConfig {
+  const ext = file === undefined ? '' : extname(file).toLowerCase();
+  let raw: unknown;
+  try {
+    raw = ext === '.yaml' || ext === '.yml' ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    const kind = ext === '.yaml' || ext === '.yml' ? 'YAML' : 'JSON';
+    throw new ConfigError(
+      [{ path: '(root)', message: `not valid ${kind}: ${(error as Error).message}` }],
+      file,
+    );
+  }
+  return parseConfig(raw, file);
+}
+
+/**
+ * Reads and validates a configuration file.
+ * @throws {ConfigError} when the file cannot be read or is not valid
+ */
+export async function loadConfig(file: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      [{ path: '(root)', message: `cannot read the file: ${(error as Error).message}` }],
+      file,
+    );
+  }
+  return parseConfigText(text, file);
+}

@@ -1,0 +1,89 @@
+/**
+ * courier-agent: the device agent of Courier, for programs (the web console, tests, custom
+ * drivers). The `courier` command is built on the same exports.
+ *
+ * @module
+ */
+
+export { Agent, type AgentCounts, type AgentOptions, type AgentSnapshot } from './agent/agent.js';
+export { type Demo, type DemoOptions, demoConfig, startDemo } from './agent/demo.js';
+export {
+  type AgentEvent,
+  type AgentEventType,
+  EventFanout,
+  type EventSource,
+  ModuleState,
+} from './agent/events.js';
+export { type LastSent, shouldSend, type ThresholdOptions } from './agent/threshold.js';
+export {
+  DEFAULT_PUB_INTERVAL_MS,
+  type RowState,
+  type TickResult,
+  TopicTable,
+  type TopicTableOptions,
+} from './agent/topic-table.js';
+export {
+  type ResolvedClientOptions,
+  resolveClientOptions,
+  serverUrl,
+} from './config/client-options.js';
+export { ConfigError, type ConfigIssue, formatPath } from './config/errors.js';
+export { CONFIG_SCHEMA_ID, configJsonSchema, configJsonSchemaText } from './config/json-schema.js';
+export {
+  type AgentConfig,
+  type AgentConfigInput,
+  AgentConfigSchema,
+  type ChannelConfig,
+  type ConnectionConfig,
+  type RedisConfig,
+  type TopicRowConfig,
+} from './config/schema.js';
+export { checkTopicFilter, checkTopicName, topicMatches } from './config/topic.js';
+export {
+  loadConfig,
+  parseConfig,
+  parseConfigText,
+  resolveChannel,
+  validateConfig,
+} from './config/validate.js';
+export {
+  AgentError,
+  AgentErrorCode,
+  ChannelError,
+  FormatError,
+  RedisMessageError,
+} from './errors.js';
+export * from './formats/index.js';
+export {
+  CHANNEL_TYPES,
+  type ChannelChange,
+  type ChannelInfo,
+  type ChannelType,
+  checkWrite,
+  type IoDriver,
+  isDigital,
+  isOutput,
+} from './sources/channels.js';
+export type { Publisher, QoS } from './sources/publisher.js';
+export {
+  RedisBridge,
+  type RedisBridgeOptions,
+  RedisMapping,
+  resolveRoutes,
+  type SignalRoute,
+  type SignalState,
+} from './sources/redis-bridge.js';
+export {
+  INVALID_FLAGS,
+  parseFlags,
+  parseRedisMessage,
+  parseTagChannel,
+  qualityOf,
+  type RedisSample,
+  TAG_DIRECTIONS,
+  type TagChannel,
+  type TagDirection,
+  tagChannel,
+  toMqttPayload,
+} from './sources/redis-message.js';
+export { mulberry32, SimulatedDriver, type SimulatedDriverOptions } from './sources/simulated.js';

@@ -1,0 +1,16 @@
+/**
+ * The narrow view of an MQTT client that data sources publish through.
+ *
+ * The topic table and the Redis bridge depend on this interface, not on the client, so their
+ * logic (intervals, thresholds, mapping) is unit-tested with a recording fake.
+ *
+ * @module
+ */
+
+/** MQTT quality of service. */
+export type QoS = 0 | 1 | 2;
+
+/** Publishes one message; resolves when the QoS flow completes. */
+export interface Publisher {
+  publish(topic: string, payload: string, options: { qos: QoS; retain: boolean }): Promise<void>;
+}

@@ -1,0 +1,190 @@
+// The agent against a real Mosquitto: periodic publishing, threshold, Valve On/Off, state.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { Agent } from '../src/agent/agent.js';
+import type { AgentEvent } from '../src/agent/events.js';
+import { parseConfig } from '../src/config/validate.js';
+import type { SimulatedDriver } from '../src/sources/simulated.js';
+import { deferrer, observe, waitFor } from './util.js';
+
+function config(host: string, port: number) {
+  return parseConfig({
+    connection: { server: host, port, clientId: 'agent-e2e' },
+    device: {
+      seed: 7,
+      stepMs: 20,
+      channels: [
+        { id: 0, name: 'Valve', type: 'digital-output' },
+        { id: 1, name: 'Pump', type: 'digital-output' },
+        { id: 8, name: 'OfficeTemp', type: 'rtd-input' },
+      ],
+    },
+    topics: [
+      {
+        topic: 'Valve',
+        direction: 'subscribe',
+        channel: 0,
+        format: { type: 'boolean', on: 'On', off: 'Off' },
+        qos: 1,
+      },
+      {
+        topic: 'OfficeTemp',
+        direction: 'publish',
+        channel: 8,
+        format: { type: 'number', precision: 1 },
+        qos: 2,
+        pubIntervalMs: 200,
+      },
+      {
+        topic: 'PumpState',
+        direction: 'publish',
+        channel: 1,
+        format: { type: 'boolean' },
+        qos: 1,
+        pubIntervalMs: 50,
+        threshold: true,
+      },
+      {
+        topic: 'OfficeTempJson',
+        direction: 'publish',
+        channel: 8,
+        format: { type: 'json', precision: 2 },
+        pubIntervalMs: 200,
+      },
+    ],
+  });
+}
+
+describe('agent with Mosquitto', () => {
+  it('publishes at the configured interval and format, obeys Valve, and suppresses repeats', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const { client: observer, seen } = await observe(
+      broker.url(),
+      ['OfficeTemp', 'OfficeTempJson', 'PumpState'],
+      2,
+    );
+    defer(() => observer.endAsync());
+    const agent = new Agent(config(broker.host, broker.port));
+    const events: AgentEvent[] = [];
+    agent.on('event', (e) => events.push(e));
+    defer(() => agent.close());
+    await agent.start();
+    await agent.whenConnected(10000);
+    assert.equal(agent.snapshot().moduleState, 'CONNECTED');
+    assert.ok(events.some((e) => e.type === 'state' && e.state === 'CONNECTED'));
+
+    // Periodic publishing: 200 ms period, LucidIoT number format, QoS 2 end to end.
+    await waitFor(
+      () => seen.filter((m) => m.topic === 'OfficeTemp').length >= 6,
+      '6 OfficeTemp messages',
+    );
+    const temps = seen.filter((m) => m.topic === 'OfficeTemp');
+    for (const m of temps) {
+      assert.match(m.payload, /^\d+\.\d$/);
+      assert.equal(m.qos, 2);
+      assert.ok(Math.abs(Number(m.payload) - 20) < 2, `${m.payload} near 20 °C`);
+    }
+    const last = temps.at(-1);
+    const first = temps[0];
+    assert.ok(first !== undefined && last !== undefined);
+    const period = (last.at - first.at) / (temps.length - 1);
+    assert.ok(period > 150 && period < 350, `mean period ${period} ms for a 200 ms interval`);
+    const json = JSON.parse(
+      seen.find((m) => m.topic === 'OfficeTempJson')?.payload ?? '{}',
+    ) as Record<string, unknown>;
+    assert.equal(json.unit, '°C');
+    assert.equal(typeof json.value, 'number');
+    assert.equal(typeof json.ts, 'number');
+
+    // Threshold: PumpState is read every 50 ms but sent once while unchanged.
+    await new Promise((r) => setTimeout(r, 500));
+    const pump = () => seen.filter((m) => m.topic === 'PumpState').map((m) => m.payload);
+    assert.deepEqual(pump(), ['Off']);
+    const driver = agent.driver as SimulatedDriver;
+    await driver.write(1, true);
+    await waitFor(() => pump().length === 2, 'PumpState On');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(pump(), ['Off', 'On']);
+    const pumpRow = agent.snapshot().rows.find((r) => r.topic === 'PumpState');
+    assert.ok((pumpRow?.suppressed ?? 0) >= 5, `suppressed ${pumpRow?.suppressed}`);
+
+    // Valve: On switches output 0, a bad payload is rejected and counted, Off switches back.
+    await observer.publishAsync('Valve', 'On', { qos: 1 });
+    await waitFor(() => driver.peek(0) === true, 'the valve to open');
+    await observer.publishAsync('Valve', 'half-open', { qos: 1 });
+    await waitFor(() => agent.snapshot().counts.rejected === 1, 'the bad payload to be rejected');
+    assert.equal(driver.peek(0), true, 'a rejected payload leaves the output unchanged');
+    const rejected = events.find((e) => e.type === 'rejected');
+    assert.equal(
+      rejected?.type === 'rejected' ? rejected.reason : '',
+      'boolean format: expected "On" or "Off" (payload "half-open")',
+    );
+    await observer.publishAsync('Valve', 'Off', { qos: 1 });
+    await waitFor(() => driver.peek(0) === false, 'the valve to close');
+
+    const snap = agent.snapshot();
+    const valve = snap.rows.find((r) => r.topic === 'Valve');
+    assert.deepEqual([valve?.received, valve?.rejected, valve?.lastPayload], [2, 1, 'Off']);
+    assert.equal(snap.counts.received, 2);
+    assert.ok(snap.counts.published >= 8);
+    assert.equal(snap.channels.find((c) => c.id === 0)?.value, false);
+  });
+
+  it('reports CONNECT_PND while the server is down, then connects when it comes up', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const { port, host } = broker;
+    await broker.stop();
+    const cfg = config(host, port);
+    const agent = new Agent({ ...cfg, reconnect: { minDelaySec: 0.1, maxDelaySec: 0.2 } });
+    defer(() => agent.close());
+    await agent.start();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(agent.snapshot().moduleState, 'CONNECT_PND');
+    assert.ok(agent.snapshot().lastError !== undefined, 'the last connection error is kept');
+    const again = await startMosquitto(t, { listeners: [{ port }] });
+    await agent.whenConnected(10000);
+    const { client: observer, seen } = await observe(again.url(), 'OfficeTemp');
+    defer(() => observer.endAsync());
+    await waitFor(() => seen.length >= 1, 'OfficeTemp after the server came up');
+  });
+
+  it('applyConfig refuses an invalid config and keeps running; applies a valid one', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const agent = new Agent(config(broker.host, broker.port));
+    defer(() => agent.close());
+    await agent.start();
+    await agent.whenConnected(10000);
+    const bad = await agent.applyConfig({
+      connection: { server: broker.host, port: broker.port },
+      topics: [{ topic: 'x', direction: 'publish', channel: 3, format: { type: 'number' } }],
+    });
+    assert.deepEqual(bad, {
+      ok: false,
+      issues: [{ path: 'topics[0].channel', message: 'no channel with id 3 in device.channels' }],
+    });
+    assert.equal(agent.config.topics.length, 4);
+    const { client: observer, seen } = await observe(broker.url(), 'Renamed');
+    defer(() => observer.endAsync());
+    const raw = {
+      connection: { server: broker.host, port: broker.port, clientId: 'agent-e2e' },
+      device: { channels: [{ id: 8, name: 'OfficeTemp', type: 'rtd-input' }] },
+      topics: [
+        {
+          topic: 'Renamed',
+          direction: 'publish',
+          channel: 8,
+          format: { type: 'number', precision: 1 },
+          pubIntervalMs: 100,
+        },
+      ],
+    };
+    assert.deepEqual(await agent.applyConfig(raw), { ok: true });
+    await agent.whenConnected(10000);
+    await waitFor(() => seen.length >= 2, 'messages on the new topic');
+    assert.equal(agent.snapshot().rows.length, 1);
+  });
+});

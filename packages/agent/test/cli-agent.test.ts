@@ -1,0 +1,151 @@
+// `courier agent` as a process: the LucidIoT example against Mosquitto, the Will on SIGKILL,
+// a refused configuration, and the demo.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { deferrer, observe, ROOT, runCli, startCli, tempJson, waitFor } from './util.js';
+
+describe('courier agent', () => {
+  it('runs examples/lucidiot.json; the broker publishes its Will when the process is killed', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const example = JSON.parse(
+      readFileSync(join(ROOT, 'examples/lucidiot.json'), 'utf8'),
+    ) as Record<string, Record<string, unknown>>;
+    example.connection = { ...example.connection, server: broker.host, port: broker.port };
+    delete example.$schema;
+    const file = tempJson('lucidiot.json', example);
+    const { client: observer, seen } = await observe(
+      broker.url(),
+      ['OfficeTemp', 'lucidiot-1/status', 'ValveState'],
+      2,
+    );
+    defer(() => observer.endAsync());
+    const agent = startCli(['agent', '-c', file, '-m']);
+    defer(() => {
+      if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+    });
+    await waitFor(
+      () => agent.stdout.includes('MQTT state CONNECTED'),
+      `CONNECTED in -m output (stderr: ${agent.stderr})`,
+    );
+    await waitFor(() => seen.some((m) => m.topic === 'OfficeTemp'), 'OfficeTemp');
+    assert.match(seen.find((m) => m.topic === 'OfficeTemp')?.payload ?? '', /^\d+\.\d$/);
+    await waitFor(() => /MQTT > OfficeTemp \d+\.\d/.test(agent.stdout), '-m printing the publish');
+    await observer.publishAsync('Valve', 'On', { qos: 1 });
+    await waitFor(
+      () => seen.some((m) => m.topic === 'ValveState' && m.payload === 'On'),
+      'ValveState On',
+    );
+    assert.match(agent.stdout, /MQTT < Valve On/);
+    assert.equal(
+      seen.filter((m) => m.topic === 'lucidiot-1/status').length,
+      0,
+      'no Will while alive',
+    );
+
+    agent.child.kill('SIGKILL');
+    assert.equal(await agent.exited, 'SIGKILL');
+    await waitFor(() => seen.some((m) => m.topic === 'lucidiot-1/status'), 'the Will', 5000);
+    const will = seen.find((m) => m.topic === 'lucidiot-1/status');
+    assert.equal(will?.payload, 'offline');
+    // The Will is retained (lwt.retain): a late subscriber still sees it.
+    const late = await mqtt.connectAsync(broker.url());
+    defer(() => late.endAsync());
+    const retained = new Promise<string>((resolve) =>
+      late.on('message', (_t, p) => resolve(p.toString())),
+    );
+    await late.subscribeAsync('lucidiot-1/status');
+    assert.equal(await retained, 'offline');
+  });
+
+  it('stops cleanly on SIGTERM: no Will', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const file = tempJson('c.json', {
+      connection: { server: broker.host, port: broker.port, clientId: 'clean-stop' },
+      lwt: { topic: 'clean-stop/status', message: 'offline' },
+    });
+    const { client: observer, seen } = await observe(broker.url(), 'clean-stop/status');
+    defer(() => observer.endAsync());
+    const agent = startCli(['agent', '-c', file, '-m']);
+    await waitFor(() => agent.stdout.includes('MQTT state CONNECTED'), 'CONNECTED');
+    agent.child.kill('SIGTERM');
+    assert.equal(await agent.exited, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(seen, []);
+  });
+
+  it('refuses a broken configuration with every problem and exit status 1', async () => {
+    const file = tempJson('bad.json', {
+      connection: { server: '127.0.0.1', port: 70000 },
+      topics: [
+        { topic: 'Valve', direction: 'subscribe', channel: 8, format: { type: 'boolean' }, qos: 5 },
+      ],
+    });
+    const r = await runCli(['agent', '-c', file]);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      [
+        `invalid configuration ${file} (3 problems):`,
+        '  connection.port: must be a whole number from 1 to 65535',
+        '  topics[0].qos: must be 0, 1 or 2',
+        '  topics[0].channel: no channel with id 8 in device.channels',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints its version and help', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/agent/package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.equal((await runCli(['--version'])).stdout.trim(), pkg.version);
+    assert.equal((await runCli(['agent', '-V'])).stdout.trim(), pkg.version);
+    const help = await runCli(['agent', '-h']);
+    assert.equal(help.status, 0);
+    for (const flag of ['-c, --config', '-d, --debug', '-m, --mqtt', '-r, --redis', '--demo'])
+      assert.ok(help.stdout.includes(flag), flag);
+  });
+
+  it('--demo: publishes OfficeTemp, obeys Valve, stops on Ctrl-C', async (t) => {
+    const defer = deferrer(t);
+    const demo = startCli(['agent', '--demo']);
+    defer(() => {
+      if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    });
+    await waitFor(
+      () => /broker {3}mqtt:\/\/127\.0\.0\.1:\d+/.test(demo.stdout),
+      `the demo banner (stderr: ${demo.stderr})`,
+    );
+    const port = Number(/broker {3}mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(demo.stdout)?.[1]);
+    assert.match(demo.stdout, new RegExp(`courier sub -p ${port} -t '#' -v`));
+    assert.match(demo.stdout, new RegExp(`courier pub -p ${port} -t Valve -m On`));
+    const { client: observer, seen } = await observe(
+      `mqtt://127.0.0.1:${port}`,
+      ['OfficeTemp', 'ValveState'],
+      2,
+    );
+    defer(() => observer.endAsync());
+    await waitFor(
+      () => seen.filter((m) => m.topic === 'OfficeTemp').length >= 2,
+      'two OfficeTemp readings',
+      5000,
+    );
+    assert.match(seen.find((m) => m.topic === 'OfficeTemp')?.payload ?? '', /^\d+\.\d$/);
+    // The valve, switched with our own `courier pub` as the banner says.
+    const pub = await runCli(['pub', '-p', String(port), '-t', 'Valve', '-m', 'On']);
+    assert.equal(pub.status, 0, pub.stderr);
+    await waitFor(
+      () => seen.some((m) => m.topic === 'ValveState' && m.payload === 'On'),
+      'ValveState On',
+    );
+    await waitFor(() => demo.stdout.includes('MQTT < Valve On'), 'the demo printing the switch');
+    demo.child.kill('SIGINT');
+    assert.equal(await demo.exited, 0);
+  });
+});

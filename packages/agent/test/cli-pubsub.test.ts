@@ -1,0 +1,264 @@
+// `courier pub` / `courier sub` against their Mosquitto counterparts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { runCli, startCli, waitFor } from './util.js';
+
+const exec = promisify(execFile);
+
+/** Runs mosquitto_pub / mosquitto_sub and returns status and output. */
+async function mosquitto(
+  tool: 'mosquitto_pub' | 'mosquitto_sub',
+  args: string[],
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(tool, args, { timeout: 15000 });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return {
+      status: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
+  }
+}
+
+describe('courier pub / sub', () => {
+  it('sub -v -C reads what mosquitto_pub sends, in mosquitto_sub format', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    // -d prints packets to stderr, and "Subscribed" once the SUBACK is in: the moment to publish.
+    const sub = startCli([
+      'sub',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'pv/#',
+      '-v',
+      '-C',
+      '3',
+      '-q',
+      '1',
+      '-d',
+    ]);
+    await waitFor(
+      () => sub.stderr.includes('Subscribed'),
+      `the subscription (stderr: ${sub.stderr})`,
+    );
+    await mosquitto('mosquitto_pub', [
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'pv/sunshine',
+      '-m',
+      'yes',
+      '-q',
+      '1',
+    ]);
+    await mosquitto('mosquitto_pub', [
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'pv/data',
+      '-m',
+      '4.2 kW',
+      '-q',
+      '2',
+    ]);
+    await mosquitto('mosquitto_pub', ['-h', b.host, '-p', p, '-t', 'pv/empty', '-n']);
+    await mosquitto('mosquitto_pub', ['-h', b.host, '-p', p, '-t', 'pv/late', '-m', 'not printed']);
+    assert.equal(await sub.exited, 0, sub.stderr);
+    assert.equal(sub.stdout, 'pv/sunshine yes\npv/data 4.2 kW\npv/empty \n');
+  });
+
+  it('pub -r -q 2 reaches mosquitto_sub, retained; -n sends an empty message', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    let r = await runCli([
+      'pub',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'PV/sunshine',
+      '-m',
+      'yes',
+      '-r',
+      '-q',
+      '2',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = await mosquitto('mosquitto_sub', [
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'PV/#',
+      '-v',
+      '-C',
+      '1',
+      '-W',
+      '5',
+    ]);
+    assert.equal(got.status, 0, got.stderr);
+    assert.equal(got.stdout, 'PV/sunshine yes\n');
+    // -n with -r clears the retained message [MQTT-3.3.1-10].
+    r = await runCli(['pub', '-h', b.host, '-p', p, '-t', 'PV/sunshine', '-n', '-r']);
+    assert.equal(r.status, 0, r.stderr);
+    const none = await mosquitto('mosquitto_sub', ['-h', b.host, '-p', p, '-t', 'PV/#', '-W', '1']);
+    assert.equal(none.status, 27);
+    assert.equal(none.stdout, '');
+  });
+
+  it('pub -l sends stdin line by line; pub -f sends a file; -L takes a URL', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    const sub = mosquitto('mosquitto_sub', [
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'lines',
+      '-t',
+      'file',
+      '-v',
+      '-C',
+      '4',
+      '-W',
+      '10',
+      '-q',
+      '1',
+    ]);
+    // mosquitto_sub has no quiet readiness signal; give it time to subscribe.
+    await new Promise((r) => setTimeout(r, 1000));
+    let r = await runCli(
+      ['pub', '-h', b.host, '-p', p, '-t', 'lines', '-l', '-q', '1'],
+      'one\n\ntwo\nthree\n',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(tmpdir(), `courier-pub-${process.pid}.txt`);
+    writeFileSync(file, 'from a file');
+    r = await runCli(['pub', '-L', `mqtt://${b.host}:${p}/file`, '-f', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = await sub;
+    assert.equal(got.status, 0, got.stderr);
+    assert.equal(got.stdout, 'lines one\nlines two\nlines three\nfile from a file\n');
+  });
+
+  it('sub -W exits with status 27 like mosquitto_sub; -R skips retained; -N drops newlines', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    const ours = await runCli(['sub', '-h', b.host, '-p', p, '-t', 'quiet', '-W', '1']);
+    const theirs = await mosquitto('mosquitto_sub', [
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'quiet',
+      '-W',
+      '1',
+    ]);
+    assert.equal(theirs.status, 27);
+    assert.equal(ours.status, 27);
+    assert.equal(ours.stdout, '');
+    assert.match(ours.stderr, /Timed out/);
+    await mosquitto('mosquitto_pub', ['-h', b.host, '-p', p, '-t', 'r/old', '-m', 'stale', '-r']);
+    const sub = startCli(['sub', '-h', b.host, '-p', p, '-t', 'r/#', '-R', '-N', '-C', '2', '-d']);
+    await waitFor(
+      () => sub.stderr.includes('Subscribed'),
+      `the subscription (stderr: ${sub.stderr})`,
+    );
+    await mosquitto('mosquitto_pub', ['-h', b.host, '-p', p, '-t', 'r/new', '-m', 'a']);
+    await mosquitto('mosquitto_pub', ['-h', b.host, '-p', p, '-t', 'r/new', '-m', 'b']);
+    assert.equal(await sub.exited, 0, sub.stderr);
+    assert.equal(sub.stdout, 'ab');
+  });
+
+  it('-d prints packets like mosquitto; bad flags fail before connecting', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    const r = await runCli([
+      'pub',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'd',
+      '-m',
+      'hi',
+      '-q',
+      '1',
+      '-i',
+      'dbg',
+      '-d',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.deepEqual(lines, [
+      'Client dbg sending CONNECT',
+      'Client dbg received CONNACK (0)',
+      "Client dbg sending PUBLISH (d0, q1, r0, m1, 'd', ... (2 bytes))",
+      'Client dbg received PUBACK (m1)',
+      'Client dbg sending DISCONNECT',
+    ]);
+    const noMessage = await runCli(['pub', '-p', p, '-t', 'x']);
+    assert.equal(noMessage.status, 1);
+    assert.equal(noMessage.stderr, 'Error: Both topic and message must be supplied.\n');
+    const wildcard = await runCli(['pub', '-p', p, '-t', 'a/#', '-m', 'x']);
+    assert.equal(wildcard.status, 1);
+    assert.match(wildcard.stderr, /Invalid publish topic 'a\/#'/);
+    const badQos = await runCli(['sub', '-p', p, '-t', 'x', '-q', '3']);
+    assert.equal(badQos.status, 1);
+    assert.match(badQos.stderr, /qos must be a whole number from 0 to 2/);
+  });
+
+  it('bench: every message reaches every subscriber, with rates and latency percentiles', async (t) => {
+    const b = await startMosquitto(t);
+    const r = await runCli([
+      'bench',
+      '-h',
+      b.host,
+      '-p',
+      String(b.port),
+      '--publishers',
+      '2',
+      '--subscribers',
+      '2',
+      '--messages',
+      '300',
+      '-q',
+      '1',
+      '--json',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as {
+      published: number;
+      received: number;
+      expected: number;
+      publishRate: number;
+      latencyMs: { p50: number; p95: number; p99: number };
+    };
+    assert.deepEqual([result.published, result.received, result.expected], [600, 1200, 1200]);
+    assert.ok(result.publishRate > 0);
+    assert.ok(
+      result.latencyMs.p50 <= result.latencyMs.p95 && result.latencyMs.p95 <= result.latencyMs.p99,
+    );
+  });
+});
