@@ -85,6 +85,8 @@ export class MqttError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // `this` is the class `instanceof` was asked about (a subclass too): check its brand.
+    // biome-ignore lint/complexity/noThisInStatic: the subclass is the point
     return (
       typeof value === 'object' &&
       value !== null &&

@@ -1,13 +1,18 @@
 /**
- * The encoder: one packet → one freshly allocated `Uint8Array`, validated against the spec
- * before a byte is written.
+ * The encoder: one packet → one `Uint8Array` holding exactly that packet, validated against
+ * the spec before a byte is written.
+ *
+ * Packets up to 16 KiB are views into a shared slab (see `bytes()` below): always use the
+ * view's `byteOffset`/`byteLength`, never its `.buffer` alone. Each view's bytes belong to that
+ * packet only and are never rewritten by a later encode.
  *
  * @module
  */
 
-import { InvalidTopicError, MalformedPacketError, MqttError, MqttErrorCode } from '../errors.js';
+import { InvalidTopicError, MalformedPacketError } from '../errors.js';
 import { validateTopicFilter, validateTopicName } from '../topic/index.js';
-import type { Packet, ProtocolVersion, PublishPacket, QoS } from './types.js';
+import { refuseVersion5 } from './decode.js';
+import type { Packet, ProtocolVersion, PublishPacket, QoS, Subscription } from './types.js';
 import { PacketTypeCode } from './types.js';
 import { utf8ByteLength, writeUtf8 } from './utf8.js';
 
@@ -21,9 +26,7 @@ function fail(message: string, rule?: string): never {
 }
 
 function checkVersion(version: ProtocolVersion): void {
-  if (version === 5) {
-    throw new MqttError(MqttErrorCode.PROTOCOL, 'MQTT 5.0 is not supported yet');
-  }
+  if (version === 5) refuseVersion5();
   if (version !== 3 && version !== 4) fail(`unknown protocol version ${String(version)}`);
 }
 
@@ -111,7 +114,10 @@ function writeBytes(out: Uint8Array, pos: number, bytes: Uint8Array): number {
  * Encodes a PUBLISH. The hot path of every client: one allocation, an ASCII fast path for the
  * topic, and the payload copied once.
  */
-export function encodePublish(packet: PublishPacket): Uint8Array {
+export function encodePublish(packet: PublishPacket, version: ProtocolVersion = 4): Uint8Array {
+  // PUBLISH is the same in 3.1 and 3.1.1; the parameter keeps the call sites right for 5.0,
+  // which adds properties after the packet id.
+  if (version !== 4 && version !== 3) checkVersion(version);
   const { topic, payload, qos, dup, retain } = packet;
   checkQos(qos, 'QoS', 'MQTT-3.3.1-4');
   if (dup && qos === 0) fail('DUP must be 0 for QoS 0 messages', 'MQTT-3.3.1-2');
@@ -146,13 +152,16 @@ function encodeAck(first: number, packetId: number | undefined): Uint8Array {
 
 /**
  * Encodes any control packet for the given protocol version (4 = MQTT 3.1.1, 3 = MQTT 3.1).
- * Throws {@link MalformedPacketError} (offset -1, with the rule) for a packet the spec forbids.
+ * A CONNECT is encoded for its own `protocolVersion` (protocol name `MQIsdp` for 3).
+ *
+ * @throws {@link MalformedPacketError} (offset -1, with the rule) for a packet the spec forbids.
+ * @throws {@link MqttError} with code `PROTOCOL` for version 5, not supported yet.
  */
 export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array {
   checkVersion(version);
   switch (packet.type) {
     case 'publish':
-      return encodePublish(packet);
+      return encodePublish(packet, version);
     case 'puback':
       return encodeAck(0x40, packet.packetId);
     case 'pubrec':
@@ -199,11 +208,14 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       }
       const [out, start] = allocate(0x82, remaining);
       let pos = write16(out, start, id);
-      packet.subscriptions.forEach((s, i) => {
-        pos = write16(out, pos, lengths[i]!);
-        pos = writeUtf8(out, pos, s.topic, lengths[i]!);
+      const subscriptions = packet.subscriptions;
+      for (let i = 0; i < subscriptions.length; i++) {
+        const s = subscriptions[i] as Subscription;
+        const n = lengths[i] as number;
+        pos = write16(out, pos, n);
+        pos = writeUtf8(out, pos, s.topic, n);
         out[pos++] = s.qos;
-      });
+      }
       return out;
     }
     case 'suback': {
@@ -230,10 +242,12 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       const remaining = lengths.reduce((sum, n) => sum + 2 + n, 2);
       const [out, start] = allocate(0xa2, remaining);
       let pos = write16(out, start, id);
-      packet.topics.forEach((t, i) => {
-        pos = write16(out, pos, lengths[i]!);
-        pos = writeUtf8(out, pos, t, lengths[i]!);
-      });
+      const topics = packet.topics;
+      for (let i = 0; i < topics.length; i++) {
+        const n = lengths[i] as number;
+        pos = write16(out, pos, n);
+        pos = writeUtf8(out, pos, topics[i] as string, n);
+      }
       return out;
     }
     case 'connect':

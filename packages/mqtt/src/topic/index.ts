@@ -99,26 +99,47 @@ export function isValidTopicFilter(filter: string): boolean {
 }
 
 /**
- * Whether a topic name matches a topic filter. Both are assumed valid.
+ * Whether a topic name matches a topic filter. Both are assumed valid (see
+ * {@link validateTopicName} and {@link validateTopicFilter}).
  *
  * `+` matches exactly one level (possibly empty), `#` the parent level and any number of
- * levels below (`sport/#` matches `sport`). Filters starting with a wildcard do not match
- * topic names starting with `$` [MQTT-4.7.2-1].
+ * levels below (`sport/#` matches `sport`) [MQTT-4.7.1-2]. Filters starting with a wildcard
+ * do not match topic names starting with `$` [MQTT-4.7.2-1]. Matching is case-sensitive and
+ * allocation-free: it walks both strings level by level without splitting them.
  */
 export function topicMatches(filter: string, topic: string): boolean {
   if (topic.charCodeAt(0) === 0x24 /* $ */) {
     const f0 = filter.charCodeAt(0);
     if (f0 === 0x23 || f0 === 0x2b) return false;
   }
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!;
-    if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
+  const fl = filter.length;
+  const tl = topic.length;
+  let fi = 0;
+  let ti = 0;
+  for (;;) {
+    // Here `fi` and `ti` are at the start of a level of the filter and of the topic.
+    // A valid filter has `#` only as its whole last level: it matches all that is left.
+    if (filter.charCodeAt(fi) === 0x23) return true;
+    let fe = filter.indexOf('/', fi);
+    if (fe < 0) fe = fl;
+    let te = topic.indexOf('/', ti);
+    if (te < 0) te = tl;
+    if (!(fe - fi === 1 && filter.charCodeAt(fi) === 0x2b)) {
+      if (fe - fi !== te - ti) return false;
+      for (let k = 0; k < fe - fi; k++) {
+        if (filter.charCodeAt(fi + k) !== topic.charCodeAt(ti + k)) return false;
+      }
+    }
+    const filterDone = fe === fl;
+    if (te === tl) {
+      // The topic has no level left: the filter must end here too, or with `/#`, which also
+      // matches the parent level.
+      return filterDone || (fe + 2 === fl && filter.charCodeAt(fe + 1) === 0x23);
+    }
+    if (filterDone) return false;
+    fi = fe + 1;
+    ti = te + 1;
   }
-  return f.length === t.length;
 }
 
 interface TrieNode<T> {
@@ -146,8 +167,14 @@ export class TopicTrie<T> {
     return this.#size;
   }
 
-  /** Adds a value under a (valid) filter. Adding the same pair twice has no effect. */
+  /**
+   * Adds a value under a filter. Adding the same pair twice has no effect.
+   *
+   * @throws {@link InvalidTopicError} if the filter is not valid: a misplaced wildcard would
+   * otherwise be stored as something it is not (`a/#/b` as `a/#`).
+   */
   add(filter: string, value: T): void {
+    validateTopicFilter(filter);
     let current = this.#root;
     const levels = filter.split('/');
     for (let i = 0; i < levels.length; i++) {

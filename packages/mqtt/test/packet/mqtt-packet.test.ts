@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { decode, encode, Parser } from '../../src/packet/index.js';
 import type { Packet } from '../../src/packet/types.js';
+import { arbitraryPacket } from './arbitraries.js';
 import { vectors } from './vectors.js';
 
 type Theirs = Record<string, unknown> & { cmd: string };
@@ -161,4 +163,19 @@ test('mqtt-packet agrees on PUBLISH of 16 B, 256 B, 4 KiB and 200 KiB payloads',
     assert.equal(got.length, 1);
     assert.deepEqual(fromTheirs(toTheirs(got[0]!)), fromTheirs(toTheirs(p)));
   }
+});
+
+test('property: mqtt-packet agrees on generated packets of every type, both directions', () => {
+  fc.assert(
+    fc.property(arbitraryPacket, (p) => {
+      const version = p.type === 'connect' ? p.protocolVersion : 4;
+      const expected = fromTheirs(toTheirs(p));
+      const parsed = parseTheirs(encode(p, version), version);
+      assert.equal(parsed.length, 1);
+      assert.deepEqual(fromTheirs(parsed[0] as Theirs), expected);
+      const generated = mqttPacket.generate(toTheirs(p) as never, { protocolVersion: version });
+      assert.deepEqual(fromTheirs(toTheirs(decode(new Uint8Array(generated), version))), expected);
+    }),
+    { numRuns: 1000 },
+  );
 });

@@ -175,6 +175,21 @@ test('encode rejects what decode rejects', () => {
   encodeRejects({ ...connect, password: b('p') }, 'MQTT-3.1.2-22');
   encodeRejects({ ...connect, clientId: '', clean: false }, 'MQTT-3.1.3-7');
   encodeRejects(
+    { ...connect, will: { topic: 'w/#', payload: b(''), qos: 0, retain: false } },
+    'MQTT-4.7.1-1',
+  );
+  encodeRejects({ ...connect, username: 'a\u0000' }, 'MQTT-1.5.3-2');
+  encodeRejects({ ...connect, clientId: '\udc00' }, 'MQTT-1.5.3-1');
+  encodeRejects({ type: 'unsubscribe', packetId: 1, topics: ['a/#/b'] }, 'MQTT-4.7.1-2');
+  encodeRejects({ type: 'unsubscribe', packetId: 0, topics: ['a'] }, 'MQTT-2.3.1-1');
+  encodeRejects(
+    { type: 'subscribe', packetId: 1, subscriptions: [{ topic: '', qos: 0 }] },
+    'MQTT-4.7.3-1',
+  );
+  encodeRejects({ type: 'connack', sessionPresent: true, returnCode: 5 }, 'MQTT-3.2.2-4');
+  encodeRejects({ type: 'pubrel', packetId: 0 }, 'MQTT-2.3.1-1');
+  encodeRejects({ ...pub, qos: 0, dup: false, packetId: 5 }, 'MQTT-2.3.1-5');
+  encodeRejects(
     { ...connect, will: { topic: 'w', payload: b(''), qos: 3 as 0, retain: false } },
     'MQTT-3.1.2-14',
   );

@@ -134,7 +134,7 @@ test('trie: each value at most once, removal, size', () => {
   assert.deepEqual(trie.match('a/b'), []);
 });
 
-const level = fc.constantFrom('a', 'b', 'c', '', '$x', 'd e');
+const level = fc.constantFrom('a', 'b', 'c', '', '$x', 'd e', 'ab', 'A');
 const topicArb = fc
   .array(level, { minLength: 1, maxLength: 4 })
   .map((l) => l.join('/'))
@@ -154,4 +154,55 @@ test('property: the trie agrees with topicMatches', () => {
     }),
     { numRuns: 3000 },
   );
+});
+
+/**
+ * A deliberately naive model of §4.7, written from the spec text: split both into levels and
+ * compare level by level. The real matcher walks the strings without splitting them.
+ */
+function modelMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  if (topic.startsWith('$') && (f[0] === '#' || f[0] === '+')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+test('property: topicMatches agrees with a level-splitting model of the spec', () => {
+  fc.assert(
+    fc.property(filterArb, topicArb, (filter, topic) => {
+      assert.equal(topicMatches(filter, topic), modelMatches(filter, topic));
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('trie: an invalid filter is refused instead of being stored as another filter', () => {
+  const trie = new TopicTrie<number>();
+  for (const [filter, rule] of [
+    ['a/#/b', 'MQTT-4.7.1-2'],
+    ['a+', 'MQTT-4.7.1-3'],
+    ['', 'MQTT-4.7.3-1'],
+  ] as const) {
+    assert.throws(
+      () => trie.add(filter, 1),
+      (e: unknown) => e instanceof InvalidTopicError && e.rule === rule,
+    );
+  }
+  assert.equal(trie.size, 0);
+});
+
+test('trie: removing the last value prunes the branch, siblings stay', () => {
+  const trie = new TopicTrie<string>();
+  trie.add('a/b/c', 'x');
+  trie.add('a/b', 'y');
+  assert.equal(trie.remove('a/b/c', 'x'), true);
+  assert.deepEqual(trie.match('a/b/c'), []);
+  assert.deepEqual(trie.match('a/b'), ['y']);
+  assert.equal(trie.remove('a/b/c', 'y'), false);
+  assert.equal(trie.size, 1);
 });
