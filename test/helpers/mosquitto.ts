@@ -1,213 +1,206 @@
 /**
- * Starts a real Mosquitto for a test: generated configuration (listeners, anonymous access,
- * password file, ACL, PSK file, persistence) on free loopback ports, waits until every
- * listener accepts connections, and stops it when the test ends — also when it fails.
+ * A real Mosquitto broker per test, on free loopback ports, with generated configuration
+ * (listeners, TLS, PSK, password file, ACL, persistence). A broker already running on the
+ * machine is never used.
+ *
+ * Mosquitto 2.0.11 with the default `per_listener_settings false`: `allow_anonymous`,
+ * `password_file`, `acl_file` and `psk_file` are global; the certificate and PSK-hint options
+ * (`cafile`, `certfile`, `keyfile`, `require_certificate`, `use_identity_as_username`,
+ * `psk_hint`, `tls_version`, `ciphers`) belong to a `listener` block. Since 2.0, a broker
+ * with explicit listeners refuses anonymous clients unless told otherwise, so
+ * `allow_anonymous` is always written.
  *
  * @module
  */
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { promisify } from 'node:util';
 import { freePort } from './ports.js';
+import { findBinary, type PeerProcess, spawnPeer, stopPeer, waitForListeners } from './process.js';
 import { tempDir } from './tmp.js';
 
-const run = promisify(execFile);
-
-/** One listener block of the generated configuration. */
-export interface ListenerSpec {
+/** One `listener` block. */
+export interface MosquittoListener {
   /** @default a free port */
-  readonly port?: number;
-  /** @default '127.0.0.1' ('::1' for IPv6) */
-  readonly host?: string;
-  /** Extra lines inside the listener block (cafile, certfile, keyfile, psk_hint, ...). */
-  readonly lines?: readonly string[];
+  port?: number;
+  /** Bind address. @default '127.0.0.1'; `'::1'` for IPv6. */
+  host?: string;
+  /**
+   * Lines inside the listener block, e.g. `cafile ...`, `certfile ...`, `keyfile ...`,
+   * `require_certificate true`, `use_identity_as_username true`, `psk_hint hint`,
+   * `tls_version tlsv1.2`, `ciphers ...`.
+   */
+  lines?: string[];
 }
 
-/** What to configure. */
+/** What to generate. Every field is optional: the default is one anonymous plain listener. */
 export interface MosquittoOptions {
   /** @default one plain listener on a free 127.0.0.1 port */
-  readonly listeners?: readonly ListenerSpec[];
+  listeners?: MosquittoListener[];
   /** @default true */
-  readonly allowAnonymous?: boolean;
-  /** User → password, written with `mosquitto_passwd`. */
-  readonly users?: Readonly<Record<string, string>>;
-  /** ACL file contents. */
-  readonly acl?: string;
-  /** PSK identity → hex key (`psk_file`). */
-  readonly psk?: Readonly<Record<string, string>>;
-  /** Keep messages and sessions on disk across restarts. @default false */
-  readonly persistence?: boolean;
-  /** Extra global lines. */
-  readonly lines?: readonly string[];
+  allowAnonymous?: boolean;
+  /** user name → password, written with `mosquitto_passwd -b` as `password_file`. */
+  users?: Record<string, string>;
+  /** Contents of the `acl_file`. */
+  acl?: string;
+  /** identity → hex key, written as `psk_file`. */
+  psk?: Record<string, string>;
+  /** Persist sessions and retained messages in the temp dir across {@link Mosquitto.restart}. */
+  persistence?: boolean;
+  /** Extra global configuration lines. */
+  lines?: string[];
 }
 
-/** A running Mosquitto. */
+/** A running broker. */
 export interface Mosquitto {
+  /** Bind address of the first listener. */
   readonly host: string;
   /** Port of the first listener. */
   readonly port: number;
+  /** Ports of every listener, in order. */
   readonly ports: readonly number[];
-  /** Working directory: configuration, log, persistence. */
-  readonly dir: string;
-  /** URL of listener `i` (IPv6 bracketed). */
+  /** `scheme://host:port` of listener `i` (IPv6 in brackets). */
   url(i?: number, scheme?: string): string;
-  /** The broker's log so far. */
+  /** The temp directory holding the config, password/ACL/PSK files and persistence. */
+  readonly dir: string;
+  /** Everything the broker logged, across restarts. */
   log(): string;
+  /** SIGTERM and wait for the exit (persistence is written). Idempotent. */
   stop(): Promise<void>;
-  /** Sends a signal without waiting (SIGKILL by default). */
+  /** Sends a signal (default SIGKILL) without waiting: a crash. */
   kill(signal?: NodeJS.Signals): void;
-  /** Stops and starts again with the same configuration, ports and persistence. */
+  /** Stops if running, then starts again with the same config, ports and persistence. */
   restart(): Promise<void>;
 }
 
-function findBinary(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/local/sbin'])) {
-    const path = join(dir, name);
-    if (dir !== '' && existsSync(path)) return path;
-  }
-  throw new Error(
-    `${name} not found: install it with 'apt-get install mosquitto mosquitto-clients' (the tests need a real broker)`,
-  );
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
-function waitForPort(host: string, port: number, deadline: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const attempt = (): void => {
-      const socket = connect({ host, port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on ${host}:${port}`));
-        else setTimeout(attempt, 25);
-      });
-    };
-    attempt();
-  });
-}
-
-/** Starts Mosquitto with a configuration generated from `options`. */
-export async function startMosquitto(
-  t: TestContext | undefined,
-  options: MosquittoOptions = {},
-): Promise<Mosquitto> {
-  const binary = findBinary('mosquitto');
-  const dir = await tempDir(t, 'mosquitto');
-  const specs = options.listeners ?? [{}];
-  const listeners = await Promise.all(
-    specs.map(async (spec) => {
-      const host = spec.host ?? '127.0.0.1';
-      return { host, port: spec.port ?? (await freePort(host)), lines: spec.lines ?? [] };
-    }),
-  );
-  const config: string[] = [
-    // Started as root, Mosquitto would switch to the `mosquitto` user, who cannot read the
-    // test's private temp dir: stay who we are.
+async function writeConfig(
+  dir: string,
+  listeners: readonly { port: number; host: string; lines: readonly string[] }[],
+  options: MosquittoOptions,
+): Promise<string> {
+  const lines: string[] = [
+    // Running as root, Mosquitto 2 drops to user `mosquitto`, which cannot read the 0700
+    // temp dir; staying as the invoking user keeps the files readable.
     ...(process.getuid?.() === 0 ? ['user root'] : []),
-    'per_listener_settings false',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    'log_timestamp true',
     `allow_anonymous ${options.allowAnonymous ?? true}`,
-    `log_dest file ${join(dir, 'mosquitto.log')}`,
-    'log_type all',
-    'connection_messages true',
-    ...(options.persistence === true
-      ? ['persistence true', `persistence_location ${dir}/`, 'autosave_interval 1']
-      : ['persistence false']),
   ];
+  if (options.persistence === true) {
+    lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1');
+  } else {
+    lines.push('persistence false');
+  }
   if (options.users !== undefined) {
     const file = join(dir, 'passwd');
     await writeFile(file, '', { mode: 0o600 });
-    const passwd = findBinary('mosquitto_passwd');
+    const passwd = await findBinary('mosquitto_passwd', 'mosquitto');
     for (const [user, password] of Object.entries(options.users)) {
-      await run(passwd, ['-b', file, user, password]);
+      const result = spawnSync(passwd, ['-b', file, user, password], { encoding: 'utf8' });
+      if (result.status !== 0) {
+        throw new Error(`mosquitto_passwd failed for user ${user}: ${result.stderr}`);
+      }
     }
-    config.push(`password_file ${file}`);
+    lines.push(`password_file ${file}`);
   }
   if (options.acl !== undefined) {
     const file = join(dir, 'acl');
     await writeFile(file, options.acl, { mode: 0o600 });
-    config.push(`acl_file ${file}`);
+    lines.push(`acl_file ${file}`);
   }
   if (options.psk !== undefined) {
     const file = join(dir, 'psk');
-    await writeFile(
-      file,
-      Object.entries(options.psk)
-        .map(([identity, key]) => `${identity}:${key}\n`)
-        .join(''),
-      { mode: 0o600 },
-    );
-    config.push(`psk_file ${file}`);
+    const body = Object.entries(options.psk).map(([id, key]) => `${id}:${key}\n`);
+    await writeFile(file, body.join(''), { mode: 0o600 });
+    lines.push(`psk_file ${file}`);
   }
-  config.push(...(options.lines ?? []));
-  for (const l of listeners) config.push(`listener ${l.port} ${l.host}`, ...l.lines);
-  const configFile = join(dir, 'mosquitto.conf');
-  await writeFile(configFile, `${config.join('\n')}\n`);
-  const logFile = join(dir, 'mosquitto.log');
-  const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  lines.push(...(options.lines ?? []));
+  for (const listener of listeners) {
+    lines.push('', `listener ${listener.port} ${listener.host}`, ...listener.lines);
+  }
+  const file = join(dir, 'mosquitto.conf');
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
 
-  let child: ChildProcess | undefined;
-  let stderr = '';
-  const start = async (): Promise<void> => {
-    stderr = '';
-    const proc = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = proc;
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<never>((_, reject) => {
-      proc.once('exit', (code, signal) =>
-        reject(
-          new Error(
-            `mosquitto exited (${code ?? signal}) while starting:\n${stderr}\n${log()}\n--- config ---\n${config.join('\n')}`,
-          ),
-        ),
-      );
-    });
-    exited.catch(() => undefined);
-    const deadline = Date.now() + 10_000;
-    await Promise.race([
-      Promise.all(listeners.map((l) => waitForPort(l.host, l.port, deadline))),
-      exited,
-    ]);
+/**
+ * Starts Mosquitto with a generated config in a temp dir and waits until every listener
+ * accepts TCP. If the broker exits first (a bad config line), rejects at once with its log.
+ * With a test context, the broker is stopped after the test.
+ */
+export async function startMosquitto(
+  t: TestContext | undefined,
+  options: MosquittoOptions = {},
+): Promise<Mosquitto> {
+  const binary = await findBinary('mosquitto', 'mosquitto mosquitto-clients');
+  // The directory is removed by our own after-hook, once the broker has stopped.
+  const dir = await tempDir(undefined, 'mosquitto-');
+  const specs = options.listeners ?? [{}];
+  const listeners: { port: number; host: string; lines: readonly string[] }[] = [];
+  for (const spec of specs) {
+    const host = spec.host ?? '127.0.0.1';
+    listeners.push({ host, port: spec.port ?? (await freePort(host)), lines: spec.lines ?? [] });
+  }
+  const configFile = await writeConfig(dir, listeners, options);
+  const first = listeners[0];
+  if (first === undefined) throw new Error('startMosquitto: at least one listener is required');
+
+  let previousLogs = '';
+  let peer: PeerProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const started = spawnPeer(binary, ['-c', configFile], dir);
+    peer = started;
+    try {
+      await waitForListeners(started, 'mosquitto', listeners);
+    } catch (err) {
+      await stopPeer(started);
+      throw err;
+    }
   };
   const stop = async (): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    await gone;
-    clearTimeout(timer);
+    if (peer === undefined) return;
+    const current = peer;
+    await stopPeer(current);
+    if (peer === current) {
+      previousLogs += current.output();
+      peer = undefined;
+    }
   };
-  await start();
-  t?.after(stop);
-  const first = listeners[0]!;
-  return {
+  const broker: Mosquitto = {
     host: first.host,
     port: first.port,
     ports: listeners.map((l) => l.port),
-    dir,
     url(i = 0, scheme = 'mqtt') {
-      const l = listeners[i]!;
-      const host = l.host.includes(':') ? `[${l.host}]` : l.host;
-      return `${scheme}://${host}:${l.port}`;
+      const listener = listeners[i];
+      if (listener === undefined) throw new RangeError(`no listener #${i}`);
+      return `${scheme}://${formatHost(listener.host)}:${listener.port}`;
     },
-    log,
+    dir,
+    log: () => previousLogs + (peer?.output() ?? ''),
     stop,
-    kill(signal: NodeJS.Signals = 'SIGKILL') {
-      child?.kill(signal);
+    kill(signal = 'SIGKILL') {
+      peer?.child.kill(signal);
     },
     async restart() {
       await stop();
-      await start();
+      await launch();
     },
   };
+  // Registered before launching so a failed start cannot leak a process or a directory.
+  t?.after(async () => {
+    await stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await launch();
+  return broker;
 }

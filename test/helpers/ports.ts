@@ -1,20 +1,32 @@
 /**
- * Free loopback ports for peers started by the tests.
+ * Free loopback ports for peers started by tests. Tests never use a fixed port: a broker or
+ * Redis already running on the machine must never be touched.
  *
  * @module
  */
+
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago on `host` (the kernel picks it: listen on port 0). */
+/**
+ * Returns a TCP port that was free on `host` a moment ago: the kernel picks it (port 0), the
+ * probe server is closed, and the number is handed to a peer that binds it next.
+ *
+ * @param host - address to probe, `'127.0.0.1'` by default; `'::1'` for an IPv6 listener.
+ */
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen({ port: 0, host, exclusive: true }, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error(`could not read the port bound on ${host}`));
+        return;
+      }
+      const { port } = address;
+      server.close((err) => (err ? reject(err) : resolve(port)));
     });
   });
 }

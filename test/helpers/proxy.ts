@@ -1,180 +1,220 @@
 /**
- * A fault-injecting TCP proxy for tests: sits between a client and a broker and cuts, stalls,
- * delays or throttles the connections on command.
+ * A fault-injecting TCP proxy for resilience tests: it sits between client and broker and can
+ * cut every connection, stall forwarding while keeping the sockets open (a half-open link),
+ * add latency, cap bandwidth and refuse new connections.
  *
  * @module
  */
 
-import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import type { TestContext } from 'node:test';
 
-/** Options of {@link startFaultProxy}. */
-export interface ProxyOptions {
-  readonly targetHost: string;
-  readonly targetPort: number;
+/** Where the proxy forwards to. */
+export interface FaultProxyOptions {
+  targetHost: string;
+  targetPort: number;
 }
 
-/** A running proxy. */
+/** A running proxy on a free 127.0.0.1 port. */
 export interface FaultProxy {
   readonly host: string;
   readonly port: number;
+  /** `scheme://127.0.0.1:<port>` */
   url(scheme?: string): string;
-  /** Open client connections. */
+  /** Connections currently open through the proxy. */
   readonly connections: number;
-  /** Connections accepted so far. */
+  /** Connections accepted since the start (refused ones included). */
   readonly accepted: number;
-  /** Destroys every connection, both sides, at once. */
+  /** Resets every open connection, both sides, at once. */
   cutAll(): void;
-  /**
-   * Stops forwarding bytes in both directions while the sockets stay open: from the client's
-   * side the link is half-open.
-   */
+  /** While on, nothing is forwarded in either direction; sockets stay open, bytes wait. */
   stall(on: boolean): void;
-  /** Adds latency to every forwarded chunk. */
+  /** Delays every chunk by `ms` in each direction. */
   setLatency(ms: number): void;
-  /** Limits forwarding to about this many bytes per second (undefined: no limit). */
+  /** Caps each direction of each connection to `bytesPerSec`; `undefined` lifts the cap. */
   setBandwidth(bytesPerSec: number | undefined): void;
-  /** Closes new connections at once while on. */
+  /** While on, new connections are accepted and reset at once; open ones are kept. */
   refuse(on: boolean): void;
-  /** Cuts at random moments, every `minMs`..`maxMs`, until the returned function is called. */
-  cutRandomly(minMs: number, maxMs: number, random?: () => number): () => void;
+  /** Cuts every connection and stops listening. Idempotent. */
   close(): Promise<void>;
 }
 
-interface Pair {
-  readonly client: Socket;
-  readonly upstream: Socket;
+interface Settings {
+  stalled: boolean;
+  latencyMs: number;
+  bytesPerSec: number | undefined;
 }
 
-/** Starts a proxy on a free loopback port forwarding to the target. */
+/** Above this many queued bytes the source is paused, so a stall backs up into TCP. */
+const HIGH_WATER_BYTES = 1 << 20;
+
+/** One direction of one connection: a queue of chunks released by the current settings. */
+class Pipe {
+  readonly #queue: { data: Buffer; readyAt: number }[] = [];
+  readonly #from: Socket;
+  readonly #to: Socket;
+  readonly #settings: Settings;
+  #queuedBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #ended = false;
+
+  constructor(from: Socket, to: Socket, settings: Settings) {
+    this.#from = from;
+    this.#to = to;
+    this.#settings = settings;
+    from.on('data', (data: Buffer) => {
+      this.#queue.push({ data, readyAt: Date.now() + settings.latencyMs });
+      this.#queuedBytes += data.length;
+      if (this.#queuedBytes > HIGH_WATER_BYTES) from.pause();
+      this.pump();
+    });
+    from.on('end', () => {
+      this.#ended = true;
+      this.pump();
+    });
+  }
+
+  /** Sends what the settings allow now and schedules the rest. */
+  pump(): void {
+    if (this.#timer !== undefined || this.#to.destroyed) return;
+    while (!this.#settings.stalled) {
+      const head = this.#queue[0];
+      if (head === undefined) {
+        if (this.#ended) this.#to.end();
+        return;
+      }
+      const wait = head.readyAt - Date.now();
+      if (wait > 0) {
+        this.#schedule(wait);
+        return;
+      }
+      let chunk = head.data;
+      const rate = this.#settings.bytesPerSec;
+      if (rate !== undefined) {
+        // Send a slice worth ~20 ms of the budget, then wait for the time it "took".
+        const slice = Math.max(1, Math.floor(rate / 50));
+        if (chunk.length > slice) {
+          head.data = chunk.subarray(slice);
+          chunk = chunk.subarray(0, slice);
+        } else {
+          this.#queue.shift();
+        }
+        this.#send(chunk);
+        this.#schedule((chunk.length / rate) * 1000);
+        return;
+      }
+      this.#queue.shift();
+      this.#send(chunk);
+    }
+  }
+
+  #send(chunk: Buffer): void {
+    this.#queuedBytes -= chunk.length;
+    this.#to.write(chunk);
+    if (this.#queuedBytes <= HIGH_WATER_BYTES && this.#from.isPaused()) this.#from.resume();
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.pump();
+    }, ms);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function reset(socket: Socket): void {
+  if (!socket.destroyed) socket.resetAndDestroy();
+}
+
+/** Starts a proxy to `targetHost:targetPort`; closed after the test when a context is given. */
 export async function startFaultProxy(
   t: TestContext | undefined,
-  options: ProxyOptions,
+  options: FaultProxyOptions,
 ): Promise<FaultProxy> {
-  const pairs = new Set<Pair>();
+  const settings: Settings = { stalled: false, latencyMs: 0, bytesPerSec: undefined };
+  const open = new Set<{ client: Socket; upstream: Socket; pipes: Pipe[] }>();
   let accepted = 0;
-  let stalled = false;
   let refusing = false;
-  let latencyMs = 0;
-  let bytesPerSec: number | undefined;
-  const held: (() => void)[] = [];
-
-  const forward = (from: Socket, to: Socket): void => {
-    from.on('data', (chunk: Buffer) => {
-      const send = (): void => {
-        if (to.destroyed) return;
-        to.write(chunk);
-      };
-      const deliver = (): void => {
-        if (stalled) {
-          held.push(deliver);
-          return;
-        }
-        if (bytesPerSec !== undefined) {
-          from.pause();
-          setTimeout(
-            () => {
-              send();
-              from.resume();
-            },
-            Math.ceil((chunk.length / bytesPerSec) * 1000),
-          );
-          return;
-        }
-        send();
-      };
-      if (latencyMs > 0) setTimeout(deliver, latencyMs);
-      else deliver();
-    });
-  };
-
-  const server = createServer((client) => {
-    accepted++;
+  const server: Server = createServer((client) => {
+    accepted += 1;
     if (refusing) {
-      client.destroy();
+      reset(client);
       return;
     }
-    const upstream = netConnect({ host: options.targetHost, port: options.targetPort });
-    const pair: Pair = { client, upstream };
-    pairs.add(pair);
+    client.setNoDelay(true);
+    const upstream = tcpConnect({ host: options.targetHost, port: options.targetPort });
+    upstream.setNoDelay(true);
+    const entry = {
+      client,
+      upstream,
+      pipes: [new Pipe(client, upstream, settings), new Pipe(upstream, client, settings)],
+    };
+    open.add(entry);
     const teardown = (): void => {
-      pairs.delete(pair);
+      if (!open.delete(entry)) return;
+      for (const pipe of entry.pipes) pipe.dispose();
+      // A reset on one side is passed on as a reset; a clean close as a close.
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', teardown);
-    upstream.on('error', teardown);
-    client.on('close', teardown);
-    upstream.on('close', teardown);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
-    forward(client, upstream);
-    forward(upstream, client);
+    client.on('error', teardown).on('close', teardown);
+    upstream.on('error', teardown).on('close', teardown);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, resolve);
+  });
   const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const timers = new Set<ReturnType<typeof setTimeout>>();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  const { port } = address;
 
   const cutAll = (): void => {
-    for (const p of pairs) {
-      p.client.destroy();
-      p.upstream.destroy();
+    for (const entry of [...open]) {
+      reset(entry.client);
+      reset(entry.upstream);
     }
-    pairs.clear();
-    held.length = 0;
   };
-  const close = async (): Promise<void> => {
-    for (const timer of timers) clearTimeout(timer);
-    cutAll();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  t?.after(close);
-  return {
+  let closed: Promise<void> | undefined;
+  const proxy: FaultProxy = {
     host: '127.0.0.1',
     port,
     url: (scheme = 'mqtt') => `${scheme}://127.0.0.1:${port}`,
     get connections() {
-      return pairs.size;
+      return open.size;
     },
     get accepted() {
       return accepted;
     },
     cutAll,
     stall(on) {
-      stalled = on;
-      if (!on) for (const deliver of held.splice(0)) deliver();
+      settings.stalled = on;
+      if (!on) for (const entry of open) for (const pipe of entry.pipes) pipe.pump();
     },
     setLatency(ms) {
-      latencyMs = ms;
+      settings.latencyMs = ms;
     },
-    setBandwidth(limit) {
-      bytesPerSec = limit;
+    setBandwidth(bytesPerSec) {
+      if (bytesPerSec !== undefined && !(bytesPerSec > 0)) {
+        throw new RangeError('bandwidth must be a positive number of bytes per second');
+      }
+      settings.bytesPerSec = bytesPerSec;
     },
     refuse(on) {
       refusing = on;
     },
-    cutRandomly(minMs, maxMs, random = Math.random) {
-      let stopped = false;
-      const schedule = (): void => {
-        if (stopped) return;
-        const timer = setTimeout(
-          () => {
-            timers.delete(timer);
-            cutAll();
-            schedule();
-          },
-          minMs + random() * (maxMs - minMs),
-        );
-        timers.add(timer);
-      };
-      schedule();
-      return () => {
-        stopped = true;
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-      };
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        cutAll();
+      });
+      return closed;
     },
-    close,
   };
+  t?.after(() => proxy.close());
+  return proxy;
 }

@@ -14,7 +14,7 @@ import {
   type QoS,
 } from 'courier-mqtt';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { startFaultProxy } from '../helpers/proxy.js';
+import { type FaultProxy, startFaultProxy } from '../helpers/proxy.js';
 
 const BROKER_LINES = ['max_queued_messages 0', 'max_inflight_messages 0', 'max_queued_bytes 0'];
 const fast: ClientOptions = {
@@ -36,6 +36,22 @@ async function until(what: string, predicate: () => boolean, timeoutMs = 30_000)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Cuts every connection of the proxy at random moments until the returned function is called. */
+function cutRandomly(proxy: FaultProxy, minMs: number, maxMs: number): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(
+      () => {
+        proxy.cutAll();
+        schedule();
+      },
+      minMs + Math.random() * (maxMs - minMs),
+    );
+  };
+  schedule();
+  return () => clearTimeout(timer);
 }
 
 async function connected(client: Client): Promise<void> {
@@ -66,21 +82,29 @@ class Counter {
   }
 }
 
-/** Publishes `n` numbered messages in windows of `window`, each window awaited. */
+/**
+ * Publishes numbered messages in windows of `window`, each window awaited: at least `n`, and
+ * on while `more()` holds (so a fast machine still sees the faults it is meant to see).
+ * Resolves with the count sent.
+ */
 async function publishStream(
   client: Client,
   prefix: string,
   qos: QoS,
   n: number,
+  more: () => boolean = () => false,
   window = 50,
-): Promise<void> {
-  for (let start = 0; start < n; start += window) {
+): Promise<number> {
+  let sent = 0;
+  while (sent < n || (more() && sent < 20 * n)) {
     const pending: Promise<void>[] = [];
-    for (let i = start; i < Math.min(n, start + window); i++) {
+    for (let i = sent; i < sent + window; i++) {
       pending.push(client.publish(`${prefix}/${qos}/${i}`, String(i), { qos }));
     }
+    sent += window;
     await Promise.all(pending);
   }
+  return sent;
 }
 
 test('publisher behind a proxy that cuts at random: QoS 1 none lost, QoS 2 none lost or duplicated', async (t) => {
@@ -93,26 +117,26 @@ test('publisher behind a proxy that cuts at random: QoS 1 none lost, QoS 2 none 
   await sub.subscribe('cut/#', { qos: 2 });
   const pub = open(t, proxy.url(), { clientId: 'r1-pub', clean: false });
   await connected(pub);
-  const N = 3000;
-  const stop = proxy.cutRandomly(20, 120);
+  const stop = cutRandomly(proxy, 20, 120);
   const started = Date.now();
-  await Promise.all([
-    publishStream(pub, 'cut', 1, N),
-    publishStream(pub, 'cut', 2, N),
-    publishStream(pub, 'cut', 0, N),
+  const more = (): boolean => proxy.accepted < 10;
+  const [n1, n2, n0] = await Promise.all([
+    publishStream(pub, 'cut', 1, 3000, more),
+    publishStream(pub, 'cut', 2, 3000, more),
+    publishStream(pub, 'cut', 0, 3000),
   ]);
   stop();
   await until(
     'every QoS 1/2 message at the subscriber',
-    () => counter.count(1, N) === N && counter.count(2, N) === N,
+    () => counter.count(1, n1) === n1 && counter.count(2, n2) === n2,
   );
   await new Promise((r) => setTimeout(r, 300)); // let any duplicate arrive
-  const q1 = counter.report(1, N);
-  const q2 = counter.report(2, N);
-  const q0 = counter.report(0, N);
+  const q1 = counter.report(1, n1);
+  const q2 = counter.report(2, n2);
+  const q0 = counter.report(0, n0);
   t.diagnostic(
-    `cuts: ${proxy.accepted - 1} reconnects in ${Date.now() - started} ms; QoS 1: ${N} sent, ${q1.lost} lost, ${q1.duplicated} duplicated; ` +
-      `QoS 2: ${N} sent, ${q2.lost} lost, ${q2.duplicated} duplicated; QoS 0: ${N - q0.lost} of ${N} delivered`,
+    `cuts: ${proxy.accepted - 1} reconnects in ${Date.now() - started} ms; QoS 1: ${n1} sent, ${q1.lost} lost, ${q1.duplicated} duplicated; ` +
+      `QoS 2: ${n2} sent, ${q2.lost} lost, ${q2.duplicated} duplicated; QoS 0: ${n0 - q0.lost} of ${n0} delivered`,
   );
   assert.ok(proxy.accepted > 5, `only ${proxy.accepted} connections: the proxy did not cut`);
   assert.equal(q1.lost, 0);
@@ -130,17 +154,20 @@ test('subscriber behind a proxy that cuts at random: persistent session, QoS 2 e
   await sub.subscribe('in/#', { qos: 2 });
   const pub = open(t, broker.url(), { clientId: 'r2-pub', clean: false });
   await connected(pub);
-  const N = 3000;
-  const stop = proxy.cutRandomly(20, 120);
-  await Promise.all([publishStream(pub, 'in', 1, N), publishStream(pub, 'in', 2, N)]);
+  const stop = cutRandomly(proxy, 20, 120);
+  const more = (): boolean => proxy.accepted < 10;
+  const [n1, n2] = await Promise.all([
+    publishStream(pub, 'in', 1, 3000, more),
+    publishStream(pub, 'in', 2, 3000, more),
+  ]);
   await until(
     'every message at the subscriber',
-    () => counter.count(1, N) === N && counter.count(2, N) === N,
+    () => counter.count(1, n1) === n1 && counter.count(2, n2) === n2,
   );
   stop();
   await new Promise((r) => setTimeout(r, 300));
-  const q1 = counter.report(1, N);
-  const q2 = counter.report(2, N);
+  const q1 = counter.report(1, n1);
+  const q2 = counter.report(2, n2);
   t.diagnostic(
     `${proxy.accepted - 1} reconnects; QoS 1: ${q1.lost} lost, ${q1.duplicated} duplicated (allowed); QoS 2: ${q2.lost} lost, ${q2.duplicated} duplicated`,
   );
