@@ -510,7 +510,9 @@ export class Session {
         const id = packet.packetId!;
         // [MQTT-4.3.3-2] Method B: deliver once, keep the id until PUBREL; a redelivery
         // with DUP before PUBREL is acknowledged again but not delivered twice.
-        if (!this.#incomingQos2.has(id)) {
+        // DUP=0 with an id we still hold: the broker reuses an id only after our PUBCOMP,
+        // so our record is stale (its delete had not reached the disk before a crash).
+        if (!this.#incomingQos2.has(id) || !packet.dup) {
           const fingerprint = fingerprintOf(packet);
           this.#incomingQos2.set(id, fingerprint);
           this.#store.addIncomingQos2(id);

@@ -158,6 +158,7 @@ function startTls(
     connectOptions.checkServerIdentity = () => undefined;
   }
   const name = explicitName ?? options.host;
+  const signal = options.signal;
   return new Promise((resolveTls, reject) => {
     const stream = tlsConnect(connectOptions);
     const timer = setTimeout(() => {
@@ -170,26 +171,37 @@ function startTls(
         ),
       );
     }, timeoutMs);
-    stream.once('secureConnect', () => {
+    const cleanup = (): void => {
       clearTimeout(timer);
       stream.off('error', onError);
+      stream.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    stream.once('secureConnect', () => {
+      cleanup();
       resolveTls(pskHint === undefined ? { stream } : { stream, pskHint });
     });
     const onError = (error: Error): void => {
-      clearTimeout(timer);
+      cleanup();
       stream.destroy();
       reject(tlsError(error, display, name));
     };
-    stream.once('error', onError);
     // A server that closes without an alert (Mosquitto on a rejected PSK or certificate).
-    stream.once('close', () =>
+    const onClose = (): void =>
       onError(
         Object.assign(
           new Error('ECONNRESET: disconnected before secure TLS connection was established'),
           { code: 'ECONNRESET' },
         ),
-      ),
-    );
+      );
+    const onAbort = (): void => {
+      cleanup();
+      stream.destroy();
+      reject(aborted());
+    };
+    stream.once('error', onError);
+    stream.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -202,6 +214,8 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
   const deadline = Date.now() + timeoutMs;
   const display = formatAddress(options.host, options.port);
   if (options.signal?.aborted === true) throw aborted();
+  // Validate the PSK before any network traffic, so a typo fails the same way offline.
+  if (options.psk !== undefined) pskKey(options.psk.key);
   const addresses = await resolve(options.host, options.family ?? 0, options.port);
   let socket: Socket | undefined;
   let lastError: unknown;
