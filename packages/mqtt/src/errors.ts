@@ -87,10 +87,11 @@ export class MqttError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     // `this` is the class `instanceof` was asked about (a subclass too): check its brand.
     // biome-ignore lint/complexity/noThisInStatic: the subclass is the point
+    const brand = brandOf(this.name);
     return (
       typeof value === 'object' &&
       value !== null &&
-      (value as Record<symbol, unknown>)[brandOf(this.name)] === true
+      (value as Record<symbol, unknown>)[brand] === true
     );
   }
 }
