@@ -31,7 +31,7 @@ import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { TopicTrie, validateTopicFilter, validateTopicName } from '../topic/index.js';
-import { openTransport, parseServerUrl } from '../transport/index.js';
+import { openTransport, parseServerUrl, tlsError } from '../transport/index.js';
 import { ConnectionRefusedError } from './errors.js';
 import {
   type ClientOptions,
@@ -566,7 +566,16 @@ export class Client {
           link.close(asMqttError(error, display));
         }
       });
-      stream.on('error', (error: Error) => link.close(asMqttError(error, display)));
+      stream.on('error', (error: Error) => {
+        // With TLS 1.3 the server judges our certificate after the handshake: its alert
+        // arrives as a stream error, before CONNACK. Word it like a handshake failure.
+        const code = (error as { code?: string }).code ?? '';
+        link.close(
+          code.startsWith('ERR_SSL')
+            ? tlsError(error, display, server.tls?.servername ?? url.host)
+            : asMqttError(error, display),
+        );
+      });
       stream.on('close', () =>
         link.close(new MqttError(MqttErrorCode.CONNECTION_LOST, `connection to ${display} closed`)),
       );

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { NetworkError, TlsError, WebSocketError } from './errors.js';
+export { NetworkError, TlsError, tlsError, WebSocketError } from './errors.js';
 export { openTransport } from './open.js';
 export type {
   PskOptions,

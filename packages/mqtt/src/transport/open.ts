@@ -15,7 +15,7 @@ import {
   connect as tlsConnect,
 } from 'node:tls';
 import { InvalidOptionError, MqttError, MqttErrorCode } from '../errors.js';
-import { NetworkError, networkError, tlsError } from './errors.js';
+import { NetworkError, networkError, TlsError, tlsError } from './errors.js';
 import type { TransportConnection, TransportOptions } from './types.js';
 import { openWebSocket } from './websocket.js';
 
@@ -160,7 +160,27 @@ function startTls(
   const name = explicitName ?? options.host;
   const signal = options.signal;
   return new Promise((resolveTls, reject) => {
-    const stream = tlsConnect(connectOptions);
+    let stream: TLSSocket;
+    try {
+      stream = tlsConnect(connectOptions);
+    } catch (error) {
+      // Building the secure context failed: a key that does not decrypt or parse, a bad
+      // certificate PEM. Say which option, never its value.
+      socket.destroy();
+      const text = String((error as Error).message ?? error);
+      reject(
+        new TlsError(
+          /bad decrypt|bad password|maybe wrong password/i.test(text)
+            ? 'cannot load tls.key: wrong tls.passphrase, or the key is not encrypted with it'
+            : /PEM|no start line|ASN1|unsupported/i.test(text)
+              ? 'cannot load the TLS certificate or key: not a valid PEM (check tls.cert, tls.key, tls.ca)'
+              : `cannot set up TLS: ${text}`,
+          (error as { code?: string }).code,
+          error,
+        ),
+      );
+      return;
+    }
     const timer = setTimeout(() => {
       stream.destroy();
       reject(
