@@ -1,7 +1,7 @@
 // TLS against a real Mosquitto: server authentication, every certificate failure in
 // installer words, mutual TLS, and use_identity_as_username with an ACL.
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { inspect } from 'node:util';
 import { connect } from 'courier-mqtt';
 import { MqttError } from '../../packages/mqtt/src/errors.js';
@@ -37,7 +37,8 @@ before(async () => {
     acl: 'user client1\ntopic readwrite granted/#\n',
   });
 });
-process.once('beforeExit', () => void broker?.stop());
+// The broker is shared by the file's tests; the file's process only exits once it is stopped.
+after(() => broker?.stop());
 
 async function open(
   t: { after(fn: () => void): void },
