@@ -281,3 +281,48 @@ test('failover: primary down → backup after the maximum interval; stays there;
   );
   await client.publish('failover/ok', 'x', { qos: 1 });
 });
+
+test('re-subscribe: restored after a reconnect with session present = 0, not re-sent with session present = 1', async (t) => {
+  const broker = await startMosquitto(t, { lines: BROKER_LINES });
+  const proxy = await startFaultProxy(t, { targetHost: broker.host, targetPort: broker.port });
+  const counts = async (clean: boolean, clientId: string) => {
+    const client = open(t, proxy.url(), { clientId, clean });
+    let subscribes = 0;
+    let connects = 0;
+    client.on('state', (s) => {
+      if (s.status === 'connected') connects += 1;
+    });
+    client.on('packetsend', (p) => {
+      if (p.type === 'subscribe') subscribes += 1;
+    });
+    await connected(client);
+    const got: string[] = [];
+    client.on('message', (m: Message) => got.push(new TextDecoder().decode(m.payload)));
+    await client.subscribe(['rs/a', 'rs/b'], { qos: 1 });
+    assert.equal(subscribes, 1);
+    const before = connects;
+    proxy.cutAll();
+    // Polling the status could miss a reconnect faster than the poll; count CONNACKs instead.
+    await until(
+      'reconnected',
+      () => connects > before && client.state.status === 'connected',
+      10_000,
+    );
+    const publisher = open(t, broker.url(), { clientId: `${clientId}-pub` });
+    await connected(publisher);
+    await publisher.publish('rs/a', `${clientId}-a`, { qos: 1 });
+    await publisher.publish('rs/b', `${clientId}-b`, { qos: 1 });
+    await until('both messages after the reconnect', () => got.length >= 2, 10_000);
+    assert.deepEqual(got.sort(), [`${clientId}-a`, `${clientId}-b`]);
+    return { subscribes, sessionPresent: client.state.sessionPresent };
+  };
+  const clean = await counts(true, 'rs-clean');
+  assert.equal(clean.sessionPresent, false);
+  assert.equal(clean.subscribes, 2, 'session present = 0: one SUBSCRIBE restores the filters');
+  const persistent = await counts(false, 'rs-persistent');
+  assert.equal(persistent.sessionPresent, true);
+  assert.equal(persistent.subscribes, 1, 'session present = 1: the broker kept them, none re-sent');
+  t.diagnostic(
+    `SUBSCRIBE packets: clean session ${clean.subscribes}, persistent session ${persistent.subscribes}`,
+  );
+});

@@ -263,9 +263,14 @@ export class Client {
         );
       }
       bytes = toBytes(payload);
-      const size = 2 + textEncoder.encode(topic).byteLength + (qos > 0 ? 2 : 0) + bytes.byteLength;
-      if (size > MAX_REMAINING_LENGTH)
-        throw new PacketTooLargeError(size + 5, MAX_REMAINING_LENGTH + 5);
+      // A UTF-8 topic is at most 3 bytes per UTF-16 unit: measure exactly only near the limit.
+      const fixed = 2 + (qos > 0 ? 2 : 0) + bytes.byteLength;
+      if (fixed + 3 * topic.length > MAX_REMAINING_LENGTH) {
+        const size = fixed + textEncoder.encode(topic).byteLength;
+        if (size > MAX_REMAINING_LENGTH) {
+          throw new PacketTooLargeError(size + 5, MAX_REMAINING_LENGTH + 5);
+        }
+      }
       this.#admit(bytes.byteLength);
     } catch (error) {
       return Promise.reject(error);
