@@ -158,3 +158,27 @@ test('redis starts on a free port and answers PING', async (t) => {
   assert.equal((await readBytes(socket, 7)).toString(), '+PONG\r\n');
   socket.destroy();
 });
+
+test('the fault proxy cuts at random moments, bounded by maxCuts, until stopped', async (t) => {
+  const broker = await startMosquitto(t);
+  const proxy = await startFaultProxy(t, { targetHost: broker.host, targetPort: broker.port });
+  const sockets: Socket[] = [];
+  const resets: string[] = [];
+  const reopen = async (): Promise<void> => {
+    const socket = await openSocket(proxy.port);
+    socket.on('error', (err: NodeJS.ErrnoException) => resets.push(err.code ?? err.message));
+    socket.once('close', () => void reopen().catch(() => undefined));
+    sockets.push(socket);
+  };
+  t.after(() => {
+    for (const s of sockets) s.removeAllListeners('close').destroy();
+  });
+  await reopen();
+  const stop = proxy.cutRandomly({ minMs: 10, maxMs: 30, rng: () => 0.5, maxCuts: 3 });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(stop(), 3, 'no more than maxCuts');
+  assert.ok(resets.length >= 3, `each cut reset the open connection (${resets.length} resets)`);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(proxy.connections, 1, 'after stopping, the reopened connection stays up');
+  assert.throws(() => proxy.cutRandomly({ minMs: 5, maxMs: 1 }), RangeError);
+});

@@ -35,8 +35,24 @@ export interface FaultProxy {
   setBandwidth(bytesPerSec: number | undefined): void;
   /** While on, new connections are accepted and reset at once; open ones are kept. */
   refuse(on: boolean): void;
+  /**
+   * Cuts every connection at random moments, each `minMs`..`maxMs` after the previous one, until
+   * the returned function is called, the proxy closes, or `maxCuts` (default 1000) is reached.
+   * Returns a stop function that reports how many cuts were made.
+   */
+  cutRandomly(options: RandomCutOptions): () => number;
   /** Cuts every connection and stops listening. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Options of {@link FaultProxy.cutRandomly}. */
+export interface RandomCutOptions {
+  minMs: number;
+  maxMs: number;
+  /** A `[0, 1)` source, e.g. a seeded generator to replay a run; default `Math.random`. */
+  rng?: () => number;
+  /** Upper bound on the number of cuts, so a forgotten cutter cannot run forever. */
+  maxCuts?: number;
 }
 
 interface Settings {
@@ -206,6 +222,32 @@ export async function startFaultProxy(
     },
     refuse(on) {
       refusing = on;
+    },
+    cutRandomly({ minMs, maxMs, rng = Math.random, maxCuts = 1000 }) {
+      if (!(minMs >= 0 && maxMs >= minMs)) {
+        throw new RangeError('cutRandomly needs 0 <= minMs <= maxMs');
+      }
+      let cuts = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const schedule = (): void => {
+        if (closed !== undefined || cuts >= maxCuts) return;
+        timer = setTimeout(
+          () => {
+            cuts += 1;
+            cutAll();
+            schedule();
+          },
+          minMs + rng() * (maxMs - minMs),
+        );
+      };
+      schedule();
+      const stop = (): number => {
+        clearTimeout(timer);
+        timer = undefined;
+        return cuts;
+      };
+      t?.after(stop);
+      return stop;
     },
     close() {
       closed ??= new Promise<void>((resolve) => {

@@ -39,19 +39,8 @@ async function until(what: string, predicate: () => boolean, timeoutMs = 30_000)
 }
 
 /** Cuts every connection of the proxy at random moments until the returned function is called. */
-function cutRandomly(proxy: FaultProxy, minMs: number, maxMs: number): () => void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const schedule = (): void => {
-    timer = setTimeout(
-      () => {
-        proxy.cutAll();
-        schedule();
-      },
-      minMs + Math.random() * (maxMs - minMs),
-    );
-  };
-  schedule();
-  return () => clearTimeout(timer);
+function cutRandomly(proxy: FaultProxy, minMs: number, maxMs: number): () => number {
+  return proxy.cutRandomly({ minMs, maxMs });
 }
 
 async function connected(client: Client): Promise<void> {
