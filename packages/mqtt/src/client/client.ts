@@ -31,7 +31,7 @@ import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { TopicTrie, validateTopicFilter, validateTopicName } from '../topic/index.js';
-import { openTransport, parseServerUrl, tlsError } from '../transport/index.js';
+import { openTransport, parseServerUrl, redactUrl, tlsError } from '../transport/index.js';
 import { ConnectionRefusedError } from './errors.js';
 import {
   type ClientOptions,
@@ -98,11 +98,6 @@ interface ClientEvents {
 const MAX_REMAINING_LENGTH = 268_435_455;
 const textEncoder = new TextEncoder();
 const now = (): number => performance.now();
-
-/** Removes user info from a URL for display. */
-function displayUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
-}
 
 function closedError(): MqttError {
   return new MqttError(MqttErrorCode.CLIENT_CLOSED, 'the client was ended');
@@ -187,7 +182,7 @@ export class Client {
     }
     this.#state = {
       status: 'connecting',
-      server: displayUrl(options.servers[0]!.url),
+      server: redactUrl(options.servers[0]!.url),
       sessionPresent: false,
       since: Date.now(),
     };
@@ -441,7 +436,7 @@ export class Client {
       const server = this.#options.servers[serverIndex]!;
       this.#setState({
         status: 'connecting',
-        server: displayUrl(server.url),
+        server: redactUrl(server.url),
         sessionPresent: false,
       });
       let error: MqttError;
@@ -450,7 +445,7 @@ export class Client {
         this.#schedule?.succeeded();
         error = await link.closed;
       } catch (e) {
-        error = asMqttError(e, displayUrl(server.url));
+        error = asMqttError(e, redactUrl(server.url));
       }
       this.#link = undefined;
       this.#session.connectionLost();
@@ -466,7 +461,7 @@ export class Client {
         status: 'reconnect-wait',
         lastError: error,
         retryInMs: next.delayMs,
-        server: displayUrl(this.#options.servers[serverIndex]!.url),
+        server: redactUrl(this.#options.servers[serverIndex]!.url),
       });
       await new Promise<void>((wake) => {
         const timer = setTimeout(wake, next.delayMs);
@@ -494,7 +489,7 @@ export class Client {
       ...(server.psk === undefined ? {} : { psk: server.psk }),
     });
     const stream = connection.stream;
-    const display = displayUrl(server.url);
+    const display = redactUrl(server.url);
     if (this.#ended) {
       stream.destroy();
       throw closedError();

@@ -4,9 +4,10 @@
  * @module
  */
 
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, InvalidTopicError } from '../errors.js';
 import type { QoS, Will } from '../packet/types.js';
 import type { SessionStore } from '../store/types.js';
+import { validateTopicName } from '../topic/index.js';
 import type { PskOptions, TlsOptions } from '../transport/types.js';
 
 /** A server to connect to, with its own credentials and TLS settings. */
@@ -222,11 +223,16 @@ export function resolveOptions(
   let will: Will | undefined;
   if (options.will !== undefined) {
     const w = options.will;
-    if (typeof w.topic !== 'string' || w.topic === '') {
-      throw new InvalidOptionError('will.topic', 'must be a non-empty topic name');
+    if (typeof w.topic !== 'string') {
+      throw new InvalidOptionError('will.topic', 'must be a topic name');
     }
-    if (/[+#]/.test(w.topic)) {
-      throw new InvalidOptionError('will.topic', 'must not contain wildcards [MQTT-3.1.3-10]');
+    try {
+      // [MQTT-3.1.3-10] The Will topic is a topic name: the same rules as a PUBLISH topic.
+      validateTopicName(w.topic);
+    } catch (error) {
+      if (error instanceof InvalidTopicError)
+        throw new InvalidOptionError('will.topic', error.message);
+      throw error;
     }
     will = {
       topic: w.topic,

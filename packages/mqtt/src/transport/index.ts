@@ -13,4 +13,4 @@ export type {
   TransportOptions,
   TransportProtocol,
 } from './types.js';
-export { parseServerUrl, type ServerUrl } from './url.js';
+export { parseServerUrl, redactUrl, type ServerUrl } from './url.js';

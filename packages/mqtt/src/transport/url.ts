@@ -48,7 +48,7 @@ export function parseServerUrl(url: string): ServerUrl {
   try {
     parsed = new URL(text);
   } catch {
-    throw new InvalidOptionError('url', `${JSON.stringify(redact(url))} is not a valid URL`);
+    throw new InvalidOptionError('url', `${JSON.stringify(redactUrl(url))} is not a valid URL`);
   }
   const scheme = parsed.protocol.slice(0, -1).toLowerCase();
   const protocol = SCHEMES[scheme];
@@ -61,14 +61,14 @@ export function parseServerUrl(url: string): ServerUrl {
   let host = parsed.hostname;
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (host === '') {
-    throw new InvalidOptionError('url', `${JSON.stringify(redact(url))} has no host`);
+    throw new InvalidOptionError('url', `${JSON.stringify(redactUrl(url))} has no host`);
   }
   const port = parsed.port === '' ? DEFAULT_PORTS[protocol] : Number(parsed.port);
   const path = parsed.pathname === '' || parsed.pathname === '/' ? '/mqtt' : parsed.pathname;
   return { protocol, host, port, path: `${path}${parsed.search}` };
 }
 
-/** Hides any `user:password@` part so a secret typed into a URL never reaches an error message. */
-function redact(url: string): string {
+/** Hides any `user:password@` part so a secret typed into a URL never reaches an error message or a log. */
+export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@');
 }
