@@ -41,6 +41,14 @@ function problems(raw: unknown): string[] {
 }
 
 describe('config: valid files', () => {
+  it('a configuration with every default written out validates again (as the console saves it)', async () => {
+    for (const name of ['examples/lucidiot.json', 'examples/wcc-lite.json']) {
+      const once = await loadConfig(new URL(name, root).pathname);
+      const twice = parseConfig(JSON.parse(JSON.stringify(once)));
+      assert.deepEqual(twice, once, name);
+    }
+  });
+
   it('accepts a minimal file and fills every default', () => {
     const c = parseConfig(minimal);
     assert.equal(c.connection.keepaliveSec, 60);
@@ -48,7 +56,12 @@ describe('config: valid files', () => {
     assert.deepEqual(c.reconnect, { minDelaySec: 2, maxDelaySec: 60 });
     assert.equal(c.security.authMode, 'none');
     assert.deepEqual(c.limits, { channels: 16, topics: 16 });
-    assert.deepEqual(c.web, { enabled: false, host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(c.web, {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: 'courier-data',
+    });
     assert.equal(c.redis.enabled, false);
     assert.deepEqual(c.topics, []);
   });

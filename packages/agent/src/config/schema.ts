@@ -21,7 +21,6 @@ import { FormatSpec } from '../formats/spec.js';
 import { CHANNEL_TYPES } from '../sources/channels.js';
 
 const QOS_MESSAGE = 'must be 0, 1 or 2';
-const PORT_MESSAGE = 'must be a whole number from 1 to 65535';
 
 /** QoS 0, 1 or 2. */
 const qos = () =>
@@ -32,11 +31,11 @@ const qos = () =>
     .default(0)
     .describe('MQTT quality of service: 0, 1 or 2.');
 
-const port = () =>
-  z
-    .int({ error: PORT_MESSAGE })
-    .min(1, { error: PORT_MESSAGE })
-    .max(65535, { error: PORT_MESSAGE });
+/** A TCP port; `min = 0` where 0 means "any free port". */
+const port = (min: 0 | 1 = 1) => {
+  const error = `must be a whole number from ${min} to 65535`;
+  return z.int({ error }).min(min, { error }).max(65535, { error });
+};
 
 const nonEmpty = () => z.string().min(1, { error: 'must not be empty' });
 
@@ -284,12 +283,40 @@ export const RedisSection = z
   })
   .strict();
 
-/** Settings reserved for the embedded web console. */
+/** The embedded web console (`docs/console.md`). */
 export const WebSection = z
   .object({
-    enabled: z.boolean().default(false).describe('Serve the web console.'),
-    host: z.string().default('127.0.0.1').describe('Address to listen on.'),
-    port: port().default(8080).describe('Port to listen on.'),
+    enabled: z.boolean().default(true).describe('Serve the web console.'),
+    host: z
+      .string()
+      .default('127.0.0.1')
+      .describe('Address to listen on; loopback unless the console must be reachable.'),
+    port: port(0)
+      .default(8080)
+      .describe('Port to listen on; 0 picks a free one (printed at start).'),
+    passwordHash: z
+      .string()
+      .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, {
+        error: 'must be a hash made by `courier hash-password`',
+      })
+      .optional()
+      .describe(
+        'Admin password hash (`courier hash-password`); default: the one in dataDir, made at first start.',
+      ),
+    tls: z
+      .object({
+        cert: nonEmpty().describe('Path of the console certificate (chain), PEM.'),
+        key: nonEmpty().describe('Path of its private key, PEM.'),
+      })
+      .strict()
+      .optional()
+      .describe('Serve the console over HTTPS with this certificate; default plain HTTP.'),
+    dataDir: z
+      .string()
+      .default('courier-data')
+      .describe(
+        'Directory for the admin password hash and uploaded certificates, relative to the config file.',
+      ),
   })
   .strict();
 

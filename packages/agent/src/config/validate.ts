@@ -27,7 +27,9 @@ import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schem
 import { checkTopicFilter, checkTopicName } from './topic.js';
 
 type Raw = Record<string, unknown>;
-const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Whether `v` is a plain object (not null, not an array). */
+export const isObj = (v: unknown): v is Raw =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
@@ -274,8 +276,15 @@ function crossIssues(raw: unknown): ConfigIssue[] {
           message: `channel ${id} (${channel.name}) is an ${channel.type}; a subscribe row needs an output channel`,
         });
       }
+      // The defaults (threshold false, deadband 0) are no setting: a configuration with every
+      // default written out, as the console saves it, must validate again.
+      const set = {
+        pubIntervalMs: row.pubIntervalMs !== undefined,
+        threshold: row.threshold !== undefined && row.threshold !== false,
+        deadband: row.deadband !== undefined && row.deadband !== 0,
+      };
       for (const field of ['pubIntervalMs', 'threshold', 'deadband'] as const) {
-        if (row[field] !== undefined)
+        if (set[field])
           issues.push({ path: `${at}.${field}`, message: 'only publish rows have this setting' });
       }
       const format = obj(row.format);
