@@ -6,7 +6,7 @@
  */
 
 export { Agent, type AgentCounts, type AgentOptions, type AgentSnapshot } from './agent/agent.js';
-export { type Demo, type DemoOptions, demoConfig, startDemo } from './agent/demo.js';
+export { type Demo, type DemoOptions, demoConfig, lucidChannels, startDemo } from './agent/demo.js';
 export {
   type AgentEvent,
   type AgentEventType,

@@ -1,6 +1,7 @@
 // The agent against a real Mosquitto: periodic publishing, threshold, Valve On/Off, state.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { Agent } from '../src/agent/agent.js';
 import type { AgentEvent } from '../src/agent/events.js';
@@ -182,9 +183,39 @@ describe('agent with Mosquitto', () => {
         },
       ],
     };
-    assert.deepEqual(await agent.applyConfig(raw), { ok: true });
+    // The I/O module changed: a restart, which reconnects.
+    assert.deepEqual(await agent.applyConfig(raw), { ok: true, applied: 'reconnected' });
     await agent.whenConnected(10000);
     await waitFor(() => seen.length >= 2, 'messages on the new topic');
     assert.equal(agent.snapshot().rows.length, 1);
+    assert.deepEqual(await agent.applyConfig(raw), { ok: true, applied: 'unchanged' });
+  });
+
+  it('applyConfig swaps the topic table on the same connection: old filters unsubscribed, new ones subscribed', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const agent = new Agent(config(broker.host, broker.port));
+    defer(() => agent.close());
+    await agent.start();
+    await agent.whenConnected(10000);
+    await waitFor(() => (agent.snapshot().rows[0]?.topic ?? '') === 'Valve', 'the table');
+    const states: string[] = [];
+    agent.on('state', (e) => e.type === 'state' && states.push(e.state));
+    const next = structuredClone(agent.config);
+    const valveRow = next.topics[0] as { topic: string };
+    valveRow.topic = 'site/+/valve';
+    assert.deepEqual(await agent.applyConfig(next), { ok: true, applied: 'updated' });
+    const publisher = await mqtt.connectAsync(broker.url(), { reconnectPeriod: 0 });
+    defer(() => publisher.endAsync());
+    const driver = agent.driver as SimulatedDriver;
+    // The old filter is gone: Valve no longer drives the output...
+    await publisher.publishAsync('Valve', 'On', { qos: 1 });
+    // ...the new one does (a later message on the same connection arrives after the first).
+    await publisher.publishAsync('site/a/valve', 'Off', { qos: 1 });
+    await publisher.publishAsync('site/b/valve', 'On', { qos: 1 });
+    await waitFor(() => agent.snapshot().counts.received >= 2, 'two messages applied');
+    assert.equal(agent.snapshot().counts.received, 2, 'Valve was unsubscribed');
+    assert.equal(await driver.read(0), true);
+    assert.deepEqual(states, [], 'no reconnect');
   });
 });

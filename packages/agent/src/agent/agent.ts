@@ -10,7 +10,14 @@
  * @module
  */
 
-import { type Client, type ClientOptions, type ClientState, createClient } from 'courier-mqtt';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  type Client,
+  type ClientOptions,
+  type ClientState,
+  createClient,
+  type Subscription,
+} from 'courier-mqtt';
 import type { Logger } from 'pino';
 import { resolveClientOptions } from '../config/client-options.js';
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
@@ -18,7 +25,7 @@ import type { AgentConfig } from '../config/schema.js';
 import { parseConfig, resolveChannel } from '../config/validate.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
-import type { ChannelInfo, IoDriver } from '../sources/channels.js';
+import { type ChannelInfo, type IoDriver, isOutput } from '../sources/channels.js';
 import type { Publisher } from '../sources/publisher.js';
 import { RedisBridge, type SignalState } from '../sources/redis-bridge.js';
 import { SimulatedDriver } from '../sources/simulated.js';
@@ -61,6 +68,26 @@ export interface AgentSnapshot {
         readonly signals: readonly SignalState[];
       }
     | undefined;
+}
+
+/** What {@link Agent.applyConfig} did. */
+export type ApplyResult =
+  | { readonly ok: true; readonly applied: 'reconnected' | 'updated' | 'unchanged' }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+/** Sections whose change needs a new connection or a new I/O module. */
+const RESTART_SECTIONS = ['connection', 'login', 'security', 'lwt', 'reconnect', 'backup'] as const;
+
+function needsRestart(a: AgentConfig, b: AgentConfig): boolean {
+  if (RESTART_SECTIONS.some((key) => !isDeepStrictEqual(a[key], b[key]))) return true;
+  const { name: _a, ...deviceA } = a.device;
+  const { name: _b, ...deviceB } = b.device;
+  return !isDeepStrictEqual(deviceA, deviceB);
+}
+
+/** Publishes through `client`: how the table and the bridge reach MQTT. */
+function publisherOf(client: Client): Publisher {
+  return { publish: (topic, payload, opts) => client.publish(topic, payload, opts) };
 }
 
 /** Options of an {@link Agent}. */
@@ -106,6 +133,7 @@ export class Agent {
   #lastError: AgentSnapshot['lastError'];
   #running = false;
   #subscribed = false;
+  #subscription: Subscription | undefined;
   #counts = { published: 0, received: 0, rejected: 0, suppressed: 0, publishFailed: 0 };
 
   /**
@@ -209,28 +237,12 @@ export class Agent {
     const client = make(url, options);
     this.#client = client;
     this.#server = url;
-    const publisher: Publisher = {
-      publish: (topic, payload, opts) => client.publish(topic, payload, opts),
-    };
-    const table = new TopicTable({
-      rows: config.topics,
-      channels: this.#channels,
-      driver,
-      publisher,
-      emit: (e) => this.#emit(e),
-    });
+    const table = this.#newTable(config, driver, client);
     this.#table = table;
     client.on('state', (s: ClientState) => this.#onClientState(s));
     this.#setState(STATE_OF[client.state.status], client.state.server || url);
     table.start();
-    if (config.redis.enabled) {
-      this.#bridge = new RedisBridge({
-        config: config.redis,
-        publisher,
-        emit: (e) => this.#emit(e),
-      });
-      await this.#bridge.start();
-    }
+    await this.#startBridge(config, client);
     this.#log?.info(
       { server: url, rows: config.topics.length, channels: this.#channels.size },
       'agent started',
@@ -245,6 +257,7 @@ export class Agent {
     if (!this.#running) return;
     this.#running = false;
     this.#table?.stop();
+    this.#subscription = undefined;
     await this.#bridge?.stop();
     this.#bridge = undefined;
     const client = this.#client;
@@ -269,27 +282,136 @@ export class Agent {
   }
 
   /**
-   * Validates `raw` and, if it is valid, restarts the agent on it. An invalid configuration
-   * changes nothing: the running agent keeps its configuration.
+   * Validates `raw` and, if it is valid, applies it without restarting the process: a change
+   * of the topic table, the limits or the Redis bridge is swapped in on the same MQTT
+   * connection (`'updated'`); a change of what the connection or the I/O module is made of
+   * (`connection`, `login`, `security`, `lwt`, `reconnect`, `backup`, `device` but its name)
+   * restarts the agent, which reconnects (`'reconnected'`). An invalid configuration changes
+   * nothing: the running agent keeps its configuration.
    */
-  async applyConfig(
+  async applyConfig(raw: unknown): Promise<ApplyResult> {
+    const checked = await this.checkConfig(raw);
+    if (!checked.ok) return checked;
+    return { ok: true, applied: await this.applyChecked(checked.config) };
+  }
+
+  /**
+   * Applies a configuration that {@link Agent.checkConfig} accepted, as
+   * {@link Agent.applyConfig} does, without checking it again: for a caller that must do
+   * something between the check and the change (the console saves the file first).
+   */
+  async applyChecked(config: AgentConfig): Promise<'reconnected' | 'updated' | 'unchanged'> {
+    const old = this.#config;
+    if (isDeepStrictEqual(old, config)) return 'unchanged';
+    const wasRunning = this.#running;
+    let applied: 'reconnected' | 'updated' = 'updated';
+    if (!wasRunning) {
+      this.#config = config;
+    } else if (needsRestart(old, config)) {
+      await this.stop();
+      this.#config = config;
+      await this.start();
+      applied = 'reconnected';
+    } else {
+      this.#config = config;
+      if (!isDeepStrictEqual(old.topics, config.topics)) await this.#swapTable(config);
+      if (!isDeepStrictEqual(old.redis, config.redis)) await this.#swapBridge(config);
+    }
+    this.#log?.info({ applied }, 'configuration applied');
+    this.#emit({ type: 'config-applied', at: Date.now() });
+    return applied;
+  }
+
+  /**
+   * Validates `raw` as {@link Agent.applyConfig} does (schema, cross-field checks, certificate
+   * files readable) without applying it.
+   */
+  async checkConfig(
     raw: unknown,
-  ): Promise<{ ok: true } | { ok: false; issues: readonly ConfigIssue[] }> {
-    let config: AgentConfig;
+  ): Promise<{ ok: true; config: AgentConfig } | { ok: false; issues: readonly ConfigIssue[] }> {
     try {
-      config = parseConfig(raw);
-      // Certificate files are checked before the running agent is touched.
+      const config = parseConfig(raw);
       await resolveClientOptions(config, this.#options.baseDir);
+      return { ok: true, config };
     } catch (error) {
       if (error instanceof ConfigError) return { ok: false, issues: error.issues };
       throw error;
     }
-    const wasRunning = this.#running;
-    await this.stop();
-    this.#config = config;
-    if (wasRunning) await this.start();
-    this.#emit({ type: 'config-applied', at: Date.now() });
-    return { ok: true };
+  }
+
+  /** The topic table of `config`, publishing through `client`. */
+  #newTable(config: AgentConfig, driver: IoDriver, client: Client): TopicTable {
+    return new TopicTable({
+      rows: config.topics,
+      channels: this.#channels,
+      driver,
+      publisher: publisherOf(client),
+      emit: (e) => this.#emit(e),
+    });
+  }
+
+  /** Starts the Redis bridge of `config` when it is enabled. */
+  async #startBridge(config: AgentConfig, client: Client): Promise<void> {
+    if (!config.redis.enabled) return;
+    this.#bridge = new RedisBridge({
+      config: config.redis,
+      publisher: publisherOf(client),
+      emit: (e) => this.#emit(e),
+    });
+    await this.#bridge.start();
+  }
+
+  /** Replaces the topic table on the running connection, re-subscribing what changed. */
+  async #swapTable(config: AgentConfig): Promise<void> {
+    const old = this.#table;
+    const driver = this.#driver;
+    const client = this.#client;
+    if (old === undefined || driver === undefined || client === undefined) return;
+    const before = JSON.stringify(old.subscriptions());
+    old.stop();
+    const table = this.#newTable(config, driver, client);
+    this.#table = table;
+    table.start();
+    if (JSON.stringify(table.subscriptions()) === before) return;
+    const sub = this.#subscription;
+    this.#subscription = undefined;
+    if (sub !== undefined) {
+      try {
+        await sub.unsubscribe();
+      } catch (error) {
+        this.#emit({
+          type: 'error',
+          message: `unsubscribe failed: ${(error as Error).message}`,
+          at: Date.now(),
+        });
+      }
+    }
+    if (this.#state === ModuleState.CONNECTED) {
+      this.#subscribed = true;
+      await this.#subscribe();
+    } else {
+      // Subscribed on the next CONNACK.
+      this.#subscribed = false;
+    }
+  }
+
+  async #swapBridge(config: AgentConfig): Promise<void> {
+    await this.#bridge?.stop();
+    this.#bridge = undefined;
+    if (this.#client !== undefined) await this.#startBridge(config, this.#client);
+  }
+
+  /** Writes an output channel, as a subscribe row would. */
+  async setOutput(id: number, value: ChannelValue): Promise<void> {
+    const channel = this.#channels.get(id);
+    const driver = this.#driver;
+    if (channel === undefined)
+      throw new AgentError(AgentErrorCode.CHANNEL, `there is no channel ${id}`);
+    if (!isOutput(channel.type))
+      throw new AgentError(AgentErrorCode.CHANNEL, `channel ${id} (${channel.name}) is an input`);
+    if (driver === undefined || !this.#running)
+      throw new AgentError(AgentErrorCode.STATE, 'the agent is not running');
+    await driver.write(id, value);
   }
 
   /**
@@ -379,10 +501,11 @@ export class Agent {
     if (filters.length === 0) return;
     try {
       const sub = await client.subscribe(filters);
-      // Messages are applied one after another, in the order they arrived; the iterator ends
-      // when the client does.
+      this.#subscription = sub;
+      // Messages are applied one after another, in the order they arrived, by the table in
+      // force (a configuration change may swap it); the iterator ends when the client does.
       void (async () => {
-        for await (const m of sub) await table.handleMessage(m.topic, m.payload);
+        for await (const m of sub) await (this.#table ?? table).handleMessage(m.topic, m.payload);
       })().catch((error: unknown) => {
         this.#emit({
           type: 'error',

@@ -36,9 +36,9 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-/** The demo's configuration, pointed at `host:port`. */
-export function demoConfig(host: string, port: number, seed?: number): AgentConfig {
-  const channels = [
+/** The LucidIoT module's channels: Valve and DO 1-7 (Value Id 0-7), OfficeTemp and RTD 9-15. */
+export function lucidChannels(): { id: number; name: string; type: string; unit?: string }[] {
+  return [
     ...Array.from({ length: 8 }, (_, i) => ({
       id: i,
       name: i === 0 ? 'Valve' : `DO ${i}`,
@@ -51,6 +51,45 @@ export function demoConfig(host: string, port: number, seed?: number): AgentConf
       unit: '°C',
     })),
   ];
+}
+
+/**
+ * The LucidIoT example's topic table: `Valve` (On/Off) drives output 0, `OfficeTemp` publishes
+ * RTD input 8 every second at QoS 2, `ValveState` reports output 0 when it changes, retained.
+ */
+export function lucidTopics(): Record<string, unknown>[] {
+  return [
+    {
+      topic: 'Valve',
+      direction: 'subscribe',
+      channel: 0,
+      format: { type: 'boolean', on: 'On', off: 'Off' },
+      qos: 1,
+    },
+    {
+      topic: 'OfficeTemp',
+      direction: 'publish',
+      channel: 8,
+      format: { type: 'number', precision: 1 },
+      qos: 2,
+      pubIntervalMs: 1000,
+    },
+    {
+      topic: 'ValveState',
+      direction: 'publish',
+      channel: 0,
+      format: { type: 'boolean', on: 'On', off: 'Off' },
+      qos: 1,
+      retain: true,
+      pubIntervalMs: 250,
+      threshold: true,
+    },
+  ];
+}
+
+/** The demo's configuration, pointed at `host:port`. */
+export function demoConfig(host: string, port: number, seed?: number): AgentConfig {
+  const channels = lucidChannels();
   return parseConfig({
     connection: { server: host, port, clientId: 'courier-demo', keepaliveSec: 30 },
     lwt: { topic: 'courier-demo/status', message: 'offline', qos: 1, retain: true },
@@ -60,33 +99,7 @@ export function demoConfig(host: string, port: number, seed?: number): AgentConf
       ...(seed === undefined ? {} : { seed }),
       channels,
     },
-    topics: [
-      {
-        topic: 'Valve',
-        direction: 'subscribe',
-        channel: 0,
-        format: { type: 'boolean', on: 'On', off: 'Off' },
-        qos: 1,
-      },
-      {
-        topic: 'OfficeTemp',
-        direction: 'publish',
-        channel: 8,
-        format: { type: 'number', precision: 1 },
-        qos: 2,
-        pubIntervalMs: 1000,
-      },
-      {
-        topic: 'ValveState',
-        direction: 'publish',
-        channel: 0,
-        format: { type: 'boolean', on: 'On', off: 'Off' },
-        qos: 1,
-        retain: true,
-        pubIntervalMs: 250,
-        threshold: true,
-      },
-    ],
+    topics: lucidTopics(),
   });
 }
 
