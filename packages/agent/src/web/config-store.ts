@@ -1,0 +1,124 @@
+/**
+ * Where the console keeps the configuration it edits.
+ *
+ * {@link FileConfigStore} saves atomically: the new text is written to `<file>.tmp`, fsync'd,
+ * renamed over the file, and the directory is fsync'd so the rename itself is durable. A power
+ * cut at any point leaves the old file or the new one, never a mix. Before the rename the
+ * current file is copied (the same way) to `<file>.prev`, the configuration a bad change can be
+ * rolled back to. {@link MemoryConfigStore} does the same in memory, for the demo.
+ *
+ * @module
+ */
+
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import type { AgentConfig } from '../config/schema.js';
+import { parseConfigText } from '../config/validate.js';
+
+/** The configuration the console reads, saves and rolls back. */
+export interface ConfigStore {
+  /** The file it lives in, or undefined in memory. */
+  readonly file: string | undefined;
+  /** The previous configuration, if one was replaced. */
+  previous(): Promise<AgentConfig | undefined>;
+  /** Saves `config`, keeping the one it replaces as the previous one. */
+  save(config: AgentConfig): Promise<void>;
+}
+
+/** Writes `text` to `file` atomically (temporary file, fsync, rename, fsync of the directory). */
+export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  await syncDir(dirname(file));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some file systems cannot fsync a directory; the rename is then as durable as they allow.
+  } finally {
+    await handle?.close();
+  }
+}
+
+const isYaml = (file: string) => ['.yaml', '.yml'].includes(extname(file).toLowerCase());
+
+/** Renders a configuration in the format of `file` (YAML or JSON). */
+export function renderConfig(config: AgentConfig, file: string): string {
+  return isYaml(file) ? toYaml(config) : `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** The configuration file of `courier agent -c <file>`. */
+export class FileConfigStore implements ConfigStore {
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  get previousFile(): string {
+    return `${this.file}.prev`;
+  }
+
+  async previous(): Promise<AgentConfig | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.previousFile, 'utf8');
+    } catch {
+      return undefined;
+    }
+    // A .prev file that no longer validates (edited by hand) is no roll-back target.
+    try {
+      return parseConfigText(text, this.file);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async save(config: AgentConfig): Promise<void> {
+    let current: string | undefined;
+    try {
+      current = await readFile(this.file, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current !== undefined) await writeFileAtomic(this.previousFile, current);
+    await writeFileAtomic(this.file, renderConfig(config, this.file));
+  }
+}
+
+/** A configuration kept in memory (the demo has no file). */
+export class MemoryConfigStore implements ConfigStore {
+  readonly file = undefined;
+  #current: AgentConfig;
+  #previous: AgentConfig | undefined;
+
+  constructor(initial: AgentConfig) {
+    this.#current = initial;
+  }
+
+  async previous(): Promise<AgentConfig | undefined> {
+    return this.#previous;
+  }
+
+  async save(config: AgentConfig): Promise<void> {
+    this.#previous = this.#current;
+    this.#current = config;
+  }
+}
