@@ -29,6 +29,12 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The console's browser tests and page test need the built page.
+const ui = spawnSync(process.execPath, ['packages/agent/scripts/build-ui.mjs'], {
+  stdio: 'inherit',
+});
+if (ui.status !== 0) process.exit(ui.status ?? 1);
+
 const result = spawnSync(
   process.execPath,
   [

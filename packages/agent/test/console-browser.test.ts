@@ -1,0 +1,392 @@
+// The web console in a real headless Chromium (Debian's `chromium`, driven by playwright-core)
+// against the agent on a real Mosquitto: log in, set up the connection, change a row's
+// interval and see it on the broker, watch Valve follow `courier pub`, see a refused QoS next
+// to its field, and keep a screenshot of every section at desktop and phone width in
+// artifacts/console/ (CI keeps that folder).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { createClient as createRedisClient } from 'redis';
+import { testCerts, tlsListenerLines } from '../../../test/helpers/certs.js';
+import { startRedis } from '../../../test/helpers/redis.js';
+import {
+  ADMIN_PASSWORD,
+  MQTT_PASSWORD,
+  observeFixture,
+  startConsoleFixture,
+} from './console-util.js';
+import { ROOT, runCli, waitFor } from './util.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'artifacts', 'console');
+const SECTIONS = [
+  'state',
+  'connection',
+  'options',
+  'lwt',
+  'login',
+  'security',
+  'topics',
+  'redis',
+  'admin',
+];
+const VIEWPORTS = {
+  desktop: { width: 1280, height: 800 },
+  phone: { width: 390, height: 844 },
+} as const;
+
+let browser: Browser;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+  // Playwright gives every launch a new, empty --user-data-dir of its own and removes it after.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function openPage(
+  t: TestContext,
+  url: string,
+  viewport: { width: number; height: number } = VIEWPORTS.desktop,
+): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Script errors fail the test. Chromium also logs every answer that is not 2xx ("Failed to
+  // load resource"): a 422 for a refused QoS, a 401 before login, the event stream when the
+  // fixture stops first; those are the API working, not the page failing.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      errors.push(m.text());
+  });
+  t.after(() => assert.deepEqual(errors, [], 'errors in the page'));
+  await page.goto(`${url}/`);
+  return page;
+}
+
+async function logIn(page: Page, password = ADMIN_PASSWORD): Promise<void> {
+  await page.locator('input#password').fill(password);
+  await page.locator('button[data-testid=login]').click();
+  await page.locator('[data-testid=module-state]').waitFor();
+}
+
+/** Presses Save in `section` and waits for "Saved". */
+async function saveSection(page: Page, section: string): Promise<void> {
+  await page.locator(`section#${section} button[data-testid=save]`).click();
+  await page
+    .locator(`section#${section} [data-testid=save-status]`)
+    .filter({ hasText: /Saved/ })
+    .waitFor();
+}
+
+/** A desktop page, logged in. */
+async function loggedInPage(t: TestContext, url: string): Promise<Page> {
+  const page = await openPage(t, url);
+  await logIn(page);
+  return page;
+}
+
+async function go(page: Page, section: string): Promise<void> {
+  await page.locator(`a[href="#/${section}"]`).first().click();
+  await page.locator(`section#${section}`).waitFor();
+}
+
+describe('web console in Chromium', () => {
+  it('refuses a wrong password, then logs in and shows the module state', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await openPage(t, fx.web.url);
+    await page.locator('input#password').fill('not the password');
+    await page.locator('button[data-testid=login]').click();
+    await page
+      .locator('[data-testid=login-error]')
+      .filter({ hasText: /wrong password/i })
+      .waitFor();
+    await logIn(page);
+    await page
+      .locator('[data-testid=module-state]')
+      .filter({ hasText: /^CONNECTED$/ })
+      .waitFor();
+    // The session cookie is out of the page's reach (HttpOnly).
+    assert.equal(await page.evaluate('document.cookie'), '');
+  });
+
+  it('sets up the connection from the browser: a wrong port, then the right one', async (t) => {
+    const fx = await startConsoleFixture(t);
+    // Point the agent at a port where nobody listens, as a fresh device would be.
+    const wrong = await fx.agent.applyConfig({
+      ...fx.agent.config,
+      connection: { ...fx.agent.config.connection, port: 1 },
+    });
+    assert.equal(wrong.ok, true);
+    const page = await loggedInPage(t, fx.web.url);
+    await page
+      .locator('[data-testid=module-state]')
+      .filter({ hasText: /^CONNECT_PND$/ })
+      .waitFor();
+    await go(page, 'connection');
+    await page.locator('input[name="connection.port"]').fill(String(fx.broker.port));
+    await saveSection(page, 'connection');
+    await page
+      .locator('[data-testid=module-state]')
+      .filter({ hasText: /^CONNECTED$/ })
+      .waitFor({
+        timeout: 15000,
+      });
+    assert.equal(fx.agent.config.connection.port, fx.broker.port);
+  });
+
+  it('sets up mutual TLS from the browser: uploads CA, certificate and key, then reconnects over TLS', async (t) => {
+    const certs = await testCerts();
+    const fx = await startConsoleFixture(t, {
+      broker: {
+        listeners: [{}, { lines: [...tlsListenerLines(certs), 'require_certificate true'] }],
+      },
+    });
+    const tlsPort = fx.broker.ports[1] as number;
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'security');
+    await page.locator('select[name="security.authMode"]').selectOption('server+client');
+    const files = [
+      ['ca', certs.ca.cert],
+      ['cert', certs.client.cert],
+      ['key', certs.client.key],
+    ] as const;
+    for (const [kind, pem] of files) {
+      await page.locator(`input[type=file][data-testid=upload-${kind}]`).setInputFiles({
+        name: `${kind}.pem`,
+        mimeType: 'application/x-pem-file',
+        buffer: Buffer.from(pem),
+      });
+      await page
+        .locator(`[data-testid=upload-status-${kind}]`)
+        .filter({ hasText: /Uploaded/ })
+        .waitFor();
+      assert.match(
+        await page.locator(`input[name="security.${kind}"]`).inputValue(),
+        new RegExp(`/tls/${kind}-[0-9a-f]{16}\\.pem$`),
+      );
+    }
+    await go(page, 'connection');
+    await page.locator('input[name="connection.port"]').fill(String(tlsPort));
+    await page.locator('input[name="connection.endpointName"]').fill('localhost');
+    await saveSection(page, 'connection');
+    await page
+      .locator('[data-testid=module-state]')
+      .filter({ hasText: /^CONNECTED$/ })
+      .waitFor({
+        timeout: 15000,
+      });
+    assert.equal(fx.agent.config.security.authMode, 'server+client');
+    assert.equal(fx.agent.snapshot().server, `mqtts://127.0.0.1:${tlsPort}`);
+    for (const kind of ['ca', 'cert', 'key'] as const) {
+      const path = fx.agent.config.security[kind] as string;
+      assert.ok(path.startsWith(join(fx.dataDir, 'tls')), path);
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
+    }
+    // The page never received the key: its text is nowhere in the DOM.
+    const keyLine = certs.client.key.split('\n')[1] as string;
+    assert.ok(!(await page.content()).includes(keyLine));
+    await go(page, 'security');
+    await page.screenshot({ path: join(SHOTS, 'security-tls-desktop.png'), fullPage: true });
+  });
+
+  it('configures a backup server from the browser, and the agent fails over to it', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'connection');
+    // The primary becomes unreachable; the backup is the real broker.
+    await page.locator('input[name="connection.port"]').fill('1');
+    await page.locator('[data-testid=backup-toggle]').check();
+    await page.locator('input[name="backup.connection.server"]').fill(fx.broker.host);
+    await page.locator('input[name="backup.connection.port"]').fill(String(fx.broker.port));
+    await page.locator('input[name="backup.login.username"]').fill('device');
+    await page.locator('input[name="backup.login.password"]').fill(MQTT_PASSWORD);
+    await saveSection(page, 'connection');
+    await page
+      .locator('[data-testid=module-state]')
+      .filter({ hasText: /^CONNECTED$/ })
+      .waitFor({
+        timeout: 20000,
+      });
+    assert.equal(fx.agent.snapshot().server, `mqtt://${fx.broker.host}:${fx.broker.port}`);
+    assert.equal(fx.agent.config.connection.port, 1);
+    assert.equal(fx.agent.config.backup?.login.password, MQTT_PASSWORD);
+    // The password typed is saved, and the page shows only that it is set.
+    assert.equal(await page.locator('input[name="backup.login.password"]').inputValue(), '');
+    assert.equal(
+      await page.locator('input[name="backup.login.password"]').getAttribute('placeholder'),
+      'unchanged',
+    );
+  });
+
+  it('maps a Redis signal to MQTT set up from the browser (WCC Lite Devices and Signals)', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const redis = await startRedis(t);
+    const seen = await observeFixture(t, fx, 'tag/#', 1);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'redis');
+    await page.locator('input[name="redis.enabled"]').check();
+    await page.locator('input[name="redis.url"]').fill(redis.url);
+    await page.locator('[data-testid=add-device]').click();
+    await page.locator('input[name="redis.devices[0].deviceAlias"]').fill('mqtt1');
+    await page.locator('[data-testid=add-signal]').click();
+    await page.locator('select[name="redis.signals[0].deviceAlias"]').selectOption('mqtt1');
+    await page.locator('input[name="redis.signals[0].signalAlias"]').fill('temp');
+    await page.locator('input[name="redis.signals[0].sourceDeviceAlias"]').fill('iec104_1');
+    await page.locator('input[name="redis.signals[0].sourceSignalAlias"]').fill('tr1_temp');
+    await saveSection(page, 'redis');
+    await fx.agent.whenRedisSubscribed();
+    const pub = createRedisClient({ url: redis.url });
+    await pub.connect();
+    await pub.publish('tag/iec104_1/tr1_temp/in', `21.5,${Date.now()},`);
+    pub.destroy();
+    await waitFor(
+      () => seen.some((m) => m.topic === 'tag/iec104_1/tr1_temp/in'),
+      'the signal on MQTT',
+      5000,
+    );
+    assert.equal(fx.agent.state, 'CONNECTED');
+  });
+
+  it('changes the publish interval of a topic row and the broker sees the new interval', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const seen = await observeFixture(t, fx, 'OfficeTemp', 0);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'topics');
+    const field = page.locator('input[name="topics[1].pubIntervalMs"]');
+    assert.equal(await field.inputValue(), '1000');
+    await field.fill('200');
+    await saveSection(page, 'topics');
+    assert.equal(fx.agent.config.topics[1]?.pubIntervalMs, 200);
+    const from = seen.length;
+    await waitFor(() => seen.length >= from + 8, 'eight OfficeTemp at the new interval', 10000);
+    const times = seen.slice(from).map((m) => m.at);
+    const gaps = times.slice(1).map((x, i) => x - (times[i] as number));
+    const median = gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number;
+    assert.ok(median > 120 && median < 400, `median gap ${median} ms, expected about 200`);
+  });
+
+  it('shows the Valve output turn on when `courier pub` sends On', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'state');
+    const valve = page.locator('[data-testid="channel-value-0"]');
+    await valve.filter({ hasText: /^Off$/ }).waitFor();
+    const r = await runCli([
+      'pub',
+      '-p',
+      String(fx.broker.port),
+      '-u',
+      'observer',
+      '-P',
+      'observer-pw',
+      '-q',
+      '1',
+      '-t',
+      'Valve',
+      '-m',
+      'On',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    await valve.filter({ hasText: /^On$/ }).waitFor({ timeout: 5000 });
+    assert.equal(await valve.getAttribute('data-value'), 'true');
+    // The message shows in the log of messages in, and ValveState in the messages out.
+    await page
+      .locator('[data-testid=messages] [data-testid=message][data-dir=in]')
+      .filter({ hasText: 'Valve' })
+      .filter({ hasText: 'On' })
+      .first()
+      .waitFor();
+    await page
+      .locator('[data-testid=messages] [data-testid=message][data-dir=out]')
+      .filter({ hasText: 'ValveState' })
+      .first()
+      .waitFor();
+    // And the page can switch it off again.
+    await page.locator('button[data-testid="channel-toggle-0"]').click();
+    await valve.filter({ hasText: /^Off$/ }).waitFor({ timeout: 5000 });
+    assert.equal(fx.agent.snapshot().channels[0]?.value, false);
+  });
+
+  it('shows a refused QoS next to its field and applies nothing', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'topics');
+    await page.locator('input[name="topics[1].qos"]').fill('5');
+    await page.locator('section#topics button[data-testid=save]').click();
+    await page
+      .locator('[data-error-for="topics[1].qos"]')
+      .filter({ hasText: 'must be 0, 1 or 2' })
+      .waitFor();
+    assert.equal(
+      await page.locator('input[name="topics[1].qos"]').getAttribute('aria-invalid'),
+      'true',
+    );
+    await page
+      .locator('section#topics [data-testid=save-status]')
+      .filter({ hasText: /1 problem/ })
+      .waitFor();
+    assert.equal(fx.agent.config.topics[1]?.qos, 2, 'the running configuration is unchanged');
+  });
+
+  it('edits the topic table: add, reorder and remove rows', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'topics');
+    await page.locator('[data-testid=add-row]').click();
+    await page.locator('[data-testid="topic-row-3"]').waitFor();
+    await page.locator('input[name="topics[3].topic"]').fill('RTD9');
+    await page.locator('select[name="topics[3].direction"]').selectOption('publish');
+    await page.locator('select[name="topics[3].channel"]').selectOption('9');
+    await page.locator('[data-testid="up-row-3"]').click();
+    assert.equal(await page.locator('input[name="topics[2].topic"]').inputValue(), 'RTD9');
+    await page.locator('[data-testid="remove-row-0"]').click();
+    await saveSection(page, 'topics');
+    assert.deepEqual(
+      fx.agent.config.topics.map((r) => r.topic),
+      ['OfficeTemp', 'RTD9', 'ValveState'],
+    );
+  });
+
+  it('takes a screenshot of every section at desktop and phone width', async (t) => {
+    const fx = await startConsoleFixture(t);
+    await mkdir(SHOTS, { recursive: true });
+    for (const [name, viewport] of Object.entries(VIEWPORTS)) {
+      const page = await openPage(t, fx.web.url, viewport);
+      await page.screenshot({ path: join(SHOTS, `sign-in-${name}.png`) });
+      await logIn(page);
+      for (const section of SECTIONS) {
+        await go(page, section);
+        if (section === 'state') await page.locator('[data-testid="channel-value-8"]').waitFor();
+        const file = join(SHOTS, `${section}-${name}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        assert.ok((await stat(file)).size > 5000, `${file} is an image of something`);
+        // Nothing wider than the screen: the page is usable on a phone without zooming out.
+        const overflow = (await page.evaluate(
+          'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+        )) as number;
+        assert.ok(overflow <= 1, `${section} at ${name} width scrolls sideways by ${overflow} px`);
+      }
+    }
+  });
+});

@@ -1,0 +1,301 @@
+/** The topic table: edit, add, remove and reorder rows. */
+
+import {
+  CheckField,
+  EditSection,
+  NumberField,
+  type Option,
+  RemoveButton,
+  SelectField,
+  TextField,
+  useEditor,
+} from './editor';
+import { setAt } from './paths';
+import {
+  type AgentConfig,
+  type ChannelType,
+  FORMAT_TYPES,
+  type FormatSpec,
+  type TopicRow,
+} from './types';
+
+const TYPE_SHORT: Record<ChannelType, string> = {
+  'digital-input': 'DI',
+  'digital-output': 'DO',
+  'analog-input': 'AI',
+  'analog-output': 'AO',
+  'rtd-input': 'RTD',
+};
+
+const DIRECTIONS: Option[] = [
+  { value: 'publish', label: 'Publish' },
+  { value: 'subscribe', label: 'Subscribe' },
+];
+
+const FORMAT_LABELS: Record<string, string> = {
+  number: 'Number',
+  boolean: 'Boolean words',
+  wcc: 'WCC Lite',
+  json: 'JSON',
+  template: 'Template',
+};
+
+const HAS_PRECISION = new Set(['number', 'wcc', 'json', 'template']);
+
+/** The format a row gets when its type changes: what carries over, plus the new type's own. */
+function formatFor(type: string, old: FormatSpec | undefined): FormatSpec {
+  const next: FormatSpec = { type };
+  if (HAS_PRECISION.has(type) && old?.precision !== undefined && HAS_PRECISION.has(old.type)) {
+    next.precision = old.precision;
+  }
+  if (type === 'boolean') {
+    next.on = old?.on ?? 'On';
+    next.off = old?.off ?? 'Off';
+  }
+  if (type === 'template') next.template = old?.template ?? '{value}';
+  return next;
+}
+
+const newRow = (config: AgentConfig): TopicRow => ({
+  topic: '',
+  direction: 'publish',
+  channel: config.device.channels[0]?.id ?? 0,
+  format: { type: 'number' },
+  qos: 0,
+  retain: false,
+  threshold: false,
+  deadband: 0,
+  enabled: true,
+});
+
+function move<T>(list: readonly T[], from: number, to: number): T[] {
+  const copy = [...list];
+  const [item] = copy.splice(from, 1);
+  if (item !== undefined) copy.splice(to, 0, item);
+  return copy;
+}
+
+function FormatCell({ at, format }: { at: string; format: FormatSpec | undefined }) {
+  const editor = useEditor();
+  const type = String(format?.type ?? '');
+  return (
+    <div class="format-cell">
+      <SelectField
+        compact
+        path={`${at}.format.type`}
+        label="Format"
+        also={[`${at}.format`]}
+        options={FORMAT_TYPES.map((t) => ({ value: t, label: FORMAT_LABELS[t] ?? t }))}
+        onPick={(picked) => editor.set(`${at}.format`, formatFor(picked, format))}
+      />
+      {type === 'boolean' && (
+        <div class="format-opts">
+          <TextField compact path={`${at}.format.on`} label="Word for on" placeholder="On" />
+          <TextField compact path={`${at}.format.off`} label="Word for off" placeholder="Off" />
+        </div>
+      )}
+      {type === 'template' && (
+        <TextField
+          compact
+          path={`${at}.format.template`}
+          label="Template"
+          placeholder="{value} {unit}"
+        />
+      )}
+      {HAS_PRECISION.has(type) && (
+        <div class="format-opts">
+          <NumberField
+            compact
+            path={`${at}.format.precision`}
+            label="Precision (decimals)"
+            placeholder="auto"
+            step="1"
+          />
+          {(type === 'number' || type === 'json') && (
+            <CheckField
+              compact
+              inlineLabel
+              path={`${at}.format.withUnit`}
+              label="unit"
+              defaultValue={type === 'json'}
+            />
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function TopicsSection() {
+  const editor = useEditor();
+  const rows = editor.draft.topics ?? [];
+  const channels = editor.draft.device?.channels ?? [];
+  const channelOptions: Option[] = channels.map((c) => ({
+    value: String(c.id),
+    label: `${c.id} · ${c.name} (${TYPE_SHORT[c.type] ?? c.type})`,
+  }));
+  const edit = (change: (topics: TopicRow[]) => TopicRow[]) =>
+    editor.update((draft) => setAt(draft, 'topics', change(draft.topics ?? [])), 'topics');
+  return (
+    <EditSection
+      id="topics"
+      title="Topics"
+      intro="Publish rows send a channel's value; subscribe rows drive an output channel."
+    >
+      <div class="table-scroll">
+        <table class="topics-table">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th class="cell-check">On</th>
+              <th>Topic</th>
+              <th>Direction</th>
+              <th>Channel</th>
+              <th>Format</th>
+              <th>QoS</th>
+              <th class="cell-check">Retain</th>
+              <th title="Publish interval in milliseconds">Every ms</th>
+              <th class="cell-check" title="Send only changed values">
+                Thresh.
+              </th>
+              <th>Deadband</th>
+              <th>
+                <span class="sr-only">Remove</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.length === 0 && (
+              <tr>
+                <td colSpan={12} class="empty">
+                  No topics yet: add a row.
+                </td>
+              </tr>
+            )}
+            {rows.map((row, i) => {
+              const at = `topics[${i}]`;
+              const publish = row.direction !== 'subscribe';
+              return (
+                <tr
+                  key={i}
+                  data-testid={`topic-row-${i}`}
+                  class={row.enabled === false ? 'row-off' : undefined}
+                >
+                  <td>
+                    <div class="row-index">
+                      <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid={`up-row-${i}`}
+                        title="Move up"
+                        aria-label={`Move row ${i} up`}
+                        disabled={i === 0}
+                        onClick={() => edit((t) => move(t, i, i - 1))}
+                      >
+                        ▲
+                      </button>
+                      <span class="num-label">{i}</span>
+                      <button
+                        type="button"
+                        class="icon-btn"
+                        data-testid={`down-row-${i}`}
+                        title="Move down"
+                        aria-label={`Move row ${i} down`}
+                        disabled={i === rows.length - 1}
+                        onClick={() => edit((t) => move(t, i, i + 1))}
+                      >
+                        ▼
+                      </button>
+                    </div>
+                  </td>
+                  <td class="cell-check">
+                    <CheckField compact path={`${at}.enabled`} label="Enabled" defaultValue />
+                  </td>
+                  <td class="cell-topic">
+                    <TextField compact path={`${at}.topic`} label="Topic" placeholder="a/topic" />
+                  </td>
+                  <td>
+                    <SelectField
+                      compact
+                      path={`${at}.direction`}
+                      label="Direction"
+                      options={DIRECTIONS}
+                    />
+                  </td>
+                  <td class="cell-channel">
+                    <SelectField
+                      compact
+                      path={`${at}.channel`}
+                      label="Channel"
+                      options={channelOptions}
+                      parse={(v) => (v === '' ? undefined : Number(v))}
+                    />
+                  </td>
+                  <td>
+                    <FormatCell at={at} format={row.format} />
+                  </td>
+                  <td class="cell-small">
+                    <NumberField compact path={`${at}.qos`} label="QoS" step="1" />
+                  </td>
+                  <td class="cell-check">
+                    <CheckField compact path={`${at}.retain`} label="Retain" />
+                  </td>
+                  <td class="cell-mid">
+                    {publish ? (
+                      <NumberField
+                        compact
+                        path={`${at}.pubIntervalMs`}
+                        label="Publish interval (ms)"
+                        placeholder="1000"
+                        step="1"
+                      />
+                    ) : (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
+                  <td class="cell-check">
+                    {publish ? (
+                      <CheckField compact path={`${at}.threshold`} label="Threshold" />
+                    ) : (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
+                  <td class="cell-small">
+                    {publish ? (
+                      <NumberField
+                        compact
+                        path={`${at}.deadband`}
+                        label="Deadband"
+                        placeholder="0"
+                      />
+                    ) : (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
+                  <td class="row-actions">
+                    <RemoveButton
+                      testid={`remove-row-${i}`}
+                      label={`Remove row ${i}`}
+                      onClick={() => edit((t) => t.filter((_, j) => j !== i))}
+                    />
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <div class="table-actions">
+        <button
+          type="button"
+          class="btn"
+          data-testid="add-row"
+          onClick={() => edit((t) => [...t, newRow(editor.draft)])}
+        >
+          + Add row
+        </button>
+        <span class="muted">{rows.length === 1 ? '1 row' : `${rows.length} rows`}</span>
+      </div>
+    </EditSection>
+  );
+}

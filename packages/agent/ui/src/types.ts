@@ -1,0 +1,231 @@
+/**
+ * The shapes the console's JSON API sends and receives (docs/console.md). Written by hand so
+ * that the page does not depend on the agent's sources.
+ */
+
+export type ModuleState = 'IDLE' | 'CONNECT_PND' | 'CONNECTED' | 'DISCONNECTING' | 'DISCONNECTED';
+
+export type ChannelValue = number | boolean;
+
+export type ChannelType =
+  | 'digital-input'
+  | 'digital-output'
+  | 'analog-input'
+  | 'analog-output'
+  | 'rtd-input';
+
+export interface ChannelState {
+  id: number;
+  name: string;
+  type: ChannelType;
+  unit: string;
+  range: { min: number; max: number };
+  value: ChannelValue | undefined | null;
+}
+
+export interface RowState {
+  index: number;
+  topic: string;
+  direction: 'publish' | 'subscribe';
+  channel: number;
+  enabled: boolean;
+  lastValue?: ChannelValue | null;
+  lastPayload?: string | null;
+  lastAt?: number | null;
+  published: number;
+  suppressed: number;
+  received: number;
+  rejected: number;
+  lastError?: string | null;
+}
+
+export interface Counts {
+  published: number;
+  received: number;
+  rejected: number;
+  suppressed: number;
+  publishFailed: number;
+}
+
+export interface Snapshot {
+  device: string;
+  moduleState: ModuleState;
+  server: string;
+  since: number;
+  lastError?: { message: string; code?: string; at: number } | null;
+  counts: Counts;
+  channels: ChannelState[];
+  rows: RowState[];
+  redis?: {
+    url: string;
+    connected: boolean;
+    lastError?: string | null;
+    signals?: unknown[];
+  } | null;
+}
+
+export interface Message {
+  dir: 'in' | 'out';
+  topic: string;
+  payload: string;
+  at: number;
+  row?: number;
+  source?: 'mqtt' | 'redis';
+  status: 'ok' | 'rejected' | 'failed';
+  reason?: string;
+}
+
+export type AgentEvent =
+  | { type: 'state'; state: ModuleState; server: string; error?: string; at: number }
+  | {
+      type: 'published';
+      source: 'mqtt' | 'redis';
+      row?: number;
+      signal?: string;
+      topic: string;
+      payload: string;
+      at: number;
+    }
+  | {
+      type: 'suppressed';
+      source: 'mqtt' | 'redis';
+      row?: number;
+      signal?: string;
+      topic: string;
+      at: number;
+    }
+  | {
+      type: 'received';
+      row: number;
+      topic: string;
+      payload: string;
+      value: ChannelValue;
+      at: number;
+    }
+  | {
+      type: 'rejected';
+      source: 'mqtt' | 'redis';
+      row?: number;
+      topic: string;
+      payload: string;
+      reason: string;
+      at: number;
+    }
+  | { type: 'publish-failed'; source: 'mqtt' | 'redis'; topic: string; reason: string; at: number }
+  | { type: 'channel'; id: number; value: ChannelValue; at: number }
+  | { type: 'redis-message'; channel: string; message: string; at: number }
+  | { type: 'config-applied'; at: number }
+  | { type: 'error'; message: string; code?: string; at: number };
+
+export const FORMAT_TYPES = ['number', 'boolean', 'wcc', 'json', 'template'] as const;
+export type FormatType = (typeof FORMAT_TYPES)[number];
+
+export interface FormatSpec {
+  type: FormatType | string;
+  precision?: number | string;
+  withUnit?: boolean;
+  unit?: string;
+  on?: string;
+  off?: string;
+  caseSensitive?: boolean;
+  template?: string;
+}
+
+export interface TopicRow {
+  topic: string;
+  direction: 'publish' | 'subscribe' | string;
+  channel: number | string;
+  format: FormatSpec;
+  qos?: number | string;
+  retain?: boolean;
+  pubIntervalMs?: number | string;
+  threshold?: boolean;
+  deadband?: number | string;
+  enabled?: boolean;
+}
+
+export interface ChannelConfig {
+  id: number;
+  name: string;
+  type: ChannelType;
+  signal?: string;
+  unit?: string;
+  range?: { min: number; max: number };
+}
+
+export const AUTH_MODES = ['none', 'server', 'server+client', 'psk'] as const;
+
+/** The configuration as the API sends it (defaults filled in, secrets left out). */
+export interface AgentConfig {
+  $schema?: string;
+  connection: {
+    server: string;
+    port?: number | string;
+    clientId?: string;
+    cleanSession?: boolean;
+    keepaliveSec?: number | string;
+    ipv4?: boolean;
+    ipv6?: boolean;
+    dns?: boolean;
+    endpointName?: string;
+    connectTimeoutSec?: number | string;
+  };
+  login: { username?: string; password?: string | null };
+  security: {
+    authMode: string;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    psk?: { identity?: string; key?: string | null };
+  };
+  lwt: { topic?: string; message?: string; qos?: number | string; retain?: boolean };
+  reconnect: { minDelaySec?: number | string; maxDelaySec?: number | string };
+  backup?: unknown;
+  limits?: unknown;
+  device: {
+    name?: string;
+    driver?: string;
+    seed?: number;
+    stepMs?: number;
+    channels: ChannelConfig[];
+  };
+  topics: TopicRow[];
+  redis?: unknown;
+  web?: unknown;
+}
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export interface ConfigAnswer {
+  config: AgentConfig;
+  secrets: Record<string, boolean>;
+  file?: string | null;
+  previous: boolean;
+  applied?: 'reconnected' | 'updated' | 'unchanged';
+  restartRequired?: string[];
+}
+
+export interface CertInfo {
+  path: string;
+  subject?: string;
+  issuer?: string;
+  validFrom?: string;
+  validTo?: string;
+  fingerprint256?: string;
+  type?: string;
+}
+
+export interface FilesAnswer {
+  ca?: CertInfo;
+  cert?: CertInfo;
+  key?: CertInfo;
+}
+
+export interface SessionAnswer {
+  authenticated: boolean;
+  csrfToken?: string;
+  device?: string | { name?: string } | null;
+}
