@@ -2,29 +2,36 @@
 // a refused configuration, and the demo.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { type Mosquitto, startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { verifyPassword } from '../src/web/password.js';
 import { deferrer, observe, ROOT, runCli, startCli, tempJson, waitFor } from './util.js';
+
+/** examples/lucidiot.json pointed at `broker`, in a temporary file. */
+function lucidExample(broker: Mosquitto): string {
+  const example = JSON.parse(readFileSync(join(ROOT, 'examples/lucidiot.json'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  example.connection = { ...example.connection, server: broker.host, port: broker.port };
+  delete example.$schema;
+  return tempJson('lucidiot.json', example);
+}
 
 describe('courier agent', () => {
   it('runs examples/lucidiot.json; the broker publishes its Will when the process is killed', async (t) => {
     const defer = deferrer(t);
     const broker = await startMosquitto(t);
-    const example = JSON.parse(
-      readFileSync(join(ROOT, 'examples/lucidiot.json'), 'utf8'),
-    ) as Record<string, Record<string, unknown>>;
-    example.connection = { ...example.connection, server: broker.host, port: broker.port };
-    delete example.$schema;
-    const file = tempJson('lucidiot.json', example);
+    const file = lucidExample(broker);
     const { client: observer, seen } = await observe(
       broker.url(),
       ['OfficeTemp', 'lucidiot-1/status', 'ValveState'],
       2,
     );
     defer(() => observer.endAsync());
-    const agent = startCli(['agent', '-c', file, '-m']);
+    const agent = startCli(['agent', '-c', file, '-m', '--no-web']);
     defer(() => {
       if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
     });
@@ -71,12 +78,58 @@ describe('courier agent', () => {
     });
     const { client: observer, seen } = await observe(broker.url(), 'clean-stop/status');
     defer(() => observer.endAsync());
-    const agent = startCli(['agent', '-c', file, '-m']);
+    const agent = startCli(['agent', '-c', file, '-m', '--no-web']);
     await waitFor(() => agent.stdout.includes('MQTT state CONNECTED'), 'CONNECTED');
     agent.child.kill('SIGTERM');
     assert.equal(await agent.exited, 0);
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(seen, []);
+  });
+
+  it('serves the console: a password made at first start, printed once, stored hashed', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const file = lucidExample(broker);
+    const agent = startCli(['agent', '-c', file, '--web-port', '0']);
+    defer(() => {
+      if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+    });
+    await waitFor(
+      () => /admin password .*: \w{16}/.test(agent.stderr),
+      `the console banner (stderr: ${agent.stderr})`,
+    );
+    const url = /web console: (http:\/\/127\.0\.0\.1:\d+)\//.exec(agent.stderr)?.[1] as string;
+    const password = /admin password .*: (\w{16})/.exec(agent.stderr)?.[1] as string;
+    const hash = JSON.parse(
+      readFileSync(join(dirname(file), 'courier-data', 'admin.json'), 'utf8'),
+    );
+    assert.match(hash.passwordHash, /^scrypt\$/);
+    const login = await fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password }),
+    });
+    assert.equal(login.status, 200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const state = await fetch(`${url}/api/state`, { headers: { cookie } });
+    const snapshot = (await state.json()) as { moduleState: string; device: string };
+    assert.equal(snapshot.device, 'LucidIoT 8 DO + 8 RTD');
+    agent.child.kill('SIGTERM');
+    assert.equal(await agent.exited, 0);
+    // The password is not in the log twice, nor anywhere on disk in clear.
+    assert.equal(agent.stderr.split(password).length, 2);
+  });
+
+  it('hash-password prints an scrypt hash for web.passwordHash, and refuses a short password', async () => {
+    const ok = await runCli(['hash-password'], 'a long admin password\n');
+    assert.equal(ok.status, 0, ok.stderr);
+    const hash = ok.stdout.trim();
+    assert.match(hash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    assert.ok(await verifyPassword('a long admin password', hash));
+    assert.ok(!(await verifyPassword('another password', hash)));
+    const short = await runCli(['hash-password'], 'short\n');
+    assert.equal(short.status, 1);
+    assert.match(short.stderr, /at least 8 characters/);
   });
 
   it('refuses a broken configuration with every problem and exit status 1', async () => {
@@ -86,7 +139,7 @@ describe('courier agent', () => {
         { topic: 'Valve', direction: 'subscribe', channel: 8, format: { type: 'boolean' }, qos: 5 },
       ],
     });
-    const r = await runCli(['agent', '-c', file]);
+    const r = await runCli(['agent', '-c', file, '--no-web']);
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
@@ -114,7 +167,7 @@ describe('courier agent', () => {
 
   it('--demo: publishes OfficeTemp, obeys Valve, stops on Ctrl-C', async (t) => {
     const defer = deferrer(t);
-    const demo = startCli(['agent', '--demo']);
+    const demo = startCli(['agent', '--demo', '--web-port', '0']);
     defer(() => {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
     });
@@ -125,6 +178,8 @@ describe('courier agent', () => {
     const port = Number(/broker {3}mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(demo.stdout)?.[1]);
     assert.match(demo.stdout, new RegExp(`courier sub -p ${port} -t '#' -v`));
     assert.match(demo.stdout, new RegExp(`courier pub -p ${port} -t Valve -m On`));
+    // The console is on by default; the demo prints where and with which password.
+    assert.match(demo.stdout, /Web console: http:\/\/127\.0\.0\.1:\d+\/ {2}\(password: \w{16}\)/);
     const { client: observer, seen } = await observe(
       `mqtt://127.0.0.1:${port}`,
       ['OfficeTemp', 'ValveState'],

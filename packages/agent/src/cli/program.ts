@@ -6,9 +6,12 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MqttError } from 'courier-mqtt';
+import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { startDemo } from '../agent/demo.js';
 import type { AgentEvent } from '../agent/events.js';
@@ -18,6 +21,9 @@ import { type BenchProgress, runBench } from '../tools/bench.js';
 import { UsageError } from '../tools/connect-options.js';
 import { runPub, type ToolIo } from '../tools/pub.js';
 import { runSub } from '../tools/sub.js';
+import { type ConfigStore, FileConfigStore, MemoryConfigStore } from '../web/config-store.js';
+import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../web/password.js';
+import { resolveDataDir, startConsole, type WebConsole } from '../web/server.js';
 import { createLogger, parseLevel } from './logger.js';
 
 /** The package version, read from package.json (the same path from src/ and dist/). */
@@ -150,6 +156,51 @@ interface AgentOpts {
   redis?: boolean;
   demo?: boolean;
   port?: number;
+  web?: boolean;
+  webPort?: number;
+  webHost?: string;
+}
+
+/**
+ * Starts the web console next to a running agent. A console that cannot listen is logged and
+ * the agent goes on: the data path matters more than the page.
+ */
+async function startWeb(
+  agent: Agent,
+  o: AgentOpts,
+  io: ToolIo,
+  logger: Logger,
+  where: { store: ConfigStore; dataDir: string; baseDir: string; password?: string },
+): Promise<WebConsole | undefined> {
+  if (o.web === false || (!agent.config.web.enabled && o.webPort === undefined)) return undefined;
+  const options = {
+    agent,
+    logger,
+    ...where,
+    ...(o.webHost === undefined ? {} : { host: o.webHost }),
+    ...(o.webPort === undefined ? {} : { port: o.webPort }),
+  };
+  try {
+    let web: WebConsole;
+    try {
+      web = await startConsole(options);
+    } catch (error) {
+      // The demo must start on any machine: if its port is taken, take a free one.
+      if (o.demo !== true || (error as { code?: string }).code !== 'EADDRINUSE') throw error;
+      web = await startConsole({ ...options, port: 0 });
+    }
+    // The demo prints the address in its banner.
+    if (o.demo !== true) io.stderr.write(`web console: ${web.url}/\n`);
+    if (web.generatedPassword !== undefined) {
+      io.stderr.write(
+        `web console admin password (shown once, stored hashed in ${where.dataDir}/admin.json): ${web.generatedPassword}\n`,
+      );
+    }
+    return web;
+  } catch (error) {
+    logger.error({ err: error }, `web console not started: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
@@ -161,6 +212,13 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
   if (o.demo === true) {
     const demo = await startDemo({ ...(o.port === undefined ? {} : { port: o.port }), logger });
     const p = demo.port;
+    const password = process.env.COURIER_WEB_PASSWORD ?? generatePassword();
+    const web = await startWeb(demo.agent, o, io, logger, {
+      store: new MemoryConfigStore(demo.agent.config),
+      dataDir: await mkdtemp(join(tmpdir(), 'courier-demo-')),
+      baseDir: process.cwd(),
+      password,
+    });
     io.stdout.write(
       [
         'Courier demo: the LucidIoT example with a simulated I/O module',
@@ -175,6 +233,16 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
         `  open the valve     courier pub -p ${p} -t Valve -m On`,
         `  close it           courier pub -p ${p} -t Valve -m Off`,
         `  (mosquitto_sub / mosquitto_pub -p ${p} work the same)`,
+        ...(web === undefined
+          ? []
+          : [
+              '',
+              `Web console: ${web.url}/  (password: ${
+                process.env.COURIER_WEB_PASSWORD === undefined
+                  ? password
+                  : 'the one in COURIER_WEB_PASSWORD'
+              })`,
+            ]),
         'Ctrl-C stops the demo.',
         '',
       ].join('\n'),
@@ -191,18 +259,26 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
     });
     await untilSignal();
     io.stdout.write('stopping...\n');
+    await web?.close();
     await demo.stop();
     return 0;
   }
   if (o.config === undefined)
     throw new UsageError('Error: courier agent needs -c <config file> (or --demo).');
   const config = await loadConfig(o.config);
-  const agent = new Agent(config, { logger, baseDir: dirname(o.config) });
+  const baseDir = dirname(o.config);
+  const agent = new Agent(config, { logger, baseDir });
   if (o.mqtt === true || o.redis === true)
     agent.on('event', trafficPrinter(io, o.mqtt === true, o.redis === true));
   await agent.start();
+  const web = await startWeb(agent, o, io, logger, {
+    store: new FileConfigStore(o.config),
+    dataDir: resolveDataDir(config, baseDir),
+    baseDir,
+  });
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping');
+  await web?.close();
   await agent.close();
   return 0;
 }
@@ -238,6 +314,19 @@ function progressBar(io: ToolIo): ((p: BenchProgress) => void) | undefined {
   };
 }
 
+/** `courier hash-password`: the first line of stdin, hashed with scrypt. */
+async function runHashPassword(io: ToolIo): Promise<number> {
+  let text = '';
+  for await (const chunk of io.stdin) text += String(chunk);
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    io.stderr.write(`Error: the password must have at least ${MIN_PASSWORD_LENGTH} characters.\n`);
+    return 1;
+  }
+  io.stdout.write(`${await hashPassword(password)}\n`);
+  return 0;
+}
+
 /** Builds the command tree. `exit` receives the status of the command that ran. */
 export function buildProgram(io: ToolIo, exit: (status: number) => void): Command {
   const program = new Command('courier')
@@ -264,6 +353,13 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('-r, --redis', 'print Redis traffic')
     .option('--demo', 'run the LucidIoT demo with an in-process broker')
     .option('--port <port>', 'demo broker port (default: a free one)', int('port', 0, 65535))
+    .option('--no-web', 'do not serve the web console')
+    .option(
+      '--web-port <port>',
+      'web console port (default web.port, 8080; 0: a free one)',
+      int('web-port', 0, 65535),
+    )
+    .option('--web-host <address>', 'web console address (default web.host, 127.0.0.1)')
     .version(version(), '-V, --version', 'print the version')
     .action(async (o: AgentOpts) => exit(await runAgentCommand(o, io)));
 
@@ -360,6 +456,11 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
         }
       },
     );
+
+  program
+    .command('hash-password')
+    .description('read a password on stdin, print its hash for web.passwordHash')
+    .action(async () => exit(await runHashPassword(io)));
 
   connectionFlags(
     program.command('bench').description('measure throughput and latency against a broker'),
