@@ -5,16 +5,18 @@
  * renamed over the file, and the directory is fsync'd so the rename itself is durable. A power
  * cut at any point leaves the old file or the new one, never a mix. Before the rename the
  * current file is copied (the same way) to `<file>.prev`, the configuration a bad change can be
- * rolled back to. {@link MemoryConfigStore} does the same in memory, for the demo.
+ * rolled back to. The file is edited, not rewritten: what did not change (comments, key order,
+ * settings left to their defaults) stays as it was (see `config-edit.ts`).
+ * {@link MemoryConfigStore} does the same in memory, for the demo.
  *
  * @module
  */
 
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
-import { stringify as toYaml } from 'yaml';
+import { dirname } from 'node:path';
 import type { AgentConfig } from '../config/schema.js';
 import { parseConfigText } from '../config/validate.js';
+import { editConfigText } from './config-edit.js';
 
 /** The configuration the console reads, saves and rolls back. */
 export interface ConfigStore {
@@ -57,13 +59,6 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-const isYaml = (file: string) => ['.yaml', '.yml'].includes(extname(file).toLowerCase());
-
-/** Renders a configuration in the format of `file` (YAML or JSON). */
-export function renderConfig(config: AgentConfig, file: string): string {
-  return isYaml(file) ? toYaml(config) : `${JSON.stringify(config, null, 2)}\n`;
-}
-
 /** The configuration file of `courier agent -c <file>`. */
 export class FileConfigStore implements ConfigStore {
   readonly file: string;
@@ -99,7 +94,7 @@ export class FileConfigStore implements ConfigStore {
       current = undefined;
     }
     if (current !== undefined) await writeFileAtomic(this.previousFile, current);
-    await writeFileAtomic(this.file, renderConfig(config, this.file));
+    await writeFileAtomic(this.file, editConfigText(current, config, this.file));
   }
 }
 
