@@ -605,6 +605,11 @@ describe('console API: certificates', () => {
       cert: cert.json.path,
       key: key.json.path,
     };
+    json.config.backup = {
+      enabled: false,
+      connection: { server: 'backup.local' },
+      security: { authMode: 'server', ca: ca.json.path },
+    };
     const put = await api.request('PUT', '/api/config', { config: json.config });
     assert.equal(put.status, 200, put.text);
     const files = await api.request('GET', '/api/files');
@@ -614,6 +619,10 @@ describe('console API: certificates', () => {
     assert.match(files.json.cert.validTo, /^\d{4}-/);
     assert.ok(!files.text.includes(keyBody));
     assert.ok(!files.text.includes('PRIVATE KEY'));
+    // The backup server's files are described on their own.
+    assert.deepEqual(Object.keys(files.json.backup), ['ca']);
+    assert.equal(files.json.backup.ca.path, ca.json.path);
+    assert.match(files.json.backup.ca.subject, /CN=/);
   });
 });
 

@@ -210,15 +210,36 @@ describe('web console in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'security-tls-desktop.png'), fullPage: true });
   });
 
-  it('configures a backup server from the browser, and the agent fails over to it', async (t) => {
-    const fx = await startConsoleFixture(t);
+  it('configures a TLS backup server from the browser, CA uploaded there, and the agent fails over to it', async (t) => {
+    const certs = await testCerts();
+    const fx = await startConsoleFixture(t, {
+      broker: { listeners: [{}, { lines: tlsListenerLines(certs) }] },
+    });
+    const tlsPort = fx.broker.ports[1] as number;
     const page = await loggedInPage(t, fx.web.url);
     await go(page, 'connection');
-    // The primary becomes unreachable; the backup is the real broker.
+    // The primary becomes unreachable; the backup is the real broker's TLS listener.
     await page.locator('input[name="connection.port"]').fill('1');
     await page.locator('[data-testid=backup-toggle]').check();
     await page.locator('input[name="backup.connection.server"]').fill(fx.broker.host);
-    await page.locator('input[name="backup.connection.port"]').fill(String(fx.broker.port));
+    await page.locator('input[name="backup.connection.port"]').fill(String(tlsPort));
+    await page.locator('input[name="backup.connection.endpointName"]').fill('localhost');
+    await page.locator('select[name="backup.security.authMode"]').selectOption('server');
+    await page.locator('input[type=file][data-testid=upload-backup-ca]').setInputFiles({
+      name: 'ca.pem',
+      mimeType: 'application/x-pem-file',
+      buffer: Buffer.from(certs.ca.cert),
+    });
+    await page
+      .locator('[data-testid=upload-status-backup-ca]')
+      .filter({ hasText: /Uploaded/ })
+      .waitFor();
+    assert.match(
+      await page.locator('input[name="backup.security.ca"]').inputValue(),
+      /\/tls\/ca-[0-9a-f]{16}\.pem$/,
+    );
+    // The primary's security is untouched by the backup's upload.
+    assert.equal(await page.locator('input[name="security.ca"]').count(), 0);
     await page.locator('input[name="backup.login.username"]').fill('device');
     await page.locator('input[name="backup.login.password"]').fill(MQTT_PASSWORD);
     await saveSection(page, 'connection');
@@ -228,8 +249,12 @@ describe('web console in Chromium', () => {
       .waitFor({
         timeout: 20000,
       });
-    assert.equal(fx.agent.snapshot().server, `mqtt://${fx.broker.host}:${fx.broker.port}`);
+    assert.equal(fx.agent.snapshot().server, `mqtts://${fx.broker.host}:${tlsPort}`);
     assert.equal(fx.agent.config.connection.port, 1);
+    assert.equal(fx.agent.config.security.authMode, 'none');
+    assert.equal(fx.agent.config.security.ca, undefined);
+    const ca = fx.agent.config.backup?.security.ca as string;
+    assert.ok(ca.startsWith(join(fx.dataDir, 'tls')), ca);
     assert.equal(fx.agent.config.backup?.login.password, MQTT_PASSWORD);
     // The password typed is saved, and the page shows only that it is set.
     assert.equal(await page.locator('input[name="backup.login.password"]').inputValue(), '');
@@ -237,6 +262,14 @@ describe('web console in Chromium', () => {
       await page.locator('input[name="backup.login.password"]').getAttribute('placeholder'),
       'unchanged',
     );
+    // After a reload, the backup's card describes the CA the agent uses.
+    await page.reload();
+    await go(page, 'connection');
+    await page.locator('.file-card dd', { hasText: /CN=/ }).first().waitFor();
+    await page.screenshot({
+      path: join(SHOTS, 'connection-backup-tls-desktop.png'),
+      fullPage: true,
+    });
   });
 
   it('maps a Redis signal to MQTT set up from the browser (WCC Lite Devices and Signals)', async (t) => {

@@ -434,7 +434,12 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
 
   // --- certificates ------------------------------------------------------------------------
 
-  app.get('/api/files', async () => describeTlsFiles(agent.config.security, options.baseDir));
+  app.get('/api/files', async () => {
+    const { security, backup } = agent.config;
+    const main = await describeTlsFiles(security, options.baseDir);
+    if (backup === undefined) return main;
+    return { ...main, backup: await describeTlsFiles(backup.security, options.baseDir) };
+  });
 
   app.put<{ Params: { kind: string } }>('/api/files/:kind', async (request) => {
     const kind = request.params.kind;

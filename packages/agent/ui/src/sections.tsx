@@ -13,7 +13,7 @@ import {
   useEditor,
 } from './editor';
 import { getAt } from './paths';
-import { AUTH_MODES, type CertInfo, type FilesAnswer } from './types';
+import { AUTH_MODES, type CertInfo, type FilesAnswer, type TlsFiles } from './types';
 
 export function ConnectionSection() {
   return (
@@ -110,25 +110,6 @@ function BackupServer() {
             label="Security"
             options={AUTH_MODES.map((m) => ({ value: m, label: MODE_LABELS[m] ?? m }))}
           />
-          {backupMode === 'server' || backupMode === 'server+client' ? (
-            <TextField
-              path="backup.security.ca"
-              label="CA certificate path"
-              emptyAs="undefined"
-              placeholder="system CAs"
-              hint="Upload on the Security page, then paste the path here."
-            />
-          ) : null}
-          {backupMode === 'server+client' && (
-            <>
-              <TextField
-                path="backup.security.cert"
-                label="Client certificate path"
-                emptyAs="undefined"
-              />
-              <TextField path="backup.security.key" label="Client key path" emptyAs="undefined" />
-            </>
-          )}
           {backupMode === 'psk' && (
             <>
               <TextField
@@ -158,6 +139,7 @@ function BackupServer() {
           />
         </div>
       )}
+      {on && <TlsFileCards prefix="backup.security" mode={backupMode} />}
     </>
   );
 }
@@ -292,15 +274,28 @@ function fileSummary(info: CertInfo | undefined) {
   );
 }
 
+/** Files of TLS mode `mode`: the CA for server authentication, and a certificate and key too for mutual TLS. */
+const filesOf = (mode: string): FileKind[] =>
+  mode === 'server' ? ['ca'] : mode === 'server+client' ? ['ca', 'cert', 'key'] : [];
+
+/**
+ * One TLS file of the security settings at `prefix` (`security` or `backup.security`): its path,
+ * what the agent's file holds, and an upload that stores a checked file and fills in the path.
+ */
 function FileField({
+  prefix,
   kind,
   info,
   onUploaded,
 }: {
+  prefix: string;
   kind: FileKind;
   info: CertInfo | undefined;
   onUploaded: (kind: FileKind, info: CertInfo) => void;
 }) {
+  const path = `${prefix}.${kind}`;
+  // Test ids: upload-ca for the primary server, upload-backup-ca for the backup.
+  const testid = prefix === 'security' ? kind : `${prefix.split('.')[0]}-${kind}`;
   const editor = useEditor();
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>();
   const upload = async (input: HTMLInputElement) => {
@@ -312,7 +307,7 @@ function FileField({
       const answer = await api<{ path: string; info?: CertInfo }>('PUT', `/api/files/${kind}`, {
         text,
       });
-      editor.set(`security.${kind}`, answer.path);
+      editor.set(path, answer.path);
       onUploaded(kind, { ...(answer.info ?? {}), path: answer.path });
       setMessage({ ok: true, text: `Uploaded ${file.name}. Save to use it.` });
     } catch (error) {
@@ -321,17 +316,11 @@ function FileField({
       input.value = '';
     }
   };
-  const configured = getAt(editor.draft, `security.${kind}`);
+  const configured = getAt(editor.draft, path);
   return (
     <div class="file-card">
       <h3>{FILE_LABELS[kind]}</h3>
-      <TextField
-        path={`security.${kind}`}
-        label="Path"
-        emptyAs="undefined"
-        placeholder="not configured"
-        wide
-      />
+      <TextField path={path} label="Path" emptyAs="undefined" placeholder="not configured" wide />
       {typeof configured === 'string' && info !== undefined && info.path !== configured ? (
         <div class="hint">Not saved yet: the agent still uses {info.path}.</div>
       ) : null}
@@ -340,7 +329,7 @@ function FileField({
         <span class="btn">Upload PEM…</span>
         <input
           type="file"
-          data-testid={`upload-${kind}`}
+          data-testid={`upload-${testid}`}
           accept=".pem,.crt,.cer,.key,text/plain"
           onChange={(e) => void upload(e.currentTarget)}
         />
@@ -348,7 +337,7 @@ function FileField({
       {message !== undefined && (
         <div
           class={message.ok ? 'upload-status ok' : 'upload-status error'}
-          data-testid={`upload-status-${kind}`}
+          data-testid={`upload-status-${testid}`}
           role="status"
         >
           {message.text}
@@ -358,21 +347,45 @@ function FileField({
   );
 }
 
-export function SecuritySection() {
-  const editor = useEditor();
-  const [files, setFiles] = useState<FilesAnswer>({});
+/**
+ * The file cards of the security settings at `prefix` for TLS mode `mode`, with what the
+ * agent's current files hold (`GET /api/files`).
+ */
+function TlsFileCards({ prefix, mode }: { prefix: string; mode: string }) {
+  const [files, setFiles] = useState<TlsFiles>({});
   const [filesError, setFilesError] = useState<string | undefined>();
   useEffect(() => {
     api<FilesAnswer>('GET', '/api/files')
-      .then((answer) => setFiles(answer ?? {}))
+      .then((answer) => setFiles((prefix === 'security' ? answer : answer?.backup) ?? {}))
       .catch((error: unknown) => {
         if (error instanceof ApiError && error.status === 401) return;
         setFilesError(error instanceof Error ? error.message : String(error));
       });
-  }, []);
+  }, [prefix]);
+  const kinds = filesOf(mode);
+  return (
+    <>
+      {filesError !== undefined && <div class="banner banner-error">{filesError}</div>}
+      {kinds.length > 0 && (
+        <div class="file-grid">
+          {kinds.map((kind) => (
+            <FileField
+              key={kind}
+              prefix={prefix}
+              kind={kind}
+              info={files[kind]}
+              onUploaded={(k, info) => setFiles((f) => ({ ...f, [k]: info }))}
+            />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+export function SecuritySection() {
+  const editor = useEditor();
   const mode = String(getAt(editor.draft, 'security.authMode') ?? 'none');
-  const kinds: FileKind[] =
-    mode === 'server' ? ['ca'] : mode === 'server+client' ? ['ca', 'cert', 'key'] : [];
   return (
     <EditSection id="security" title="Security" intro="TLS and how the device proves who it is.">
       <div class="grid">
@@ -382,19 +395,7 @@ export function SecuritySection() {
           options={AUTH_MODES.map((m) => ({ value: m, label: MODE_LABELS[m] ?? m }))}
         />
       </div>
-      {filesError !== undefined && <div class="banner banner-error">{filesError}</div>}
-      {kinds.length > 0 && (
-        <div class="file-grid">
-          {kinds.map((kind) => (
-            <FileField
-              key={kind}
-              kind={kind}
-              info={files[kind]}
-              onUploaded={(k, info) => setFiles((f) => ({ ...f, [k]: info }))}
-            />
-          ))}
-        </div>
-      )}
+      <TlsFileCards prefix="security" mode={mode} />
       {mode === 'psk' && (
         <div class="grid">
           <TextField path="security.psk.identity" label="PSK identity" also={['security.psk']} />

@@ -218,10 +218,15 @@ export interface CertInfo {
   type?: string;
 }
 
-export interface FilesAnswer {
+export interface TlsFiles {
   ca?: CertInfo;
   cert?: CertInfo;
   key?: CertInfo;
+}
+
+/** `GET /api/files`: the primary server's files, and the backup server's when there is one. */
+export interface FilesAnswer extends TlsFiles {
+  backup?: TlsFiles;
 }
 
 export interface SessionAnswer {
