@@ -386,14 +386,14 @@ describe('web console in Chromium', () => {
     const fx = await startConsoleFixture(t);
     const page = await loggedInPage(t, fx.web.url);
     await go(page, 'topics');
-    await page.locator('[data-testid=add-row]').click();
+    await page.locator('[data-testid=add-topic]').click();
     await page.locator('[data-testid="topic-row-3"]').waitFor();
     await page.locator('input[name="topics[3].topic"]').fill('RTD9');
     await page.locator('select[name="topics[3].direction"]').selectOption('publish');
     await page.locator('select[name="topics[3].channel"]').selectOption('9');
-    await page.locator('[data-testid="up-row-3"]').click();
+    await page.locator('[data-testid="up-topic-3"]').click();
     assert.equal(await page.locator('input[name="topics[2].topic"]').inputValue(), 'RTD9');
-    await page.locator('[data-testid="remove-row-0"]').click();
+    await page.locator('[data-testid="remove-topic-0"]').click();
     await saveSection(page, 'topics');
     assert.deepEqual(
       fx.agent.config.topics.map((r) => r.topic),

@@ -3,17 +3,9 @@
  * map Redis tags to MQTT topics.
  */
 
-import type { ComponentChildren } from 'preact';
-import {
-  CheckField,
-  EditSection,
-  NumberField,
-  RemoveButton,
-  SelectField,
-  TextField,
-  useEditor,
-} from './editor';
-import { getAt, setAt } from './paths';
+import { CheckField, EditSection, NumberField, SelectField, TextField, useEditor } from './editor';
+import { getAt } from './paths';
+import { RowTable } from './rows';
 
 type Row = Record<string, unknown>;
 
@@ -26,6 +18,8 @@ const newDevice = (n: number): Row => ({
   mqttRetain: false,
 });
 
+const cols = (...labels: string[]) => labels.map((label) => ({ label }));
+
 const newSignal = (deviceAlias: string): Row => ({
   signalName: '',
   deviceAlias,
@@ -34,72 +28,6 @@ const newSignal = (deviceAlias: string): Row => ({
   sourceSignalAlias: '',
   enable: true,
 });
-
-/** A table of rows at `path` with a remove button per row and an add button. */
-function RowTable(props: {
-  path: 'redis.devices' | 'redis.signals';
-  testid: string;
-  headers: string[];
-  make: (rows: Row[]) => Row;
-  cells: (at: string, row: Row) => ComponentChildren;
-}) {
-  const editor = useEditor();
-  const rows = (getAt(editor.draft, props.path) as Row[] | undefined) ?? [];
-  const edit = (next: Row[]) => editor.update((draft) => setAt(draft, props.path, next), 'redis');
-  return (
-    <>
-      <div class="table-scroll">
-        <table class="topics-table">
-          <thead>
-            <tr>
-              <th>#</th>
-              {props.headers.map((h) => (
-                <th key={h}>{h}</th>
-              ))}
-              <th>
-                <span class="sr-only">Remove</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={props.headers.length + 2} class="empty">
-                  None yet: add one.
-                </td>
-              </tr>
-            )}
-            {rows.map((row, i) => (
-              <tr key={i} data-testid={`${props.testid}-row-${i}`}>
-                <td>
-                  <span class="num-label">{i}</span>
-                </td>
-                {props.cells(`${props.path}[${i}]`, row)}
-                <td class="row-actions">
-                  <RemoveButton
-                    testid={`remove-${props.testid}-${i}`}
-                    label={`Remove ${props.testid} ${i}`}
-                    onClick={() => edit(rows.filter((_, j) => j !== i))}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div class="table-actions">
-        <button
-          type="button"
-          class="btn"
-          data-testid={`add-${props.testid}`}
-          onClick={() => edit([...rows, props.make(rows)])}
-        >
-          + Add
-        </button>
-      </div>
-    </>
-  );
-}
 
 export function RedisSection() {
   const editor = useEditor();
@@ -122,10 +50,12 @@ export function RedisSection() {
         />
       </div>
       <h2>Devices</h2>
-      <RowTable
+      <RowTable<Row>
         path="redis.devices"
-        testid="device"
-        headers={['Alias', 'Name', 'Enable', 'Threshold', 'QoS', 'Retain']}
+        name="device"
+        columns={cols('Alias', 'Name', 'Enable', 'Threshold', 'QoS', 'Retain')}
+        empty="No devices yet: add one."
+        addLabel="+ Add device"
         make={(rows) => newDevice(rows.length + 1)}
         cells={(at) => (
           <>
@@ -151,10 +81,19 @@ export function RedisSection() {
         )}
       />
       <h2>Signals</h2>
-      <RowTable
+      <RowTable<Row>
         path="redis.signals"
-        testid="signal"
-        headers={['Device', 'Signal alias', 'Source device', 'Source signal', 'Topic', 'Enable']}
+        name="signal"
+        columns={cols(
+          'Device',
+          'Signal alias',
+          'Source device',
+          'Source signal',
+          'Topic',
+          'Enable',
+        )}
+        empty="No signals yet: add one."
+        addLabel="+ Add signal"
         make={() => newSignal(aliases[0] ?? '')}
         cells={(at) => (
           <>

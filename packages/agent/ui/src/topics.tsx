@@ -5,12 +5,11 @@ import {
   EditSection,
   NumberField,
   type Option,
-  RemoveButton,
   SelectField,
   TextField,
   useEditor,
 } from './editor';
-import { setAt } from './paths';
+import { type Column, RowTable } from './rows';
 import {
   type AgentConfig,
   type ChannelType,
@@ -68,13 +67,6 @@ const newRow = (config: AgentConfig): TopicRow => ({
   enabled: true,
 });
 
-function move<T>(list: readonly T[], from: number, to: number): T[] {
-  const copy = [...list];
-  const [item] = copy.splice(from, 1);
-  if (item !== undefined) copy.splice(to, 0, item);
-  return copy;
-}
-
 function FormatCell({ at, format }: { at: string; format: FormatSpec | undefined }) {
   const editor = useEditor();
   const type = String(format?.type ?? '');
@@ -126,6 +118,19 @@ function FormatCell({ at, format }: { at: string; format: FormatSpec | undefined
   );
 }
 
+const COLUMNS: Column[] = [
+  { label: 'On', class: 'cell-check' },
+  { label: 'Topic' },
+  { label: 'Direction' },
+  { label: 'Channel' },
+  { label: 'Format' },
+  { label: 'QoS' },
+  { label: 'Retain', class: 'cell-check' },
+  { label: 'Every ms', title: 'Publish interval in milliseconds' },
+  { label: 'Thresh.', class: 'cell-check', title: 'Send only changed values' },
+  { label: 'Deadband' },
+];
+
 export function TopicsSection() {
   const editor = useEditor();
   const rows = editor.draft.topics ?? [];
@@ -134,168 +139,89 @@ export function TopicsSection() {
     value: String(c.id),
     label: `${c.id} · ${c.name} (${TYPE_SHORT[c.type] ?? c.type})`,
   }));
-  const edit = (change: (topics: TopicRow[]) => TopicRow[]) =>
-    editor.update((draft) => setAt(draft, 'topics', change(draft.topics ?? [])), 'topics');
   return (
     <EditSection
       id="topics"
       title="Topics"
       intro="Publish rows send a channel's value; subscribe rows drive an output channel."
     >
-      <div class="table-scroll">
-        <table class="topics-table">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th class="cell-check">On</th>
-              <th>Topic</th>
-              <th>Direction</th>
-              <th>Channel</th>
-              <th>Format</th>
-              <th>QoS</th>
-              <th class="cell-check">Retain</th>
-              <th title="Publish interval in milliseconds">Every ms</th>
-              <th class="cell-check" title="Send only changed values">
-                Thresh.
-              </th>
-              <th>Deadband</th>
-              <th>
-                <span class="sr-only">Remove</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={12} class="empty">
-                  No topics yet: add a row.
-                </td>
-              </tr>
-            )}
-            {rows.map((row, i) => {
-              const at = `topics[${i}]`;
-              const publish = row.direction !== 'subscribe';
-              return (
-                <tr
-                  key={i}
-                  data-testid={`topic-row-${i}`}
-                  class={row.enabled === false ? 'row-off' : undefined}
-                >
-                  <td>
-                    <div class="row-index">
-                      <button
-                        type="button"
-                        class="icon-btn"
-                        data-testid={`up-row-${i}`}
-                        title="Move up"
-                        aria-label={`Move row ${i} up`}
-                        disabled={i === 0}
-                        onClick={() => edit((t) => move(t, i, i - 1))}
-                      >
-                        ▲
-                      </button>
-                      <span class="num-label">{i}</span>
-                      <button
-                        type="button"
-                        class="icon-btn"
-                        data-testid={`down-row-${i}`}
-                        title="Move down"
-                        aria-label={`Move row ${i} down`}
-                        disabled={i === rows.length - 1}
-                        onClick={() => edit((t) => move(t, i, i + 1))}
-                      >
-                        ▼
-                      </button>
-                    </div>
-                  </td>
-                  <td class="cell-check">
-                    <CheckField compact path={`${at}.enabled`} label="Enabled" defaultValue />
-                  </td>
-                  <td class="cell-topic">
-                    <TextField compact path={`${at}.topic`} label="Topic" placeholder="a/topic" />
-                  </td>
-                  <td>
-                    <SelectField
-                      compact
-                      path={`${at}.direction`}
-                      label="Direction"
-                      options={DIRECTIONS}
-                    />
-                  </td>
-                  <td class="cell-channel">
-                    <SelectField
-                      compact
-                      path={`${at}.channel`}
-                      label="Channel"
-                      options={channelOptions}
-                      parse={(v) => (v === '' ? undefined : Number(v))}
-                    />
-                  </td>
-                  <td>
-                    <FormatCell at={at} format={row.format} />
-                  </td>
-                  <td class="cell-small">
-                    <NumberField compact path={`${at}.qos`} label="QoS" step="1" />
-                  </td>
-                  <td class="cell-check">
-                    <CheckField compact path={`${at}.retain`} label="Retain" />
-                  </td>
-                  <td class="cell-mid">
-                    {publish ? (
-                      <NumberField
-                        compact
-                        path={`${at}.pubIntervalMs`}
-                        label="Publish interval (ms)"
-                        placeholder="1000"
-                        step="1"
-                      />
-                    ) : (
-                      <span class="muted">—</span>
-                    )}
-                  </td>
-                  <td class="cell-check">
-                    {publish ? (
-                      <CheckField compact path={`${at}.threshold`} label="Threshold" />
-                    ) : (
-                      <span class="muted">—</span>
-                    )}
-                  </td>
-                  <td class="cell-small">
-                    {publish ? (
-                      <NumberField
-                        compact
-                        path={`${at}.deadband`}
-                        label="Deadband"
-                        placeholder="0"
-                      />
-                    ) : (
-                      <span class="muted">—</span>
-                    )}
-                  </td>
-                  <td class="row-actions">
-                    <RemoveButton
-                      testid={`remove-row-${i}`}
-                      label={`Remove row ${i}`}
-                      onClick={() => edit((t) => t.filter((_, j) => j !== i))}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
-      <div class="table-actions">
-        <button
-          type="button"
-          class="btn"
-          data-testid="add-row"
-          onClick={() => edit((t) => [...t, newRow(editor.draft)])}
-        >
-          + Add row
-        </button>
-        <span class="muted">{rows.length === 1 ? '1 row' : `${rows.length} rows`}</span>
-      </div>
+      <RowTable<TopicRow>
+        path="topics"
+        name="topic"
+        columns={COLUMNS}
+        movable
+        rowClass={(row) => (row.enabled === false ? 'row-off' : undefined)}
+        empty="No topics yet: add a row."
+        addLabel="+ Add row"
+        footer={<span class="muted">{rows.length === 1 ? '1 row' : `${rows.length} rows`}</span>}
+        make={() => newRow(editor.draft)}
+        cells={(at, row) => {
+          const publish = row.direction !== 'subscribe';
+          return (
+            <>
+              <td class="cell-check">
+                <CheckField compact path={`${at}.enabled`} label="Enabled" defaultValue />
+              </td>
+              <td class="cell-topic">
+                <TextField compact path={`${at}.topic`} label="Topic" placeholder="a/topic" />
+              </td>
+              <td>
+                <SelectField
+                  compact
+                  path={`${at}.direction`}
+                  label="Direction"
+                  options={DIRECTIONS}
+                />
+              </td>
+              <td class="cell-channel">
+                <SelectField
+                  compact
+                  path={`${at}.channel`}
+                  label="Channel"
+                  options={channelOptions}
+                  parse={(v) => (v === '' ? undefined : Number(v))}
+                />
+              </td>
+              <td>
+                <FormatCell at={at} format={row.format} />
+              </td>
+              <td class="cell-small">
+                <NumberField compact path={`${at}.qos`} label="QoS" step="1" />
+              </td>
+              <td class="cell-check">
+                <CheckField compact path={`${at}.retain`} label="Retain" />
+              </td>
+              <td class="cell-mid">
+                {publish ? (
+                  <NumberField
+                    compact
+                    path={`${at}.pubIntervalMs`}
+                    label="Publish interval (ms)"
+                    placeholder="1000"
+                    step="1"
+                  />
+                ) : (
+                  <span class="muted">—</span>
+                )}
+              </td>
+              <td class="cell-check">
+                {publish ? (
+                  <CheckField compact path={`${at}.threshold`} label="Threshold" />
+                ) : (
+                  <span class="muted">—</span>
+                )}
+              </td>
+              <td class="cell-small">
+                {publish ? (
+                  <NumberField compact path={`${at}.deadband`} label="Deadband" placeholder="0" />
+                ) : (
+                  <span class="muted">—</span>
+                )}
+              </td>
+            </>
+          );
+        }}
+      />
     </EditSection>
   );
 }
