@@ -30,6 +30,7 @@ const SECTIONS = [
   'login',
   'security',
   'topics',
+  'device',
   'redis',
   'admin',
 ];
@@ -299,6 +300,62 @@ describe('web console in Chromium', () => {
       5000,
     );
     assert.equal(fx.agent.state, 'CONNECTED');
+  });
+
+  it('adds an analog channel on the Device page and publishes it from a new topic row; a duplicate id and the channel limit show where they belong', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const seen = await observeFixture(t, fx, 'Supply', 0);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'device');
+    await page.locator('[data-testid=add-channel]').click();
+    // The LucidIoT module has ids 0 to 15: the next free one is offered.
+    assert.equal(await page.locator('input[name="device.channels[16].id"]').inputValue(), '16');
+    await page.locator('input[name="device.channels[16].name"]').fill('Supply');
+    await page.locator('select[name="device.channels[16].type"]').selectOption('analog-input');
+    await page.locator('select[name="device.channels[16].signal"]').selectOption('4-20mA');
+    // A duplicate id is refused next to its field, the 17th channel next to the table (the
+    // default limit is 16), and nothing is applied.
+    await page.locator('input[name="device.channels[16].id"]').fill('8');
+    await page.locator('section#device button[data-testid=save]').click();
+    await page
+      .locator('[data-error-for="device.channels[16].id"]')
+      .filter({ hasText: 'duplicate id 8 (also device.channels[8])' })
+      .waitFor();
+    await page
+      .locator('[data-error-for="device.channels"]')
+      .filter({ hasText: 'at most 16 channels are allowed (limits.channels)' })
+      .waitFor();
+    assert.equal(await page.locator('[data-testid=other-issues]').count(), 0);
+    assert.equal(fx.agent.config.device.channels.length, 16);
+    // RTD 15 makes room; the new channel takes its place and its id.
+    await page.locator('[data-testid=remove-channel-15]').click();
+    await page.locator('input[name="device.channels[15].id"]').fill('15');
+    await saveSection(page, 'device');
+    await page
+      .locator('[data-testid=module-state]')
+      .filter({ hasText: /^CONNECTED$/ })
+      .waitFor({ timeout: 15000 });
+    assert.deepEqual(fx.agent.config.device.channels[15], {
+      id: 15,
+      name: 'Supply',
+      type: 'analog-input',
+      signal: '4-20mA',
+    });
+    const supply = fx.agent.snapshot().channels.find((c) => c.id === 15);
+    assert.equal(supply?.unit, 'mA');
+    assert.deepEqual(supply?.range, { min: 4, max: 20 });
+    // The new channel in the topic table, then on the broker.
+    await go(page, 'topics');
+    await page.locator('[data-testid=add-topic]').click();
+    await page.locator('input[name="topics[3].topic"]').fill('Supply');
+    await page.locator('select[name="topics[3].channel"]').selectOption('15');
+    await page.locator('input[name="topics[3].pubIntervalMs"]').fill('100');
+    await saveSection(page, 'topics');
+    await waitFor(() => seen.length >= 2, 'Supply on the broker', 10000);
+    for (const m of seen) {
+      const value = Number(m.payload);
+      assert.ok(value >= 4 && value <= 20, `Supply ${m.payload} mA is within 4..20`);
+    }
   });
 
   it('changes the publish interval of a topic row and the broker sees the new interval', async (t) => {

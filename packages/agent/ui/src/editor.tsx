@@ -329,9 +329,17 @@ export function routeOfPath(path: string): string | undefined {
     return OPTIONS_FIELDS.includes(field ?? '') ? 'options' : 'connection';
   }
   if (section === 'reconnect') return 'options';
-  if (section === 'lwt' || section === 'login' || section === 'security' || section === 'topics') {
+  if (
+    section === 'lwt' ||
+    section === 'login' ||
+    section === 'security' ||
+    section === 'topics' ||
+    section === 'device' ||
+    section === 'redis'
+  ) {
     return section;
   }
+  if (section === 'backup') return 'connection';
   return undefined;
 }
 

@@ -3,6 +3,7 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api';
+import { DeviceSection } from './device';
 import { type Editor, EditorContext, type SaveStatus } from './editor';
 import { clone, setAt, stableJson } from './paths';
 import { RedisSection } from './redis';
@@ -35,6 +36,7 @@ const ROUTES = [
   { id: 'login', label: 'Login' },
   { id: 'security', label: 'Security' },
   { id: 'topics', label: 'Topics' },
+  { id: 'device', label: 'Device' },
   { id: 'redis', label: 'Redis' },
   { id: 'admin', label: 'Admin' },
 ] as const;
@@ -463,6 +465,7 @@ function Console({ device, onLogout }: { device: string; onLogout: () => void })
       login: LoginSection,
       security: SecuritySection,
       topics: TopicsSection,
+      device: DeviceSection,
       redis: RedisSection,
     }[route];
     body = (

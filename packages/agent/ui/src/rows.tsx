@@ -7,7 +7,7 @@
  */
 
 import type { ComponentChildren } from 'preact';
-import { RemoveButton, useEditor } from './editor';
+import { FieldErrors, RemoveButton, useEditor } from './editor';
 import { getAt, setAt } from './paths';
 
 /** A column heading. */
@@ -53,6 +53,10 @@ export function RowTable<Row>(props: {
   const { name } = props;
   return (
     <>
+      {/* Problems of the table as a whole (too many rows) show above it. */}
+      <div data-paths={props.path}>
+        <FieldErrors paths={[props.path]} />
+      </div>
       <div class="table-scroll">
         <table class="topics-table">
           <thead>
