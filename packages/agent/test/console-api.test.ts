@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { testCerts } from '../../../test/helpers/certs.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
 import { Agent } from '../src/agent/agent.js';
@@ -335,6 +336,35 @@ describe('console API: HTTPS', () => {
     assert.equal(answer.status, 200);
     assert.match(answer.cookie, /; Secure/i);
     assert.match(answer.cookie, /HttpOnly/i);
+  });
+
+  it('warns when it serves plain HTTP on a network address, not on loopback', async (t) => {
+    const defer = deferrer(t);
+    const dir = await tempDir(t, 'courier-plain-');
+    const agent = new Agent(parseConfig(lucidConfig('127.0.0.1', 1)), { baseDir: dir });
+    const warnings = async (host: string): Promise<string[]> => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+      const web = await startConsole({
+        agent,
+        logger,
+        store: new MemoryConfigStore(agent.config),
+        dataDir: dir,
+        baseDir: dir,
+        host,
+        port: 0,
+        password: ADMIN_PASSWORD,
+      });
+      defer(() => web.close());
+      return lines
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.level === 40)
+        .map((l) => l.msg);
+    };
+    assert.deepEqual(await warnings('127.0.0.1'), []);
+    assert.deepEqual(await warnings('0.0.0.0'), [
+      'web console served over plain HTTP on a network address: set web.tls (cert, key) or bind it to 127.0.0.1',
+    ]);
   });
 
   it('refuses to start on a web.tls file it cannot use, naming the field', async (t) => {

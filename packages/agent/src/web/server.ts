@@ -569,6 +569,14 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${tls === undefined ? 'http' : 'https'}://${urlHost}:${boundPort}`;
   logger?.info({ url }, 'web console listening');
+  if (tls === undefined && !loopbackOnly) {
+    // Reachable from the network in clear text: the admin password and the session cookie
+    // cross it readable by anyone on the path.
+    logger?.warn(
+      { url },
+      'web console served over plain HTTP on a network address: set web.tls (cert, key) or bind it to 127.0.0.1',
+    );
+  }
 
   return {
     app,
