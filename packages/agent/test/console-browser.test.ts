@@ -327,28 +327,29 @@ describe('web console in Chromium', () => {
       .waitFor();
     assert.equal(await page.locator('[data-testid=other-issues]').count(), 0);
     assert.equal(fx.agent.config.device.channels.length, 16);
-    // RTD 15 makes room; the new channel takes its place and its id.
-    await page.locator('[data-testid=remove-channel-15]').click();
-    await page.locator('input[name="device.channels[15].id"]').fill('15');
+    // A larger limit makes room, and the new channel gets an id of its own.
+    await page.locator('input[name="limits.channels"]').fill('17');
+    await page.locator('input[name="device.channels[16].id"]').fill('16');
     await saveSection(page, 'device');
     await page
       .locator('[data-testid=module-state]')
       .filter({ hasText: /^CONNECTED$/ })
       .waitFor({ timeout: 15000 });
-    assert.deepEqual(fx.agent.config.device.channels[15], {
-      id: 15,
+    assert.equal(fx.agent.config.limits.channels, 17);
+    assert.deepEqual(fx.agent.config.device.channels[16], {
+      id: 16,
       name: 'Supply',
       type: 'analog-input',
       signal: '4-20mA',
     });
-    const supply = fx.agent.snapshot().channels.find((c) => c.id === 15);
+    const supply = fx.agent.snapshot().channels.find((c) => c.id === 16);
     assert.equal(supply?.unit, 'mA');
     assert.deepEqual(supply?.range, { min: 4, max: 20 });
     // The new channel in the topic table, then on the broker.
     await go(page, 'topics');
     await page.locator('[data-testid=add-topic]').click();
     await page.locator('input[name="topics[3].topic"]').fill('Supply');
-    await page.locator('select[name="topics[3].channel"]').selectOption('15');
+    await page.locator('select[name="topics[3].channel"]').selectOption('16');
     await page.locator('input[name="topics[3].pubIntervalMs"]').fill('100');
     await saveSection(page, 'topics');
     await waitFor(() => seen.length >= 2, 'Supply on the broker', 10000);

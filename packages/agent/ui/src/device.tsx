@@ -96,6 +96,16 @@ export function DeviceSection() {
           hint="The same seed gives the same values."
         />
       </div>
+      <h2>Limits</h2>
+      <div class="grid">
+        <NumberField
+          path="limits.channels"
+          label="Most channels"
+          step="1"
+          hint="LucidIoT modules have 16."
+        />
+        <NumberField path="limits.topics" label="Most topic rows" step="1" />
+      </div>
       <h2>Channels</h2>
       <RowTable<ChannelConfig>
         path="device.channels"

@@ -340,6 +340,7 @@ export function routeOfPath(path: string): string | undefined {
     return section;
   }
   if (section === 'backup') return 'connection';
+  if (section === 'limits') return 'device';
   return undefined;
 }
 
