@@ -109,6 +109,31 @@ describe('console API: authentication', () => {
     assert.equal(right.status, 429);
   });
 
+  it('a burst of concurrent wrong passwords is limited too: attempts in flight count', async (t) => {
+    const fx = await startConsoleFixture(t, { loginLimits: { maxFailures: 3, windowMs: 60_000 } });
+    const api = new ApiClient(fx.web.url);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        api.request('POST', '/api/login', { password: `burst ${i}` }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [401, 401, 401, ...Array(9).fill(429)]);
+  });
+
+  it('the current password of a password change is rate limited like a login', async (t) => {
+    const fx = await startConsoleFixture(t, { loginLimits: { maxFailures: 2, windowMs: 60_000 } });
+    const api = new ApiClient(fx.web.url);
+    await api.login();
+    const change = (current: string) =>
+      api.request('POST', '/api/password', { current, next: 'a new admin password' });
+    assert.equal((await change('wrong one')).status, 401);
+    assert.equal((await change('wrong two')).status, 401);
+    const limited = await change(ADMIN_PASSWORD);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.json.code, 'RATE_LIMITED');
+  });
+
   it('the failure window slides: an address may try again once it has passed', async (t) => {
     const fx = await startConsoleFixture(t, { loginLimits: { maxFailures: 2, windowMs: 400 } });
     const api = new ApiClient(fx.web.url);

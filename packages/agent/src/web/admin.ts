@@ -12,7 +12,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './config-store.js';
-import { generatePassword, hashPassword, verifyPassword } from './password.js';
+import { generatePassword, hashPassword, PasswordChecks } from './password.js';
 
 /** Where a hash is kept. */
 export interface PasswordHashStore {
@@ -58,6 +58,7 @@ export function memoryHashStore(hash?: string): PasswordHashStore {
 export class AdminPassword {
   readonly #store: PasswordHashStore;
   #hash: string;
+  readonly #checks = new PasswordChecks();
 
   private constructor(store: PasswordHashStore, hash: string) {
     this.#store = store;
@@ -85,9 +86,12 @@ export class AdminPassword {
     return new AdminPassword(memoryHashStore(), await hashPassword(password));
   }
 
-  /** Checks a password (slowly, on purpose). */
-  verify(password: string): Promise<boolean> {
-    return verifyPassword(password, this.#hash);
+  /**
+   * Checks a password (slowly, on purpose), one check at a time.
+   * @returns undefined when too many checks are already waiting
+   */
+  verify(password: string): Promise<boolean> | undefined {
+    return this.#checks.verify(password, this.#hash);
   }
 
   /** Replaces the password. */

@@ -52,6 +52,36 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   }
 }
 
+/**
+ * Runs password checks one at a time, with a bounded queue. One scrypt check holds 32 MiB and
+ * one of libuv's 4 worker threads for about 100 ms, and those threads also run the agent's file
+ * I/O (its message store, configuration saves): a burst of logins must take neither the memory
+ * of a small device nor the threads its data path needs.
+ */
+export class PasswordChecks {
+  #tail: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+  readonly #maxQueued: number;
+
+  /** @param maxQueued checks running or waiting at most; more are refused */
+  constructor(maxQueued = 16) {
+    this.#maxQueued = maxQueued;
+  }
+
+  /** Checks `password` against `hash` after the checks before it; undefined when the queue is full. */
+  verify(password: string, hash: string): Promise<boolean> | undefined {
+    if (this.#queued >= this.#maxQueued) return undefined;
+    this.#queued++;
+    const result = this.#tail
+      .then(() => verifyPassword(password, hash))
+      .finally(() => {
+        this.#queued--;
+      });
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
 /** A random password for the first start: 16 characters, about 93 bits. */
 export function generatePassword(): string {
   const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';

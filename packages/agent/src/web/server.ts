@@ -341,7 +341,17 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     };
   });
 
-  app.post('/api/login', async (request, reply) => {
+  /**
+   * Checks the admin password sent from `request`'s address. Refused without a check (429)
+   * while the address is limited, or (503) while too many checks are queued. An attempt counts
+   * as wrong from the moment it is accepted until it proves right, so concurrent requests
+   * cannot try more passwords than the limit allows.
+   */
+  async function checkAdmin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    password: unknown,
+  ): Promise<boolean> {
     const address = request.ip;
     const wait = limiter.retryAfterMs(address);
     if (wait > 0) {
@@ -351,19 +361,30 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
         429,
         'RATE_LIMITED',
         `too many wrong passwords; try again in ${retryAfterSec} s`,
-        {
-          retryAfterSec,
-        },
+        { retryAfterSec },
       );
     }
-    const password = bodyObject(request).password;
     // A megabyte of "password" would only cost scrypt time: anything that long is wrong.
-    if (typeof password !== 'string' || password.length > 1024 || !(await admin.verify(password))) {
-      limiter.fail(address);
-      logger?.warn({ address }, 'console login refused: wrong password');
-      throw new HttpError(401, 'UNAUTHORIZED', 'wrong password');
+    const check =
+      typeof password === 'string' && password.length <= 1024
+        ? admin.verify(password)
+        : Promise.resolve(false);
+    if (check === undefined) {
+      reply.header('retry-after', '1');
+      throw new HttpError(503, 'BUSY', 'too many password checks at once; try again in a second');
+    }
+    limiter.fail(address);
+    if (!(await check)) {
+      logger?.warn({ address }, 'console password refused: wrong password');
+      return false;
     }
     limiter.succeed(address);
+    return true;
+  }
+
+  app.post('/api/login', async (request, reply) => {
+    if (!(await checkAdmin(request, reply, bodyObject(request).password)))
+      throw new HttpError(401, 'UNAUTHORIZED', 'wrong password');
     const s = sessions.create();
     reply.setCookie(SESSION_COOKIE, s.id, {
       httpOnly: true,
@@ -371,7 +392,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
       path: '/',
       secure: request.protocol === 'https',
     });
-    logger?.info({ address }, 'console login');
+    logger?.info({ address: request.ip }, 'console login');
     return { csrfToken: s.csrfToken };
   });
 
@@ -386,7 +407,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   app.post('/api/password', async (request, reply) => {
     const body = bodyObject(request);
     const { current, next } = body;
-    if (typeof current !== 'string' || !(await admin.verify(current)))
+    if (!(await checkAdmin(request, reply, current)))
       throw new HttpError(401, 'UNAUTHORIZED', 'the current password is wrong');
     if (typeof next !== 'string' || next.length < MIN_PASSWORD_LENGTH)
       throw new HttpError(
