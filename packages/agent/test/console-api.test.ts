@@ -53,9 +53,16 @@ describe('console API: authentication', () => {
     const fx = await startConsoleFixture(t);
     const api = new ApiClient(fx.web.url);
     for (const [method, path, body] of PROTECTED) {
-      const r = await api.request(method, path, body);
-      assert.equal(r.status, 401, `${method} ${path} → ${r.status}`);
-      assert.equal(r.json.code, 'UNAUTHORIZED', `${method} ${path}`);
+      // The router decodes percent-escapes: the check must hold for every spelling it routes.
+      for (const spelled of [
+        path,
+        path.replace('/api/', '/%61pi/'),
+        path.replace('/api/', '/%61%70%69/'),
+      ]) {
+        const r = await api.request(method, spelled, body);
+        assert.equal(r.status, 401, `${method} ${spelled} → ${r.status}`);
+        assert.equal(r.json.code, 'UNAUTHORIZED', `${method} ${spelled}`);
+      }
     }
     // A forged cookie is no session either.
     api.cookie = 'courier_session=forged';

@@ -124,6 +124,14 @@ function publicSnapshot(s: AgentSnapshot): AgentSnapshot {
     : { ...s, redis: { ...s.redis, url: maskUrlPassword(s.redis.url) } };
 }
 
+/**
+ * Whether `request` was routed to an API route. Decided by the route it matched, never by the
+ * URL as sent: the router decodes percent-escapes, so `/%61pi/state` reaches `/api/state`.
+ */
+function isApi(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/api/') === true;
+}
+
 /** Whether a host is loopback: 127.0.0.0/8, ::1 or localhost. */
 function isLoopback(host: string): boolean {
   return host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost';
@@ -215,7 +223,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
 
   app.addHook('onSend', async (request, reply, payload) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    if (isApi(request)) reply.header('cache-control', 'no-store');
     return payload;
   });
 
@@ -272,8 +280,8 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   const CHANGES = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
   app.decorateRequest('session', undefined);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/api/')) return;
-    const path = request.url.split('?')[0];
+    if (!isApi(request)) return;
+    const path = request.routeOptions.url;
     const isChange = CHANGES.has(request.method);
     if (isChange) checkOrigin(request);
     if (OPEN.has(`${request.method} ${path}`)) return;
@@ -575,7 +583,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   // Browsers ask for it whatever the page says; the page's icon is inline.
   app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.setNotFoundHandler(async (request, reply) => {
-    if (request.url.startsWith('/api/'))
+    if (new URL(request.url, 'http://x').pathname.startsWith('/api/'))
       return reply
         .code(404)
         .send({ error: `no ${request.method} ${request.url}`, code: 'NOT_FOUND' });
