@@ -131,6 +131,17 @@ describe('agent with Mosquitto', () => {
     assert.equal(snap.counts.received, 2);
     assert.ok(snap.counts.published >= 8);
     assert.equal(snap.channels.find((c) => c.id === 0)?.value, false);
+
+    // 100 KB of garbage: refused, and what the agent keeps of it (event, row state) is clipped.
+    const garbage = 'x'.repeat(100_000);
+    await observer.publishAsync('Valve', garbage, { qos: 1 });
+    await waitFor(() => agent.snapshot().counts.rejected === 2, 'the garbage to be rejected');
+    const big = events.filter((e) => e.type === 'rejected')[1];
+    assert.ok(big?.type === 'rejected');
+    assert.equal(big.payload, `${'x'.repeat(1024)}… (100000 bytes)`);
+    assert.ok(big.reason.length < 1100, `reason of ${big.reason.length} characters`);
+    const valveAfter = agent.snapshot().rows.find((r) => r.topic === 'Valve');
+    assert.ok((valveAfter?.lastError?.length ?? 0) < 1100);
   });
 
   it('reports CONNECT_PND while the server is down, then connects when it comes up', async (t) => {

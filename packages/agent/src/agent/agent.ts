@@ -29,7 +29,7 @@ import { type ChannelInfo, type IoDriver, isOutput } from '../sources/channels.j
 import type { Publisher } from '../sources/publisher.js';
 import { RedisBridge, type SignalState } from '../sources/redis-bridge.js';
 import { SimulatedDriver } from '../sources/simulated.js';
-import { type AgentEvent, EventFanout, ModuleState } from './events.js';
+import { type AgentEvent, CLIP_CHARS, clipText, EventFanout, ModuleState } from './events.js';
 import { type RowState, TopicTable } from './topic-table.js';
 
 /** Counters since the agent was created (they survive `applyConfig`). */
@@ -110,6 +110,17 @@ const STATE_OF: Record<ClientState['status'], ModuleState> = {
   disconnecting: ModuleState.DISCONNECTING,
   closed: ModuleState.DISCONNECTED,
 };
+
+/** `event` with its payload and reason cut to {@link clipText}'s length. */
+function clipEvent(event: AgentEvent): AgentEvent {
+  const { payload, reason } = event as { payload?: unknown; reason?: unknown };
+  const long = (v: unknown) => typeof v === 'string' && v.length > CLIP_CHARS;
+  if (!long(payload) && !long(reason)) return event;
+  const clipped: Record<string, unknown> = { ...event };
+  if (typeof clipped.payload === 'string') clipped.payload = clipText(clipped.payload);
+  if (typeof clipped.reason === 'string') clipped.reason = clipText(clipped.reason);
+  return clipped as AgentEvent;
+}
 
 /** The device agent. */
 export class Agent {
@@ -548,7 +559,8 @@ export class Agent {
     });
   }
 
-  #emit(event: AgentEvent): void {
+  #emit(full: AgentEvent): void {
+    const event = clipEvent(full);
     switch (event.type) {
       case 'published':
         this.#counts.published++;

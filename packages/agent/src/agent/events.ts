@@ -8,6 +8,19 @@
 
 import type { ChannelValue } from '../formats/types.js';
 
+/** Longest payload or reason text an event or a row's state keeps, in characters. */
+export const CLIP_CHARS = 1024;
+
+/**
+ * `text` cut to {@link CLIP_CHARS}, saying how long it was. Anyone allowed to publish to a
+ * subscribed topic may send a payload of megabytes: the message log, the console's live view
+ * and the log file keep its start, not all of it.
+ */
+export function clipText(text: string): string {
+  if (text.length <= CLIP_CHARS) return text;
+  return `${text.slice(0, CLIP_CHARS)}… (${Buffer.byteLength(text)} bytes)`;
+}
+
 /**
  * The module state shown to people, in LucidIoT's words.
  *

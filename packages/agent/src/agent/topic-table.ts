@@ -18,7 +18,7 @@ import { createFormat } from '../formats/spec.js';
 import type { ChannelValue, Format, FormatContext } from '../formats/types.js';
 import type { ChannelInfo, IoDriver } from '../sources/channels.js';
 import type { Publisher, QoS } from '../sources/publisher.js';
-import type { AgentEvent } from './events.js';
+import { type AgentEvent, clipText } from './events.js';
 import { type LastSent, shouldSend } from './threshold.js';
 
 /** The default publish period when a row sets none (LucidIoT's example: once per second). */
@@ -209,7 +209,7 @@ export class TopicTable {
     }
     state.published++;
     state.lastValue = value;
-    state.lastPayload = payload;
+    state.lastPayload = clipText(payload);
     state.lastAt = at;
     this.#emit({ type: 'published', source: 'mqtt', row: index, topic: config.topic, payload, at });
     return 'sent';
@@ -249,7 +249,7 @@ export class TopicTable {
     } catch (error) {
       const reason = (error as Error).message;
       row.state.rejected++;
-      row.state.lastError = reason;
+      row.state.lastError = clipText(reason);
       this.#emit({
         type: 'rejected',
         source: 'mqtt',
@@ -263,7 +263,7 @@ export class TopicTable {
     }
     row.state.received++;
     row.state.lastValue = value;
-    row.state.lastPayload = text;
+    row.state.lastPayload = clipText(text);
     row.state.lastAt = at;
     row.state.lastError = undefined;
     this.#emit({ type: 'received', row: row.index, topic, payload: text, value, at });

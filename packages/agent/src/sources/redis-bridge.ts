@@ -14,7 +14,7 @@
  */
 
 import { createClient } from 'redis';
-import type { AgentEvent } from '../agent/events.js';
+import { type AgentEvent, clipText } from '../agent/events.js';
 import type { RedisConfig } from '../config/schema.js';
 import { RedisMessageError } from '../errors.js';
 import type { Publisher, QoS } from './publisher.js';
@@ -171,7 +171,7 @@ export class RedisMapping {
         continue;
       }
       s.published++;
-      s.lastPayload = payload;
+      s.lastPayload = clipText(payload);
       s.lastAt = at;
       sent++;
       this.#emit({
