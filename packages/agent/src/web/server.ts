@@ -583,7 +583,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   // Browsers ask for it whatever the page says; the page's icon is inline.
   app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.setNotFoundHandler(async (request, reply) => {
-    if (new URL(request.url, 'http://x').pathname.startsWith('/api/'))
+    if (request.url.startsWith('/api/'))
       return reply
         .code(404)
         .send({ error: `no ${request.method} ${request.url}`, code: 'NOT_FOUND' });
