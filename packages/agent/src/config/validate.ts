@@ -425,17 +425,23 @@ export function validateConfig(
   }
 }
 
+/** Whether a configuration file is YAML (`.yaml`/`.yml`); any other is JSON. */
+export function isYamlFile(file: string): boolean {
+  const ext = extname(file).toLowerCase();
+  return ext === '.yaml' || ext === '.yml';
+}
+
 /**
  * Parses configuration text: YAML when `file` ends in `.yaml`/`.yml`, otherwise JSON.
  * @throws {ConfigError} for syntax errors (with line and column) and every schema problem
  */
 export function parseConfigText(text: string, file?: string): AgentConfig {
-  const ext = file === undefined ? '' : extname(file).toLowerCase();
+  const yaml = file !== undefined && isYamlFile(file);
   let raw: unknown;
   try {
-    raw = ext === '.yaml' || ext === '.yml' ? parseYaml(text) : JSON.parse(text);
+    raw = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
-    const kind = ext === '.yaml' || ext === '.yml' ? 'YAML' : 'JSON';
+    const kind = yaml ? 'YAML' : 'JSON';
     throw new ConfigError(
       [{ path: '(root)', message: `not valid ${kind}: ${(error as Error).message}` }],
       file,

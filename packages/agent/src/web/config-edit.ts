@@ -12,20 +12,14 @@
  * @module
  */
 
-import { extname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isScalar, isSeq, parseDocument, stringify as toYaml } from 'yaml';
 import type { AgentConfig } from '../config/schema.js';
-import { parseConfigText } from '../config/validate.js';
-
-const isYaml = (file: string) => ['.yaml', '.yml'].includes(extname(file).toLowerCase());
-
-const isPlain = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, isYamlFile, parseConfigText } from '../config/validate.js';
 
 /** Renders a configuration whole, in the format of `file` (YAML or JSON). */
-export function renderConfig(config: AgentConfig, file: string): string {
-  return isYaml(file) ? toYaml(config) : `${JSON.stringify(config, null, 2)}\n`;
+function renderConfig(config: AgentConfig, file: string): string {
+  return isYamlFile(file) ? toYaml(config) : `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /**
@@ -51,7 +45,7 @@ function tryEdit(current: string, next: AgentConfig, file: string): string | und
   const doc = parseDocument(current);
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
   doc.contents = edit(doc, doc.contents, before, next) as typeof doc.contents;
-  const text = isYaml(file) ? doc.toString() : `${JSON.stringify(doc.toJS(), null, 2)}\n`;
+  const text = isYamlFile(file) ? doc.toString() : `${JSON.stringify(doc.toJS(), null, 2)}\n`;
   try {
     return isDeepStrictEqual(parseConfigText(text, file), next) ? text : undefined;
   } catch {
@@ -66,7 +60,7 @@ function tryEdit(current: string, next: AgentConfig, file: string): string | und
  */
 function edit(doc: Document, node: unknown, before: unknown, after: unknown): unknown {
   if (isDeepStrictEqual(before, after)) return node;
-  if (isMap(node) && isPlain(before) && isPlain(after)) {
+  if (isMap(node) && isObj(before) && isObj(after)) {
     for (const [key, value] of Object.entries(after)) {
       const child = node.get(key, true);
       const replaced = edit(doc, child, before[key], value);
