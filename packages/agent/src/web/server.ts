@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import fastifyCookie from '@fastify/cookie';
@@ -632,7 +632,7 @@ async function readConsoleTls(
   const read = async (field: 'cert' | 'key'): Promise<string> => {
     const path = tls[field];
     try {
-      const text = await readFile(isAbsolute(path) ? path : resolve(baseDir, path), 'utf8');
+      const text = await readFile(resolve(baseDir, path), 'utf8');
       inspectTlsFile(field === 'cert' ? 'cert' : 'key', text);
       return text;
     } catch (error) {
@@ -678,6 +678,5 @@ async function loadPage(dir: string): Promise<Map<string, PageFile> | undefined>
 
 /** `web.dataDir` resolved against the configuration file's directory. */
 export function resolveDataDir(config: AgentConfig, baseDir: string): string {
-  const dir = config.web.dataDir;
-  return isAbsolute(dir) ? dir : resolve(baseDir, dir);
+  return resolve(baseDir, config.web.dataDir);
 }

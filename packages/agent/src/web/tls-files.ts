@@ -12,7 +12,7 @@
 
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { SecurityConfig } from '../config/schema.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import { writeFileAtomic } from './config-store.js';
@@ -106,13 +106,13 @@ export async function storeTlsFile(
   kind: TlsFileKind,
   text: string,
 ): Promise<{ path: string; info: CertificateInfo | KeyInfo }> {
-  inspectTlsFile(kind, text);
   const dir = join(dataDir, 'tls');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const path = join(dir, `${kind}-${hash}.pem`);
+  const info = inspectTlsFile(kind, text, path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, text, 0o600);
-  return { path, info: inspectTlsFile(kind, text, path) };
+  return { path, info };
 }
 
 /** What the configured `security.ca` / `cert` / `key` files hold (errors in words). */
@@ -128,9 +128,8 @@ export async function describeTlsFiles(
   for (const kind of TLS_FILE_KINDS) {
     const path = security[kind];
     if (path === undefined) continue;
-    const full = isAbsolute(path) ? path : resolve(baseDir, path);
     try {
-      out[kind] = inspectTlsFile(kind, await readFile(full, 'utf8'), path);
+      out[kind] = inspectTlsFile(kind, await readFile(resolve(baseDir, path), 'utf8'), path);
     } catch (error) {
       out[kind] = { path, error: (error as Error).message };
     }
