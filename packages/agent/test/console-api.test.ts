@@ -760,6 +760,19 @@ describe('console API: live state', () => {
         ),
       'ValveState On published',
     );
+    // The same message also comes as the message log keeps it.
+    await waitFor(
+      () =>
+        events.some(
+          (e) =>
+            e.event === 'message' &&
+            e.data.dir === 'out' &&
+            e.data.topic === 'ValveState' &&
+            e.data.payload === 'On' &&
+            e.data.status === 'ok',
+        ),
+      'the ValveState message',
+    );
     const messages = await api.request('GET', '/api/messages');
     const out = messages.json.messages.find(
       (m: { topic: string; payload: string }) => m.topic === 'ValveState' && m.payload === 'On',

@@ -30,7 +30,7 @@ import type { AgentConfig } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import { AdminPassword, adminFileStore, type PasswordHashStore } from './admin.js';
 import type { ConfigStore } from './config-store.js';
-import { MessageLog } from './message-log.js';
+import { MessageLog, messageOf } from './message-log.js';
 import { MIN_PASSWORD_LENGTH } from './password.js';
 import { maskUrlPassword, mergeSecrets, redactConfig } from './secrets.js';
 import {
@@ -541,7 +541,12 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
       }
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const listener = (e: AgentEvent) => send('agent', e);
+    const listener = (e: AgentEvent) => {
+      send('agent', e);
+      // A message in or out also goes as the log keeps it: the page adds it to its list as is.
+      const message = messageOf(e);
+      if (message !== undefined) send('message', message);
+    };
     const timer = setInterval(() => {
       if (!sessions.has(id)) res.end();
       else send('snapshot', publicSnapshot(agent.snapshot()));

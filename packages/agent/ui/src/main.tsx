@@ -67,55 +67,6 @@ const logged = (m: Message): LoggedMessage => {
   return { ...m, seq: messageSeq };
 };
 
-/** The message an agent event adds to the log, if any. */
-function messageOf(event: AgentEvent): Message | undefined {
-  switch (event.type) {
-    case 'published':
-      return {
-        dir: 'out',
-        topic: event.topic,
-        payload: event.payload,
-        at: event.at,
-        row: event.row,
-        source: event.source,
-        status: 'ok',
-      };
-    case 'received':
-      return {
-        dir: 'in',
-        topic: event.topic,
-        payload: event.payload,
-        at: event.at,
-        row: event.row,
-        source: 'mqtt',
-        status: 'ok',
-      };
-    case 'rejected':
-      return {
-        dir: 'in',
-        topic: event.topic,
-        payload: event.payload,
-        at: event.at,
-        row: event.row,
-        source: event.source,
-        status: 'rejected',
-        reason: event.reason,
-      };
-    case 'publish-failed':
-      return {
-        dir: 'out',
-        topic: event.topic,
-        payload: '',
-        at: event.at,
-        source: event.source,
-        status: 'failed',
-        reason: event.reason,
-      };
-    default:
-      return undefined;
-  }
-}
-
 const PUBLISH_ONLY = ['pubIntervalMs', 'threshold', 'deadband'] as const;
 
 /**
@@ -231,10 +182,6 @@ function Console({ device, onLogout }: { device: string; onLogout: () => void })
     let retry: ReturnType<typeof setTimeout> | undefined;
 
     const onEvent = (event: AgentEvent) => {
-      const message = messageOf(event);
-      if (message !== undefined) {
-        setMessages((list) => [logged(message), ...list].slice(0, MAX_MESSAGES));
-      }
       switch (event.type) {
         case 'channel':
           setSnapshot((s) =>
@@ -295,6 +242,14 @@ function Console({ device, onLogout }: { device: string; onLogout: () => void })
       es.addEventListener('agent', (e) => {
         try {
           onEvent(JSON.parse((e as MessageEvent<string>).data) as AgentEvent);
+        } catch {
+          // Ignore a frame that is not JSON.
+        }
+      });
+      es.addEventListener('message', (e) => {
+        try {
+          const message = JSON.parse((e as MessageEvent<string>).data) as Message;
+          setMessages((list) => [logged(message), ...list].slice(0, MAX_MESSAGES));
         } catch {
           // Ignore a frame that is not JSON.
         }
