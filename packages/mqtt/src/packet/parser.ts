@@ -86,11 +86,18 @@ export class Parser {
    * Feeds bytes; calls `onPacket` for each complete packet, in order. Throws
    * {@link MalformedPacketError} or {@link PacketTooLargeError}, and keeps throwing it on
    * every later call.
+   *
+   * When `onPacket` returns `false` the parser stops right after that packet, and returns how
+   * many bytes of `chunk` it used: the caller keeps the rest (e.g. `stream.unshift`) and
+   * feeds it again later. This is how a reader that cannot keep up stops reading between two
+   * packets, not after a whole chunk of them.
+   *
+   * @returns the number of bytes of `chunk` consumed: `chunk.length` unless stopped.
    */
-  push(chunk: Uint8Array, onPacket: (packet: Packet) => void): void {
+  push(chunk: Uint8Array, onPacket: (packet: Packet) => unknown): number {
     if (this.#error !== undefined) throw this.#error;
     try {
-      this.#push(chunk, onPacket);
+      return this.#push(chunk, onPacket);
     } catch (error) {
       // Only our own errors poison the stream; an exception thrown by `onPacket` is the
       // caller's and is passed through untouched.
@@ -101,16 +108,22 @@ export class Parser {
     }
   }
 
-  #push(chunk: Uint8Array, onPacket: (packet: Packet) => void): void {
+  #push(chunk: Uint8Array, onPacket: (packet: Packet) => unknown): number {
     const length = chunk.length;
     let pos = 0;
     if (this.#headLength > 0) {
       pos = this.#continueHead(chunk);
-      if (this.#headLength > 0) return;
+      if (this.#headLength > 0) return length;
     }
     if (this.#partial !== undefined) {
-      pos = this.#fill(chunk, pos, onPacket);
-      if (this.#partial !== undefined) return;
+      const partial = this.#partial;
+      pos = this.#fill(chunk, pos);
+      if (this.#partial !== undefined) return length;
+      if (
+        onPacket(decodeAt(partial, 0, this.#partialBody, partial.length, this.#version)) === false
+      ) {
+        return pos;
+      }
     }
     while (pos < length) {
       checkType(chunk[pos] as number);
@@ -133,7 +146,7 @@ export class Parser {
         // The fixed header is cut: keep its (at most 4) bytes for the next chunk.
         this.#head.set(chunk.subarray(pos, length));
         this.#headLength = length - pos;
-        return;
+        return length;
       }
       const total = i - pos + remaining;
       if (total > this.#maxPacketSize) throw new PacketTooLargeError(total, this.#maxPacketSize);
@@ -143,11 +156,13 @@ export class Parser {
         this.#partial = assembled;
         this.#partialBody = i - pos;
         this.#filled = length - pos;
-        return;
+        return length;
       }
-      onPacket(decodeAt(chunk, pos, i, pos + total, this.#version));
+      const packet = decodeAt(chunk, pos, i, pos + total, this.#version);
       pos += total;
+      if (onPacket(packet) === false) return pos;
     }
+    return length;
   }
 
   /**
@@ -182,15 +197,16 @@ export class Parser {
     return pos;
   }
 
-  /** Copies bytes into the packet being assembled; decodes it once full. Returns the new position. */
-  #fill(chunk: Uint8Array, pos: number, onPacket: (packet: Packet) => void): number {
+  /**
+   * Copies bytes into the packet being assembled; once it is full, clears `#partial` (the
+   * caller decodes it). Returns the new position.
+   */
+  #fill(chunk: Uint8Array, pos: number): number {
     const partial = this.#partial as Uint8Array;
     const n = Math.min(partial.length - this.#filled, chunk.length - pos);
     partial.set(chunk.subarray(pos, pos + n), this.#filled);
     this.#filled += n;
-    if (this.#filled < partial.length) return pos + n;
-    this.#partial = undefined;
-    onPacket(decodeAt(partial, 0, this.#partialBody, partial.length, this.#version));
+    if (this.#filled === partial.length) this.#partial = undefined;
     return pos + n;
   }
 }

@@ -117,11 +117,11 @@ class WebSocketStream extends Duplex {
       case OP_TEXT:
       case OP_CONTINUATION:
         if (fin && this.#fragments.length === 0) {
-          this.push(payload);
+          this.#deliver(payload);
         } else {
           this.#fragments.push(payload);
           if (fin) {
-            this.push(Buffer.concat(this.#fragments));
+            this.#deliver(Buffer.concat(this.#fragments));
             this.#fragments = [];
           }
         }
@@ -145,8 +145,14 @@ class WebSocketStream extends Duplex {
     return true;
   }
 
+  /** Pushes a message's bytes; a full read buffer pauses the socket (back-pressure). */
+  #deliver(bytes: Buffer): void {
+    if (!this.push(bytes)) this.#socket.pause();
+  }
+
   override _read(): void {
-    // Data is pushed as frames arrive.
+    // Data is pushed as frames arrive; the reader wants more: let the socket flow again.
+    this.#socket.resume();
   }
 
   override _write(
