@@ -6,6 +6,7 @@
 export { type BackoffOptions, type NextAttempt, ReconnectSchedule } from './backoff.js';
 export {
   type Credentials,
+  type InboundAck,
   type LinkState,
   Session,
   type SessionHost,

@@ -50,8 +50,13 @@ export interface Settleable<T> {
 export interface SessionHost {
   /** Write a packet to the connection. Only called while a connection is open. */
   send(packet: Packet): void;
-  /** Hand an incoming application message to the application. */
-  deliver(message: PublishPacket): void;
+  /**
+   * Hand an incoming application message to the application. For QoS 1/2 the `ack` is the
+   * message's place in the acknowledgement order: the driver calls
+   * {@link Session.acknowledge} with it once the application has taken the message (at once
+   * when nothing holds it), and only then does PUBACK / PUBREC go out.
+   */
+  deliver(message: PublishPacket, ack: InboundAck | undefined): void;
   /** Drop the connection, e.g. after a keep-alive expiry or a protocol violation. */
   drop(error: MqttError): void;
 }
@@ -74,6 +79,19 @@ export interface Credentials {
   readonly username?: string;
   /** Binary data [MQTT-3.1.3.5]. */
   readonly password?: Uint8Array;
+}
+
+/**
+ * An incoming QoS 1/2 message's acknowledgement, waiting for the application to take the
+ * message. Opaque to the driver: it only hands it back to {@link Session.acknowledge}.
+ */
+export interface InboundAck {
+  readonly packetId: number;
+  readonly qos: 1 | 2;
+  /** The application has taken the message. */
+  taken: boolean;
+  /** Whether the acknowledgement is owed on the current connection. */
+  live: boolean;
 }
 
 /** An outgoing message in the session's hands. */
@@ -149,6 +167,17 @@ export class Session {
   readonly #incomingQos2 = new Map<number, string>();
   /** Fingerprints of recently completed incoming QoS 2 messages, by packet id; bounded. */
   readonly #recentlyReleased = new Map<number, string>();
+  /**
+   * Acknowledgements of incoming QoS 1/2 messages in the order the PUBLISH packets arrived:
+   * [MQTT-4.6.0-2] PUBACK and [MQTT-4.6.0-3] PUBREC go out in that order, so a message the
+   * application has taken waits behind an earlier one it has not.
+   */
+  #acks: InboundAck[] = [];
+  #acksHead = 0;
+  /** Incoming QoS 2 acknowledgements not yet sent, by packet id (to recognise a DUP resend). */
+  readonly #pendingQos2 = new Map<number, InboundAck>();
+  /** Reading is paused by the driver: the broker's packets wait unread in the socket. */
+  #receivePaused = false;
 
   #lastSentAt = 0;
   #lastReceivedAt = 0;
@@ -242,6 +271,8 @@ export class Session {
       // The broker has no session: it will send no PUBREL for QoS 2 messages it had sent us.
       for (const id of this.#incomingQos2.keys()) this.#store.deleteIncomingQos2(id);
       this.#incomingQos2.clear();
+      // Their acknowledgements are owed to nobody now; the messages stay with the application.
+      this.#keepAcks(() => false);
     }
     // [MQTT-4.4.0-1] Resend unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
     // the original order. A Map iterates in insertion order: the order of first sending.
@@ -269,6 +300,12 @@ export class Session {
   connectionLost(): void {
     this.#link = 'offline';
     this.#pingSentAt = -1;
+    this.#receivePaused = false;
+    // A QoS 1 acknowledgement belongs to the connection the PUBLISH came on: the broker sends
+    // the message again on the next one (with a session) and that copy is acknowledged. An
+    // untaken QoS 2 message keeps its place: the broker resends it with DUP and the same id,
+    // which is not delivered twice, and PUBREC goes out once the application took the first.
+    this.#keepAcks((ack) => ack.qos === 2 && !ack.taken);
   }
 
   // ─── user operations ────────────────────────────────────────────────────────────────
@@ -374,6 +411,70 @@ export class Session {
     this.#link = 'offline';
   }
 
+  // ─── incoming flow control ───────────────────────────────────────────────────────────
+
+  /**
+   * The application has taken an incoming message (or nothing held it): its PUBACK / PUBREC
+   * may go out, after those of every message received before it. Idempotent.
+   */
+  acknowledge(ack: InboundAck, now: number): void {
+    if (ack.taken) return;
+    ack.taken = true;
+    const acks = this.#acks;
+    while (this.#acksHead < acks.length && acks[this.#acksHead]!.taken) {
+      const head = acks[this.#acksHead]!;
+      acks[this.#acksHead] = undefined as unknown as InboundAck;
+      this.#acksHead++;
+      if (head.qos === 2) this.#pendingQos2.delete(head.packetId);
+      if (head.live && this.#link === 'online') {
+        this.#send({ type: head.qos === 1 ? 'puback' : 'pubrec', packetId: head.packetId }, now);
+      }
+    }
+    if (this.#acksHead === acks.length) {
+      this.#acks = [];
+      this.#acksHead = 0;
+    } else if (this.#acksHead > 1024 && this.#acksHead * 2 > acks.length) {
+      this.#acks = acks.slice(this.#acksHead);
+      this.#acksHead = 0;
+    }
+  }
+
+  /** Incoming QoS 1/2 messages whose acknowledgement waits for the application. */
+  get unacknowledgedCount(): number {
+    return this.#acks.length - this.#acksHead;
+  }
+
+  /**
+   * The driver stopped (or resumed) reading the connection because the application is slow.
+   * While paused the broker's packets, PINGRESP among them, wait unread: keep-alive keeps
+   * the broker's side satisfied with PINGREQ but does not judge the link dead. Resuming
+   * counts as hearing from the broker, since the bytes were there all along.
+   */
+  pauseReceive(paused: boolean, now: number): void {
+    if (this.#receivePaused === paused) return;
+    this.#receivePaused = paused;
+    if (!paused) {
+      this.#lastReceivedAt = now;
+      this.#pingSentAt = -1;
+    }
+  }
+
+  /** Keeps the unsent acknowledgements that `keep` accepts, no longer owed on any link. */
+  #keepAcks(keep: (ack: InboundAck) => boolean): void {
+    const kept: InboundAck[] = [];
+    for (let i = this.#acksHead; i < this.#acks.length; i++) {
+      const ack = this.#acks[i]!;
+      ack.live = false;
+      if (keep(ack)) kept.push(ack);
+      // Dropped from the order: taking it later sends nothing.
+      else ack.taken = true;
+    }
+    this.#acks = kept;
+    this.#acksHead = 0;
+    this.#pendingQos2.clear();
+    for (const ack of kept) this.#pendingQos2.set(ack.packetId, ack);
+  }
+
   // ─── time ───────────────────────────────────────────────────────────────────────────
 
   /**
@@ -386,6 +487,12 @@ export class Session {
    */
   tick(now: number): void {
     if (this.#link !== 'online' || this.#options.keepaliveSec === 0) return;
+    if (this.#receivePaused) {
+      if (now - this.#lastSentAt >= this.#options.keepaliveSec * 1000) {
+        this.#send({ type: 'pingreq' }, now);
+      }
+      return;
+    }
     if (this.#pingSentAt >= 0) {
       if (now - this.#pingSentAt >= this.#options.pingTimeoutMs) {
         this.#pingSentAt = -1;
@@ -499,12 +606,11 @@ export class Session {
   #receivePublish(packet: PublishPacket, now: number): void {
     switch (packet.qos) {
       case 0:
-        this.#host.deliver(packet);
+        this.#host.deliver(packet, undefined);
         return;
       case 1:
-        // Acknowledged after the message is handed to the application.
-        this.#host.deliver(packet);
-        this.#send({ type: 'puback', packetId: packet.packetId! }, now);
+        // Acknowledged once the application has taken the message (flow control).
+        this.#host.deliver(packet, this.#expectAck(packet.packetId!, 1));
         return;
       case 2: {
         const id = packet.packetId!;
@@ -512,22 +618,36 @@ export class Session {
         // with DUP before PUBREL is acknowledged again but not delivered twice.
         // DUP=0 with an id we still hold: the broker reuses an id only after our PUBCOMP,
         // so our record is stale (its delete had not reached the disk before a crash).
-        if (!this.#incomingQos2.has(id) || !packet.dup) {
-          const fingerprint = fingerprintOf(packet);
-          this.#incomingQos2.set(id, fingerprint);
-          this.#store.addIncomingQos2(id);
-          // A DUP redelivery of a message whose flow we already completed: some brokers
-          // (Mosquitto restored from its persistence file) resend the PUBLISH after PUBREL,
-          // against [MQTT-4.3.3-1]. DUP=1 says "an earlier attempt"; same id, topic and
-          // payload as the message just released means it is that attempt: acknowledge,
-          // do not deliver twice.
-          if (!(packet.dup && this.#recentlyReleased.get(id) === fingerprint)) {
-            this.#host.deliver(packet);
-          }
+        if (this.#incomingQos2.has(id) && packet.dup) {
+          const pending = this.#pendingQos2.get(id);
+          // Still with the application: PUBREC goes out on this connection once it is taken.
+          if (pending !== undefined) pending.live = true;
+          else this.acknowledge(this.#expectAck(id, 2), now);
+          return;
         }
-        this.#send({ type: 'pubrec', packetId: id }, now);
+        const fingerprint = fingerprintOf(packet);
+        this.#incomingQos2.set(id, fingerprint);
+        this.#store.addIncomingQos2(id);
+        // A DUP redelivery of a message whose flow we already completed: some brokers
+        // (Mosquitto restored from its persistence file) resend the PUBLISH after PUBREL,
+        // against [MQTT-4.3.3-1]. DUP=1 says "an earlier attempt"; same id, topic and
+        // payload as the message just released means it is that attempt: acknowledge,
+        // do not deliver twice.
+        if (packet.dup && this.#recentlyReleased.get(id) === fingerprint) {
+          this.acknowledge(this.#expectAck(id, 2), now);
+          return;
+        }
+        const ack = this.#expectAck(id, 2);
+        this.#pendingQos2.set(id, ack);
+        this.#host.deliver(packet, ack);
       }
     }
+  }
+
+  #expectAck(packetId: number, qos: 1 | 2): InboundAck {
+    const ack: InboundAck = { packetId, qos, taken: false, live: true };
+    this.#acks.push(ack);
+    return ack;
   }
 
   // ─── internals ──────────────────────────────────────────────────────────────────────

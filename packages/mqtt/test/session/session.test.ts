@@ -2,16 +2,24 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MqttError, MqttErrorCode } from '../../src/errors.js';
 import type { Packet, PublishPacket, QoS } from '../../src/packet/types.js';
-import { Session, type SessionOptions } from '../../src/session/session.js';
+import { type InboundAck, Session, type SessionOptions } from '../../src/session/session.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { SessionStore } from '../../src/store/types.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** A session with a recording host, a fake clock and a memory store. */
-function harness(options: Partial<SessionOptions> = {}, store: SessionStore = memoryStore()) {
+/**
+ * A session with a recording host, a fake clock and a memory store. The application takes
+ * each message at once unless `holdAcks`: then the acks wait in `acks` for the test.
+ */
+function harness(
+  options: Partial<SessionOptions> = {},
+  store: SessionStore = memoryStore(),
+  holdAcks = false,
+) {
   const sent: Packet[] = [];
   const delivered: PublishPacket[] = [];
+  const acks: InboundAck[] = [];
   const drops: MqttError[] = [];
   const log: string[] = [];
   const session = new Session(
@@ -29,9 +37,12 @@ function harness(options: Partial<SessionOptions> = {}, store: SessionStore = me
         sent.push(p);
         log.push(`send ${p.type}`);
       },
-      deliver: (m) => {
+      deliver: (m, ack) => {
         delivered.push(m);
         log.push(`deliver ${m.topic}`);
+        if (ack === undefined) return;
+        if (holdAcks) acks.push(ack);
+        else session.acknowledge(ack, 0);
       },
       drop: (e) => drops.push(e),
     },
@@ -49,7 +60,7 @@ function harness(options: Partial<SessionOptions> = {}, store: SessionStore = me
   const publish = (topic: string, qos: QoS, t = 0): void =>
     session.publish(topic, bytes(topic), qos, false, op(topic), t);
   const take = (): Packet[] => sent.splice(0);
-  return { session, sent, delivered, drops, log, settled, op, online, publish, take, store };
+  return { session, sent, delivered, acks, drops, log, settled, op, online, publish, take, store };
 }
 
 const ids = (packets: Packet[]): (string | number)[] =>
