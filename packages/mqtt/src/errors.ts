@@ -45,6 +45,11 @@ export const MqttErrorCode = {
   STORE: 'MQTT_STORE',
   /** An operation was aborted by the caller's AbortSignal. */
   ABORTED: 'MQTT_ABORTED',
+  /**
+   * A QoS 0 message was dropped because the application did not read its subscription
+   * (QoS 1/2 messages are never dropped: the client stops reading the connection instead).
+   */
+  MESSAGE_DROPPED: 'MQTT_MESSAGE_DROPPED',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
@@ -159,5 +164,19 @@ export class InvalidOptionError extends MqttError {
   constructor(field: string, message: string) {
     super(MqttErrorCode.INVALID_OPTION, `${field}: ${message}`);
     this.field = field;
+  }
+}
+
+/** A received QoS 0 message was dropped: the subscription reading it was full. */
+export class MessageDroppedError extends MqttError {
+  /** The message's topic. */
+  readonly topic: string;
+
+  constructor(topic: string, reason: string) {
+    super(
+      MqttErrorCode.MESSAGE_DROPPED,
+      `QoS 0 message on ${JSON.stringify(topic)} dropped: ${reason}`,
+    );
+    this.topic = topic;
   }
 }

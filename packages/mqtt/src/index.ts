@@ -16,6 +16,7 @@ export {
   InvalidOptionError,
   InvalidTopicError,
   MalformedPacketError,
+  MessageDroppedError,
   MqttError,
   MqttErrorCode,
   type MqttErrorOptions,

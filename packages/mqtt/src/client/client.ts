@@ -23,11 +23,11 @@
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { MqttError, MqttErrorCode, PacketTooLargeError } from '../errors.js';
+import { MessageDroppedError, MqttError, MqttErrorCode, PacketTooLargeError } from '../errors.js';
 import { encode, Parser } from '../packet/index.js';
 import type { ConnackPacket, Packet, PublishPacket, QoS } from '../packet/types.js';
 import { ReconnectSchedule } from '../session/backoff.js';
-import { Session, type Settleable } from '../session/session.js';
+import { type InboundAck, Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { TopicTrie, validateTopicFilter, validateTopicName } from '../topic/index.js';
@@ -40,7 +40,15 @@ import {
   type ServerOptions,
   toBytes,
 } from './options.js';
-import { AsyncQueue, type Granted, type Message, type Subscription } from './subscription.js';
+import {
+  type AckableMessage,
+  type AckToken,
+  AsyncQueue,
+  type Granted,
+  type Message,
+  type Subscription,
+  SubscriptionImpl,
+} from './subscription.js';
 import { TrackedStore } from './tracked-store.js';
 
 /** Where the client is. */
@@ -72,6 +80,42 @@ export interface PublishOptions {
   readonly qos?: QoS;
   /** @default false */
   readonly retain?: boolean;
+  /**
+   * When the returned promise resolves:
+   * - `'completed'`: when the QoS flow completes (QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP);
+   * - `'stored'`: as soon as the message is safe in the session store (on disk with
+   *   `fileStore`, fsync included), before the broker has it. From then on a crash or a
+   *   power cut does not lose it: the next client with the same store sends it. A failure
+   *   after that point (e.g. the client ended with a memory store) is reported through the
+   *   `dropped` event. QoS 0 is never stored: it resolves when written.
+   * @default 'completed'
+   */
+  readonly resolveOn?: 'completed' | 'stored';
+}
+
+/** Options of {@link Client.subscribe}. */
+export interface SubscribeOptions {
+  /** QoS of the filters given as strings. @default 0 */
+  readonly qos?: QoS;
+  /**
+   * `'auto'`: a QoS 1/2 message is acknowledged to the broker when the reader takes it from
+   * the iterator. `'manual'`: when the reader calls `message.ack()` — after writing it where
+   * it must survive. Either way acknowledgements go out in the order the messages arrived,
+   * and the broker's in-flight window bounds how many wait. @default 'auto'
+   */
+  readonly ack?: 'auto' | 'manual';
+}
+
+/** A message the client had to give up: reported so that no loss is silent. */
+export interface DroppedMessage {
+  /** `'in'`: a received QoS 0 message no reader had room for. `'out'`: a publish failed
+   * after its promise had resolved (`resolveOn: 'stored'`) or with nobody awaiting it (a
+   * message resumed from the store after a restart). */
+  readonly direction: 'in' | 'out';
+  readonly topic: string;
+  readonly qos: QoS;
+  /** Why. */
+  readonly error: MqttError;
 }
 
 /** Options of {@link Client.end}. */
@@ -90,6 +134,7 @@ export interface FilterRequest {
 
 interface ClientEvents {
   message: [Message];
+  dropped: [DroppedMessage];
   state: [ClientState];
   packetsend: [Packet];
   packetreceive: [Packet];
@@ -152,6 +197,18 @@ export class Client {
   #flushing = false;
   #corked = false;
   #drainWaiters: (() => void)[] = [];
+  /** Subscriptions at their high-water mark: while any is, the connection is not read. */
+  readonly #full = new Set<SubscriptionImpl>();
+  #readPaused = false;
+  #droppedCount = 0;
+  /**
+   * Operations accepted before the store has opened (a file store opens asynchronously):
+   * they run, in order, once the store's state is restored.
+   */
+  #beforeOpen:
+    | { run: () => void; reject: (error: Error) => void; bytes: number; qos0: boolean }[]
+    | undefined = [];
+  #beforeOpenBytes = 0;
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
@@ -169,7 +226,7 @@ export class Client {
       },
       {
         send: (packet) => this.#send(packet),
-        deliver: (message) => this.#deliver(message),
+        deliver: (message, ack) => this.#deliver(message, ack),
         drop: (error) => this.#link?.close(error),
       },
       this.#store,
@@ -201,13 +258,25 @@ export class Client {
 
   /** Outgoing messages accepted and not yet completed (queued or in flight). */
   get pendingCount(): number {
-    return this.#session.queuedCount + this.#session.inflightCount;
+    return (
+      this.#session.queuedCount + this.#session.inflightCount + (this.#beforeOpen?.length ?? 0)
+    );
+  }
+
+  /** Messages given up so far (each also reported by the `dropped` event). */
+  get droppedCount(): number {
+    return this.#droppedCount;
   }
 
   // ─── events ─────────────────────────────────────────────────────────────────────────
 
-  /** Every message received, before it is dispatched to matching subscriptions. */
+  /**
+   * Every message received, before it is dispatched to matching subscriptions. A listener
+   * takes the message at once: it does not hold back the acknowledgement.
+   */
   on(event: 'message', listener: (message: Message) => void): this;
+  /** A message the client had to give up, with why (never silent). */
+  on(event: 'dropped', listener: (dropped: DroppedMessage) => void): this;
   /** Every state change. */
   on(event: 'state', listener: (state: ClientState) => void): this;
   /** Every packet written (CONNECT without its password), for debugging tools. */
@@ -247,6 +316,7 @@ export class Client {
   ): Promise<void> {
     const qos = options.qos ?? 0;
     const retain = options.retain ?? false;
+    const resolveOn = options.resolveOn ?? 'completed';
     let bytes: Uint8Array;
     try {
       if (this.#ended) throw closedError();
@@ -255,6 +325,12 @@ export class Client {
         throw new MqttError(
           MqttErrorCode.INVALID_OPTION,
           `qos: must be 0, 1 or 2, got ${JSON.stringify(qos)}`,
+        );
+      }
+      if (resolveOn !== 'completed' && resolveOn !== 'stored') {
+        throw new MqttError(
+          MqttErrorCode.INVALID_OPTION,
+          `resolveOn: must be 'completed' or 'stored', got ${JSON.stringify(resolveOn)}`,
         );
       }
       bytes = toBytes(payload);
@@ -266,14 +342,53 @@ export class Client {
           throw new PacketTooLargeError(size + 5, MAX_REMAINING_LENGTH + 5);
         }
       }
-      this.#admit(bytes.byteLength);
+      // Resolving on "stored" lets a caller run ahead of the broker: bound it like the
+      // offline queue, connected or not.
+      this.#admit(bytes.byteLength, resolveOn === 'stored');
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      const op: Settleable<void> =
-        qos === 0 ? { resolve: () => this.#afterDrain(resolve), reject } : { resolve, reject };
-      this.#session.publish(topic, bytes, qos, retain, op, now());
+      let op: Settleable<void>;
+      if (qos === 0) op = { resolve: () => this.#afterDrain(resolve), reject };
+      else if (resolveOn === 'completed') op = { resolve, reject };
+      else {
+        // Settled by the store flush below; what happens after is reported as a drop.
+        let stored = false;
+        op = {
+          resolve: () => undefined,
+          reject: (error) => {
+            if (!stored) reject(error);
+            else if (
+              !(
+                error instanceof MqttError &&
+                error.code === MqttErrorCode.CLIENT_CLOSED &&
+                this.#store.durable
+              )
+            ) {
+              this.#reportDropped('out', topic, qos, error);
+            }
+          },
+        };
+        const run = (): void => {
+          this.#session.publish(topic, bytes, qos, retain, op, now());
+          this.#store.flush().then(
+            () => {
+              stored = true;
+              resolve();
+            },
+            (error: unknown) => reject(asMqttError(error, 'the session store')),
+          );
+        };
+        this.#whenOpen(run, reject, bytes.byteLength);
+        return;
+      }
+      this.#whenOpen(
+        () => this.#session.publish(topic, bytes, qos, retain, op, now()),
+        reject,
+        bytes.byteLength,
+        qos === 0,
+      );
     });
   }
 
@@ -281,13 +396,34 @@ export class Client {
    * Subscribes to one or more filters. Resolves with a {@link Subscription} once the broker
    * answered; `granted` tells, per filter, the QoS granted or 0x80 where it refused.
    * While disconnected the SUBSCRIBE is sent on the next connection.
+   *
+   * Delivery is flow-controlled: a QoS 1/2 message is acknowledged to the broker only when
+   * the reader has taken it (`ack: 'auto'`) or acked it (`ack: 'manual'`), and a reader that
+   * falls `subscriptionBufferSize` messages behind pauses reading from the connection. No
+   * QoS 1/2 message is ever dropped; a QoS 0 message that finds the buffer full is, and each
+   * drop is reported through the `dropped` event and counted.
    */
+  subscribe(
+    filter: string | readonly string[] | readonly FilterRequest[],
+    options: SubscribeOptions & { readonly ack: 'manual' },
+  ): Promise<Subscription<AckableMessage>>;
+  subscribe(
+    filter: string | readonly string[] | readonly FilterRequest[],
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
   async subscribe(
     filter: string | readonly string[] | readonly FilterRequest[],
-    options: { readonly qos?: QoS } = {},
-  ): Promise<Subscription> {
+    options: SubscribeOptions = {},
+  ): Promise<Subscription<Message | AckableMessage>> {
     if (this.#ended) throw closedError();
     const defaultQos = options.qos ?? 0;
+    const ack = options.ack ?? 'auto';
+    if (ack !== 'auto' && ack !== 'manual') {
+      throw new MqttError(
+        MqttErrorCode.INVALID_OPTION,
+        `ack: must be 'auto' or 'manual', got ${JSON.stringify(ack)}`,
+      );
+    }
     const list: FilterRequest[] = (typeof filter === 'string' ? [filter] : [...filter]).map(
       (f): FilterRequest => (typeof f === 'string' ? { topic: f, qos: defaultQos } : f),
     );
@@ -309,17 +445,18 @@ export class Client {
     const subscription = new SubscriptionImpl(
       list.map((e) => e.topic),
       this.#options.subscriptionBufferSize,
-      (s) => this.#release(s),
+      ack === 'manual',
+      this.#subscriptionHost,
     );
     // Listen before the SUBACK: retained messages may follow it at once.
     for (const entry of list) this.#listen(entry.topic, subscription);
     let codes: readonly number[];
     try {
       codes = await new Promise<readonly number[]>((resolve, reject) =>
-        this.#session.subscribe(list, { resolve, reject }, now()),
+        this.#whenOpen(() => this.#session.subscribe(list, { resolve, reject }, now()), reject, 0),
       );
     } catch (error) {
-      this.#release(subscription);
+      void this.#unsubscribeOf(subscription).catch(() => undefined);
       throw error;
     }
     subscription.granted = codes.map((code) => code as Granted);
@@ -348,7 +485,11 @@ export class Client {
       this.#knownFilters.delete(topic);
     }
     await new Promise<void>((resolve, reject) =>
-      this.#session.unsubscribe(topics, { resolve, reject }, now()),
+      this.#whenOpen(
+        () => this.#session.unsubscribe(topics, { resolve, reject }, now()),
+        reject,
+        0,
+      ),
     );
   }
 
@@ -358,7 +499,7 @@ export class Client {
    */
   async flush(): Promise<void> {
     if (this.#ended && this.#state.status === 'closed') throw closedError();
-    if (!this.#session.idle) {
+    if (!this.#session.idle || this.#beforeOpen !== undefined) {
       await new Promise<void>((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
     }
     await this.#store.flush();
@@ -425,6 +566,12 @@ export class Client {
       this.#session.restore(snapshot);
       for (const s of snapshot.subscriptions) this.#knownFilters.set(s.filter, s.qos);
     }
+    // Operations made while the store opened, in the order they were made, after the
+    // restored state: their sequence numbers follow the restored messages'.
+    const early = this.#beforeOpen ?? [];
+    this.#beforeOpen = undefined;
+    this.#beforeOpenBytes = 0;
+    for (const operation of early) operation.run();
     this.#ticker = setInterval(
       () => this.#session.tick(now()),
       Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
@@ -448,6 +595,7 @@ export class Client {
         error = asMqttError(e, redactUrl(server.url));
       }
       this.#link = undefined;
+      this.#readPaused = false;
       this.#session.connectionLost();
       this.#dropHeld();
       if (this.#ended) break;
@@ -532,14 +680,15 @@ export class Client {
         clearTimeout(timer);
         if (!accepted) reject(error);
       });
-      const onPacket = (packet: Packet): void => {
+      // Returns false to stop parsing: a reader fell behind and reading is paused.
+      const onPacket = (packet: Packet): boolean => {
         if (this.#events.listenerCount('packetreceive') > 0) {
           this.#events.emit('packetreceive', packet);
         }
         if (accepted) {
           this.#session.receive(packet, now());
           this.#checkIdle();
-          return;
+          return !this.#readPaused;
         }
         if (packet.type !== 'connack') {
           link.close(
@@ -548,20 +697,23 @@ export class Client {
               `${display} sent ${packet.type.toUpperCase()} before CONNACK [MQTT-3.2.0-1]`,
             ),
           );
-          return;
+          return false;
         }
         clearTimeout(timer);
         if (packet.returnCode !== 0) {
           link.close(new ConnectionRefusedError(packet.returnCode, display));
-          return;
+          return false;
         }
         accepted = true;
         this.#onConnack(packet);
         resolve(link);
+        return !this.#readPaused;
       };
-      stream.on('data', (chunk: Uint8Array) => {
+      stream.on('data', (chunk: Buffer) => {
         try {
-          link.parser.push(chunk, onPacket);
+          const used = link.parser.push(chunk, onPacket);
+          // Paused between two packets: the rest waits in the stream, read on resume.
+          if (used < chunk.length && !isClosed) stream.unshift(chunk.subarray(used));
         } catch (error) {
           link.close(asMqttError(error, display));
         }
@@ -606,16 +758,23 @@ export class Client {
     this.#session.connectionAccepted(connack, now());
     this.#setState({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
+    // Readers still behind from the last connection: do not read this one either.
+    this.#applyBackpressure();
   }
 
   #finish(error: MqttError | undefined): void {
     this.#ended = true;
     if (this.#ticker !== undefined) clearInterval(this.#ticker);
     const closed = closedError();
+    const early = this.#beforeOpen ?? [];
+    this.#beforeOpen = undefined;
+    this.#beforeOpenBytes = 0;
+    for (const operation of early) operation.reject(error ?? closed);
     this.#session.abandon(error ?? closed);
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
     for (const refs of this.#filterRefs.values()) for (const s of refs) s.end();
+    this.#full.clear();
     this.#filterRefs.clear();
     this.#trie.clear();
     void this.#store.close().catch(() => undefined);
@@ -727,11 +886,75 @@ export class Client {
 
   // ─── input ──────────────────────────────────────────────────────────────────────────
 
-  #deliver(packet: PublishPacket): void {
+  #deliver(packet: PublishPacket, ack: InboundAck | undefined): void {
     // A PublishPacket is a Message (and more): no copy per message.
     const message: Message = packet;
     if (this.#events.listenerCount('message') > 0) this.#events.emit('message', message);
-    for (const subscription of this.#trie.match(packet.topic)) subscription.push(message);
+    const subscriptions = this.#trie.match(packet.topic);
+    if (ack === undefined) {
+      for (const subscription of subscriptions) subscription.push(message, undefined);
+      return;
+    }
+    // QoS 1/2: PUBACK / PUBREC waits until every subscription the message went to let it go.
+    if (subscriptions.length === 0) this.#session.acknowledge(ack, now());
+    else if (subscriptions.length === 1) subscriptions[0]!.push(message, ack);
+    else {
+      const shared = { ack, holders: subscriptions.length };
+      for (const subscription of subscriptions) subscription.push(message, shared);
+    }
+  }
+
+  /** How subscriptions reach back into the client. */
+  readonly #subscriptionHost = {
+    release: (token: AckToken): void => {
+      if ('holders' in token) {
+        if (--token.holders > 0) return;
+        this.#session.acknowledge(token.ack, now());
+      } else {
+        this.#session.acknowledge(token, now());
+      }
+    },
+    pressure: (subscription: SubscriptionImpl, full: boolean): void => {
+      if (full) this.#full.add(subscription);
+      else this.#full.delete(subscription);
+      this.#applyBackpressure();
+    },
+    dropped: (_subscription: SubscriptionImpl, message: Message): void => {
+      this.#reportDropped(
+        'in',
+        message.topic,
+        message.qos,
+        new MessageDroppedError(
+          message.topic,
+          `a subscription's reader is ${this.#options.subscriptionBufferSize} messages behind (subscriptionBufferSize)`,
+        ),
+      );
+    },
+    unsubscribe: (subscription: SubscriptionImpl): Promise<void> =>
+      this.#unsubscribeOf(subscription),
+  };
+
+  /**
+   * Stops reading the connection while a subscription's reader is behind, and resumes when
+   * every reader caught up: TCP back-pressure slows the broker instead of a buffer growing
+   * or a message being dropped. The session is told, so that keep-alive does not take the
+   * unread PINGRESP for a dead link.
+   */
+  #applyBackpressure(): void {
+    const pause = this.#full.size > 0;
+    const link = this.#link;
+    if (pause === this.#readPaused || link === undefined) return;
+    this.#readPaused = pause;
+    this.#session.pauseReceive(pause, now());
+    if (pause) link.stream.pause();
+    else link.stream.resume();
+  }
+
+  #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
+    this.#droppedCount++;
+    if (this.#events.listenerCount('dropped') === 0) return;
+    const reason = error instanceof MqttError ? error : asMqttError(error, 'the client');
+    this.#events.emit('dropped', { direction, topic, qos, error: reason });
   }
 
   #checkIdle(): void {
@@ -760,8 +983,11 @@ export class Client {
     if (refs?.size === 0) this.#filterRefs.delete(topic);
   }
 
-  /** Ends a subscription; unsubscribes the filters no other subscription uses. */
-  async #release(subscription: SubscriptionImpl): Promise<void> {
+  /**
+   * Ends a subscription, letting go of what it buffered or held; unsubscribes the filters no
+   * other subscription uses.
+   */
+  async #unsubscribeOf(subscription: SubscriptionImpl): Promise<void> {
     const orphaned: string[] = [];
     for (const topic of subscription.filters) {
       if (!this.#filterRefs.get(topic)?.has(subscription)) continue;
@@ -771,7 +997,7 @@ export class Client {
         this.#knownFilters.delete(topic);
       }
     }
-    subscription.end();
+    subscription.discard();
     if (orphaned.length > 0 && !this.#ended) {
       await new Promise<void>((resolve, reject) =>
         this.#session.unsubscribe(orphaned, { resolve, reject }, now()),
@@ -781,21 +1007,44 @@ export class Client {
 
   // ─── state ──────────────────────────────────────────────────────────────────────────
 
-  #admit(payloadBytes: number): void {
-    if (this.#state.status === 'connected') return;
+  /**
+   * Runs an operation now, or once the store has opened and restored the session (a file
+   * store opens asynchronously; an operation made meanwhile must not reach it first).
+   */
+  #whenOpen(run: () => void, reject: (error: Error) => void, bytes: number, qos0 = false): void {
+    if (this.#beforeOpen === undefined) run();
+    else {
+      this.#beforeOpen.push({ run, reject, bytes, qos0 });
+      this.#beforeOpenBytes += bytes;
+    }
+  }
+
+  /** Removes the oldest QoS 0 publish made before the store opened; its reject, if any. */
+  #dropOldestEarlyQos0(): Settleable<void> | undefined {
+    const early = this.#beforeOpen ?? [];
+    const index = early.findIndex((e) => e.qos0);
+    if (index < 0) return undefined;
+    const [entry] = early.splice(index, 1);
+    this.#beforeOpenBytes -= entry!.bytes;
+    return { resolve: () => undefined, reject: entry!.reject };
+  }
+
+  #admit(payloadBytes: number, always: boolean): void {
+    if (this.#state.status === 'connected' && !always) return;
     // The offline queue is bounded; a connected client's queue is paced by its own caller,
-    // who holds one promise per message.
+    // who holds one promise per message (unless it resolves on "stored").
     const q = this.#options.offlineQueue;
-    const full = (): boolean =>
-      this.#session.queuedCount + 1 > q.maxMessages ||
-      this.#session.queuedBytes + payloadBytes > q.maxBytes;
-    while (full()) {
+    const count = (): number => this.#session.queuedCount + (this.#beforeOpen?.length ?? 0);
+    const bytes = (): number => this.#session.queuedBytes + this.#beforeOpenBytes;
+    while (count() + 1 > q.maxMessages || bytes() + payloadBytes > q.maxBytes) {
       const dropped =
-        q.policy === 'drop-oldest-qos0' ? this.#session.dropOldestQueuedQos0() : undefined;
+        q.policy === 'drop-oldest-qos0'
+          ? (this.#session.dropOldestQueuedQos0() ?? this.#dropOldestEarlyQos0())
+          : undefined;
       if (dropped === undefined) {
         throw new MqttError(
           MqttErrorCode.QUEUE_FULL,
-          `offline queue full (${this.#session.queuedCount} messages, ${this.#session.queuedBytes} bytes; limits ${q.maxMessages} messages, ${q.maxBytes} bytes)`,
+          `offline queue full (${count()} messages, ${bytes()} bytes; limits ${q.maxMessages} messages, ${q.maxBytes} bytes)`,
         );
       }
       dropped.reject(
@@ -839,61 +1088,6 @@ export class Client {
       };
       this.#events.on('state', listener);
     });
-  }
-}
-
-/** The {@link Subscription} of one `subscribe()` call. */
-class SubscriptionImpl implements Subscription {
-  readonly #queue: AsyncQueue<Message>;
-  readonly #release: (s: SubscriptionImpl) => Promise<void>;
-  #filters: string[];
-  granted: readonly Granted[] = [];
-
-  constructor(
-    filters: string[],
-    capacity: number,
-    release: (s: SubscriptionImpl) => Promise<void>,
-  ) {
-    this.#filters = filters;
-    this.#queue = new AsyncQueue(capacity);
-    this.#release = release;
-  }
-
-  get filters(): readonly string[] {
-    return this.#filters;
-  }
-
-  get dropped(): number {
-    return this.#queue.dropped;
-  }
-
-  push(message: Message): void {
-    this.#queue.push(message);
-  }
-
-  /** Forgets a filter removed by `client.unsubscribe`; ends when none is left. */
-  dropFilter(topic: string): void {
-    this.#filters = this.#filters.filter((f) => f !== topic);
-    if (this.#filters.length === 0) this.#queue.end();
-  }
-
-  end(): void {
-    this.#queue.end();
-  }
-
-  unsubscribe(): Promise<void> {
-    return this.#release(this);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message> {
-    const queue = this.#queue;
-    return {
-      next: () => queue.next(),
-      return: async () => {
-        await this.unsubscribe().catch(() => undefined);
-        return queue.return();
-      },
-    };
   }
 }
 

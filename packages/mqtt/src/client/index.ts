@@ -9,9 +9,11 @@ export {
   type ConnectionStatus,
   connect,
   createClient,
+  type DroppedMessage,
   type EndOptions,
   type FilterRequest,
   type PublishOptions,
+  type SubscribeOptions,
 } from './client.js';
 export { ConnectionRefusedError } from './errors.js';
 export {
@@ -24,4 +26,4 @@ export {
   type ServerOptions,
   type WillOptions,
 } from './options.js';
-export type { Granted, Message, Subscription } from './subscription.js';
+export type { AckableMessage, Granted, Message, Subscription } from './subscription.js';

@@ -1,10 +1,18 @@
 /**
- * Subscriptions as async iterators, and a small async queue they share with `states()`.
+ * Subscriptions as async iterators with flow control, and a small async queue for `states()`.
+ *
+ * A subscription buffers what its reader has not taken yet. QoS 1/2 messages are never
+ * dropped: their PUBACK / PUBREC waits until the reader takes the message (or acks it, with
+ * `ack: 'manual'`), so the broker's in-flight window slows the broker down, and a buffer at
+ * its high-water mark makes the client stop reading the connection (TCP back-pressure).
+ * Only QoS 0 messages may be dropped, when they find the buffer at its high-water mark: each
+ * one is counted and reported.
  *
  * @module
  */
 
 import type { QoS } from '../packet/types.js';
+import type { InboundAck } from '../session/session.js';
 
 /** An application message received from the broker. */
 export interface Message {
@@ -100,18 +108,256 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
 /** SUBACK return code of a refused filter. */
 export type Granted = QoS | 0x80;
 
+/** A message of a subscription made with `ack: 'manual'`. */
+export interface AckableMessage extends Message {
+  /**
+   * Tells the broker the message is safe with the application: PUBACK (QoS 1) or PUBREC
+   * (QoS 2) goes out, after those of the messages received before it [MQTT-4.6.0-2]. Call it
+   * once the message is written where it must survive (Redis, disk). Idempotent; a no-op for
+   * QoS 0 and for a message whose connection is gone (the broker sends it again).
+   */
+  ack(): void;
+}
+
 /**
  * The messages of one `subscribe()` call. Iterate it with `for await`; breaking out of the
  * loop unsubscribes. Each PUBLISH received is delivered once to every subscription with a
  * matching filter, however many of its filters match.
  */
-export interface Subscription extends AsyncIterable<Message> {
+export interface Subscription<M extends Message = Message> extends AsyncIterable<M> {
   /** The filters, in the order given. */
   readonly filters: readonly string[];
   /** The broker's answer per filter: the granted QoS, or 0x80 where it refused. */
   readonly granted: readonly Granted[];
-  /** Messages dropped because this iterator was not read fast enough. */
+  /** QoS 0 messages dropped because this iterator was not read fast enough. */
   readonly dropped: number;
-  /** Unsubscribes the filters no other subscription uses, and ends the iteration. */
+  /** Messages received and not yet taken by the reader. */
+  readonly buffered: number;
+  /**
+   * Unsubscribes the filters no other subscription uses, and ends the iteration. What the
+   * subscription still buffered, and (with `ack: 'manual'`) what was taken and not acked, is
+   * acknowledged: the application let it go.
+   */
   unsubscribe(): Promise<void>;
+}
+
+/**
+ * A held acknowledgement: one incoming QoS 1/2 message's, or one shared by the several
+ * subscriptions the message went to (released when the last of them lets it go).
+ */
+export type AckToken = InboundAck | SharedAck;
+
+/** An acknowledgement held by more than one subscription. */
+export interface SharedAck {
+  readonly ack: InboundAck;
+  holders: number;
+}
+
+/** What a subscription asks of the client. */
+export interface SubscriptionHost {
+  /** The reader let a message go (took it, acked it, or discarded it): release its hold. */
+  release(token: AckToken): void;
+  /** The buffer reached the high-water mark (`full`) or drained to the low-water mark. */
+  pressure(subscription: SubscriptionImpl, full: boolean): void;
+  /** A QoS 0 message was dropped. */
+  dropped(subscription: SubscriptionImpl, message: Message): void;
+  /** Ends the subscription and unsubscribes its orphaned filters. */
+  unsubscribe(subscription: SubscriptionImpl): Promise<void>;
+}
+
+/** A message handed to a manual-ack reader, holding its acknowledgement until `ack()`. */
+class HeldMessage implements AckableMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly dup: boolean;
+  #token: AckToken | undefined;
+  readonly #owner: SubscriptionImpl;
+
+  constructor(message: Message, token: AckToken | undefined, owner: SubscriptionImpl) {
+    this.topic = message.topic;
+    this.payload = message.payload;
+    this.qos = message.qos;
+    this.retain = message.retain;
+    this.dup = message.dup;
+    this.#token = token;
+    this.#owner = owner;
+  }
+
+  ack(): void {
+    const token = this.#token;
+    if (token === undefined) return;
+    this.#token = undefined;
+    this.#owner.acked(this, token);
+  }
+}
+
+/**
+ * The {@link Subscription} of one `subscribe()` call: a FIFO of messages with the hold on
+ * their acknowledgements, read by one consumer.
+ */
+export class SubscriptionImpl implements Subscription<Message | AckableMessage> {
+  readonly #host: SubscriptionHost;
+  readonly #highWater: number;
+  readonly #manual: boolean;
+  #filters: string[];
+  #messages: Message[] = [];
+  #tokens: (AckToken | undefined)[] = [];
+  #head = 0;
+  #full = false;
+  #ended = false;
+  #dropped = 0;
+  #waiter: ((result: IteratorResult<Message>) => void) | undefined;
+  /** Manual mode: messages taken and not acked yet. */
+  readonly #held = new Map<HeldMessage, AckToken>();
+  granted: readonly Granted[] = [];
+
+  constructor(filters: string[], highWater: number, manual: boolean, host: SubscriptionHost) {
+    this.#filters = filters;
+    this.#highWater = highWater;
+    this.#manual = manual;
+    this.#host = host;
+  }
+
+  get filters(): readonly string[] {
+    return this.#filters;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get buffered(): number {
+    return this.#messages.length - this.#head;
+  }
+
+  /**
+   * Adds a received message. `token` is the hold on a QoS 1/2 message's acknowledgement,
+   * released when the reader lets the message go.
+   */
+  push(message: Message, token: AckToken | undefined): void {
+    if (this.#ended) {
+      if (token !== undefined) this.#host.release(token);
+      return;
+    }
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter({ value: this.#take(message, token), done: false });
+      return;
+    }
+    const buffered = this.buffered;
+    if (token === undefined && buffered >= this.#highWater) {
+      // QoS 0 promises at most once: past the high-water mark it is dropped (and reported)
+      // rather than stalling the connection, whose other traffic keeps flowing.
+      this.#dropped++;
+      this.#host.dropped(this, message);
+      return;
+    }
+    this.#messages.push(message);
+    this.#tokens.push(token);
+    // A QoS 1/2 message is never dropped: at the high-water mark the connection stops being
+    // read, and the broker waits.
+    if (!this.#full && token !== undefined && buffered + 1 >= this.#highWater) {
+      this.#full = true;
+      this.#host.pressure(this, true);
+    }
+  }
+
+  /** Forgets a filter removed by `client.unsubscribe`; ends when none is left. */
+  dropFilter(topic: string): void {
+    this.#filters = this.#filters.filter((f) => f !== topic);
+    if (this.#filters.length === 0) this.end();
+  }
+
+  /** Ends the iteration once the buffered messages are read. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.({ value: undefined, done: true });
+  }
+
+  /** Ends at once: what is buffered or held is let go. */
+  discard(): void {
+    this.end();
+    const tokens = this.#tokens;
+    const head = this.#head;
+    this.#messages = [];
+    this.#tokens = [];
+    this.#head = 0;
+    for (let i = head; i < tokens.length; i++) {
+      const token = tokens[i];
+      if (token !== undefined) this.#host.release(token);
+    }
+    const held = [...this.#held.values()];
+    this.#held.clear();
+    for (const token of held) this.#host.release(token);
+    this.#relieve();
+  }
+
+  unsubscribe(): Promise<void> {
+    return this.#host.unsubscribe(this);
+  }
+
+  /** @internal A manual-ack reader acked a message. */
+  acked(message: HeldMessage, token: AckToken): void {
+    if (this.#held.delete(message)) this.#host.release(token);
+  }
+
+  #next(): Promise<IteratorResult<Message>> {
+    if (this.#head < this.#messages.length) {
+      const message = this.#messages[this.#head]!;
+      const token = this.#tokens[this.#head];
+      this.#messages[this.#head] = undefined as unknown as Message;
+      this.#tokens[this.#head] = undefined;
+      this.#head++;
+      if (this.#head === this.#messages.length) {
+        this.#messages = [];
+        this.#tokens = [];
+        this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > this.#messages.length) {
+        this.#messages = this.#messages.slice(this.#head);
+        this.#tokens = this.#tokens.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#relieve();
+      return Promise.resolve({ value: this.#take(message, token), done: false });
+    }
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  /** The reader takes a message: auto-ack releases the hold now, manual-ack on `ack()`. */
+  #take(message: Message, token: AckToken | undefined): Message {
+    if (!this.#manual) {
+      if (token !== undefined) this.#host.release(token);
+      return message;
+    }
+    const held = new HeldMessage(message, token, this);
+    if (token !== undefined) this.#held.set(held, token);
+    return held;
+  }
+
+  /** Below the low-water mark (half the high-water mark) again: reading may resume. */
+  #relieve(): void {
+    if (this.#full && this.buffered <= this.#highWater >> 1) {
+      this.#full = false;
+      this.#host.pressure(this, false);
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => this.#next(),
+      return: async () => {
+        await this.unsubscribe().catch(() => undefined);
+        return { value: undefined, done: true };
+      },
+    };
+  }
 }
