@@ -54,8 +54,17 @@ export function parseServerUrl(url: string, field = 'url'): ServerUrl {
   if (typeof url !== 'string' || url.trim() === '') {
     throw new InvalidOptionError(field, 'a server URL such as mqtt://broker:1883 is required');
   }
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `mqtt://${url}`;
   const shown = JSON.stringify(redactUrl(url));
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  // Without `scheme://`, only `host` or `host:port` (IPv6 in brackets): `mqtts:/host` or
+  // `mqtt:host` would otherwise connect to a host named `mqtts` or `mqtt`.
+  if (!hasScheme && !/^(?:\[[^\]/]*\]|[^/:?#@[\]\s]+)(?::\d*)?$/.test(url)) {
+    throw new InvalidOptionError(
+      field,
+      `${shown} is neither scheme://host[:port] nor host[:port] (is a "//" missing?)`,
+    );
+  }
+  const text = hasScheme ? url : `mqtt://${url}`;
   const scheme = text.slice(0, text.indexOf(':')).toLowerCase();
   const protocol = SCHEMES[scheme];
   if (protocol === undefined) {
@@ -74,9 +83,10 @@ export function parseServerUrl(url: string, field = 'url'): ServerUrl {
   if (portText !== undefined && portText !== '') {
     const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
     if (!(port >= 1 && port <= 65535)) {
+      // The port text is not shown: with a password holding '/' unencoded, it is the password.
       throw new InvalidOptionError(
         field,
-        `${shown} has port ${JSON.stringify(portText)}: a port is a number from 1 to 65535`,
+        `${shown} has an invalid port: a port is a number from 1 to 65535`,
       );
     }
   }
