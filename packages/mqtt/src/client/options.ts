@@ -27,7 +27,11 @@ import {
 
 /** A server to connect to, with its own credentials and TLS settings. */
 export interface ServerOptions {
-  /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`, `mqtt://[::1]`. */
+  /**
+   * `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`, `mqtt://[::1]`
+   * (aliases `tcp://`, `ssl://`, `tls://`; a bare `host[:port]` means `mqtt://`). A
+   * `user:password@` in the URL is used as `username` / `password` (percent-decoded).
+   */
   readonly url: string;
   readonly username?: string;
   readonly password?: string | Uint8Array;
@@ -76,7 +80,10 @@ export interface OfflineQueueOptions {
   readonly policy?: OfflineQueuePolicy;
 }
 
-/** Options of {@link createClient} and {@link connect}. */
+/**
+ * Options of {@link createClient} and {@link connect}. Checked by {@link resolveOptions} when
+ * the client is created: an unknown key is refused (with a did-you-mean for MQTT.js names).
+ */
 export interface ClientOptions {
   /**
    * Client identifier. An empty id is allowed only with `clean: true` [MQTT-3.1.3-7]; the
