@@ -8,14 +8,13 @@ export { NetworkError, TlsError, tlsError, WebSocketError } from './errors.js';
 export { openTransport } from './open.js';
 export {
   checkPskOptions,
-  checkTlsOptions,
   MAX_PSK_IDENTITY_BYTES,
   MAX_PSK_KEY_BYTES,
-  MAX_TLS_MATERIAL_BYTES,
   pskKeyBytes,
   validatePskIdentity,
   validatePskKey,
-} from './tls-options.js';
+} from './psk-options.js';
+export { checkTlsOptions, MAX_TLS_MATERIAL_BYTES } from './tls-options.js';
 export type {
   PskOptions,
   TlsOptions,

@@ -16,7 +16,7 @@ import {
 } from 'node:tls';
 import { MqttError, MqttErrorCode } from '../errors.js';
 import { NetworkError, networkError, TlsError, tlsError } from './errors.js';
-import { pskKeyBytes } from './tls-options.js';
+import { pskKeyBytes } from './psk-options.js';
 import type { TransportConnection, TransportOptions } from './types.js';
 import { openWebSocket } from './websocket.js';
 

@@ -1,8 +1,8 @@
 /**
- * TLS and TLS-PSK options checked before any connection: certificates and keys are parsed,
- * not just read, so that a CA file holding something else (Mosquitto's `08-ssl-bad-cacert`),
- * a key that does not decrypt or belong to the certificate, or a malformed PSK is refused at
- * once with the field named, instead of failing every connection attempt.
+ * TLS options checked before any connection: certificates and keys are parsed, not just read,
+ * so that a CA file holding something else (Mosquitto's `08-ssl-bad-cacert`) or a key that
+ * does not decrypt or belong to the certificate is refused at once with the field named,
+ * instead of failing every connection attempt.
  *
  * Which keys `tls` accepts: exactly those of {@link TlsOptions}. Other `tls.connect` options
  * of Node (`pfx`, `secureContext`, `checkServerIdentity`, `sigalgs`, ...) are refused rather
@@ -15,15 +15,11 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
 import { checkKnownKeys, checkObject, type KnownKeys, typeName } from '../option-checks.js';
-import { loneSurrogateIndex, utf8Length } from '../utf16.js';
-import type { PskOptions, TlsOptions } from './types.js';
+import { utf8Length } from '../utf16.js';
+import type { TlsOptions } from './types.js';
 
 /** Largest `tls.ca`, `tls.cert` or `tls.key` accepted, in bytes (a full public CA bundle is ~220 KB). */
 export const MAX_TLS_MATERIAL_BYTES = 1024 * 1024;
-/** Largest PSK identity, in bytes of UTF-8: OpenSSL 1.1.1's limit, which brokers still link. */
-export const MAX_PSK_IDENTITY_BYTES = 128;
-/** Largest pre-shared key, in bytes (twice as many hex digits): OpenSSL 1.1.1's limit. */
-export const MAX_PSK_KEY_BYTES = 256;
 /** Longest key passphrase: OpenSSL hands the passphrase callback a 1,024-byte buffer. */
 const MAX_PASSPHRASE_BYTES = 1024;
 
@@ -39,12 +35,6 @@ const TLS_KEYS = {
   maxVersion: true,
   ciphers: true,
 } as const satisfies KnownKeys<TlsOptions>;
-
-const PSK_KEYS = {
-  identity: true,
-  key: true,
-  ciphers: true,
-} as const satisfies KnownKeys<PskOptions>;
 
 /** Node `tls.connect` and MQTT.js names, mapped to ours or to what to do instead. */
 const TLS_HINTS: Readonly<Record<string, string>> = {
@@ -221,7 +211,8 @@ function privateKey(
   throw new InvalidOptionError(field, 'is neither PEM text nor a DER private key');
 }
 
-function optionalString(value: unknown, field: string, maxBytes: number): void {
+/** Checks an optional non-empty string of at most `maxBytes` bytes of UTF-8. */
+export function optionalString(value: unknown, field: string, maxBytes: number): void {
   if (value === undefined) return;
   if (typeof value !== 'string' || value === '') {
     throw new InvalidOptionError(field, `must be a non-empty string, got ${typeName(value)}`);
@@ -358,87 +349,4 @@ export function checkTlsOptions(tls: unknown, field = 'tls'): TlsOptions {
   optionalString(t.ciphers, `${field}.ciphers`, 4096);
   if (t.ciphers !== undefined) out.ciphers = t.ciphers;
   return out;
-}
-
-/**
- * The pre-shared key as bytes: hex digits, an even number of them, 1 to
- * {@link MAX_PSK_KEY_BYTES} bytes. The key is never echoed.
- *
- * @throws {@link InvalidOptionError} naming `field`
- */
-export function pskKeyBytes(hex: unknown, field = 'psk.key'): Buffer {
-  if (typeof hex !== 'string' || hex === '') {
-    throw new InvalidOptionError(field, 'must be a non-empty string of hexadecimal digits');
-  }
-  if (hex.length > MAX_PSK_KEY_BYTES * 2) {
-    throw new InvalidOptionError(
-      field,
-      `must be at most ${MAX_PSK_KEY_BYTES * 2} hexadecimal digits (${MAX_PSK_KEY_BYTES} bytes)`,
-    );
-  }
-  if (!/^[0-9a-fA-F]+$/.test(hex)) {
-    throw new InvalidOptionError(field, 'must hold only hexadecimal digits 0-9, a-f');
-  }
-  if (hex.length % 2 !== 0) {
-    throw new InvalidOptionError(
-      field,
-      'must be an even number of hexadecimal digits (whole bytes)',
-    );
-  }
-  return Buffer.from(hex, 'hex');
-}
-
-/**
- * Validates a pre-shared key given as hex digits (see {@link pskKeyBytes}).
- *
- * @throws {@link InvalidOptionError} naming `field`; the key is never echoed
- */
-export function validatePskKey(hex: unknown, field = 'psk.key'): asserts hex is string {
-  pskKeyBytes(hex, field);
-}
-
-/**
- * Validates a PSK identity: a non-empty UTF-8 string (well-formed, no U+0000, which would cut
- * it short in OpenSSL) of at most {@link MAX_PSK_IDENTITY_BYTES} bytes.
- *
- * @throws {@link InvalidOptionError} naming `field`
- */
-export function validatePskIdentity(
-  identity: unknown,
-  field = 'psk.identity',
-): asserts identity is string {
-  if (typeof identity !== 'string' || identity === '') {
-    throw new InvalidOptionError(field, `must be a non-empty string, got ${typeName(identity)}`);
-  }
-  if (identity.includes('\u0000')) throw new InvalidOptionError(field, 'must not contain U+0000');
-  if (loneSurrogateIndex(identity) >= 0) {
-    throw new InvalidOptionError(
-      field,
-      'holds a lone UTF-16 surrogate, which is not well-formed UTF-8',
-    );
-  }
-  if (utf8Length(identity) > MAX_PSK_IDENTITY_BYTES) {
-    throw new InvalidOptionError(field, `must be at most ${MAX_PSK_IDENTITY_BYTES} bytes of UTF-8`);
-  }
-}
-
-/**
- * Checks TLS-PSK options: identity (see {@link validatePskIdentity}), key (see
- * {@link pskKeyBytes}), cipher list, no unknown key.
- *
- * @param field where the options sit, e.g. `'servers[0].psk'` @default 'psk'
- * @throws {@link InvalidOptionError} naming the field
- */
-export function checkPskOptions(psk: unknown, field = 'psk'): PskOptions {
-  checkObject(psk, field);
-  checkKnownKeys(psk, PSK_KEYS, `${field}.`, { hint: `the identity hint comes from the server` });
-  const p = psk as PskOptions;
-  validatePskIdentity(p.identity, `${field}.identity`);
-  pskKeyBytes(p.key, `${field}.key`);
-  optionalString(p.ciphers, `${field}.ciphers`, 4096);
-  return {
-    identity: p.identity,
-    key: p.key,
-    ...(p.ciphers === undefined ? {} : { ciphers: p.ciphers }),
-  };
 }
