@@ -24,5 +24,12 @@ export {
 } from './errors.js';
 export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
 export * from './store/index.js';
-export { isValidTopicFilter, isValidTopicName, TopicTrie, topicMatches } from './topic/index.js';
+export {
+  isValidTopicFilter,
+  isValidTopicName,
+  TopicTrie,
+  topicMatches,
+  validateTopicFilter,
+  validateTopicName,
+} from './topic/index.js';
 export * from './transport/index.js';

@@ -17,6 +17,13 @@ export {
 } from './client.js';
 export { ConnectionRefusedError } from './errors.js';
 export {
+  MAX_MQTT_STRING_BYTES,
+  validateClientId,
+  validateMqttString,
+  validatePassword,
+  validateUsername,
+} from './mqtt-strings.js';
+export {
   type ClientOptions,
   type OfflineQueueOptions,
   type OfflineQueuePolicy,

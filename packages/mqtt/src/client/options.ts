@@ -5,14 +5,30 @@
  */
 
 import { InvalidOptionError, InvalidTopicError } from '../errors.js';
+import { checkKnownKeys, checkObject } from '../option-checks.js';
 import type { QoS, Will } from '../packet/types.js';
 import type { SessionStore } from '../store/types.js';
 import { validateTopicName } from '../topic/index.js';
 import type { PskOptions, TlsOptions } from '../transport/types.js';
+import { validateClientId, validatePassword } from './mqtt-strings.js';
+import {
+  CLIENT_HINTS,
+  CLIENT_KEYS,
+  OFFLINE_QUEUE_KEYS,
+  RECONNECT_HINTS,
+  RECONNECT_KEYS,
+  WILL_HINTS,
+  WILL_KEYS,
+} from './option-keys.js';
+import { MAX_SERVERS, PRIMARY_FIELDS, resolveServer } from './servers.js';
 
 /** A server to connect to, with its own credentials and TLS settings. */
 export interface ServerOptions {
-  /** `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`, `mqtt://[::1]`. */
+  /**
+   * `mqtt://host:1883`, `mqtts://host:8883`, `ws://host/mqtt`, `wss://host/mqtt`, `mqtt://[::1]`
+   * (aliases `tcp://`, `ssl://`, `tls://`; a bare `host[:port]` means `mqtt://`). A
+   * `user:password@` in the URL is used as `username` / `password` (percent-decoded).
+   */
   readonly url: string;
   readonly username?: string;
   readonly password?: string | Uint8Array;
@@ -61,7 +77,10 @@ export interface OfflineQueueOptions {
   readonly policy?: OfflineQueuePolicy;
 }
 
-/** Options of {@link createClient} and {@link connect}. */
+/**
+ * Options of {@link createClient} and {@link connect}. Checked by {@link resolveOptions} when
+ * the client is created: an unknown key is refused (with a did-you-mean for MQTT.js names).
+ */
 export interface ClientOptions {
   /**
    * Client identifier. An empty id is allowed only with `clean: true` [MQTT-3.1.3-7]; the
@@ -150,6 +169,13 @@ function qos(field: string, value: unknown): QoS {
   return value;
 }
 
+function boolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new InvalidOptionError(field, `must be true or false, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 function randomClientId(): string {
   const hex = Array.from({ length: 8 }, () => Math.floor(Math.random() * 16).toString(16));
   return `courier-${hex.join('')}`;
@@ -158,47 +184,54 @@ function randomClientId(): string {
 /**
  * Fills defaults and validates. Pure: throws {@link InvalidOptionError} naming the field and
  * the allowed range; never touches the network.
+ *
+ * Everything a connection attempt would otherwise find out (and then find out again on every
+ * retry) is checked here: each server URL (scheme, host, port), credentials, TLS material
+ * parsed (CA and certificates as X.509, the key loaded with its passphrase and matched to the
+ * certificate, each at most 1 MiB), the PSK, the Will, strings that
+ * must be well-formed UTF-8, and unknown keys at every level (with a did-you-mean for MQTT.js
+ * names and near-miss spellings). The returned servers carry the TLS material normalized to
+ * PEM.
  */
 export function resolveOptions(
   server: string | ServerOptions,
   options: ClientOptions = {},
 ): ResolvedOptions {
-  const primary: ServerOptions =
-    typeof server === 'string'
-      ? {
-          url: server,
-          ...(options.username === undefined ? {} : { username: options.username }),
-          ...(options.password === undefined ? {} : { password: options.password }),
-          ...(options.tls === undefined ? {} : { tls: options.tls }),
-          ...(options.psk === undefined ? {} : { psk: options.psk }),
-          ...(options.family === undefined ? {} : { family: options.family }),
-          ...(options.wsPath === undefined ? {} : { wsPath: options.wsPath }),
-        }
-      : server;
-  if (typeof primary.url !== 'string' || primary.url === '') {
-    throw new InvalidOptionError('url', 'a server URL such as mqtt://host:1883 is required');
-  }
-  const backups = (options.servers ?? []).map((s, i): ServerOptions => {
-    const entry = typeof s === 'string' ? { url: s } : s;
-    if (typeof entry.url !== 'string' || entry.url === '') {
-      throw new InvalidOptionError(`servers[${i}].url`, 'must be a server URL');
-    }
-    return entry;
-  });
-
-  const clean = options.clean ?? true;
-  if (typeof clean !== 'boolean') throw new InvalidOptionError('clean', 'must be a boolean');
-  const clientId = options.clientId ?? randomClientId();
-  if (typeof clientId !== 'string') throw new InvalidOptionError('clientId', 'must be a string');
-  if (clientId === '' && !clean) {
-    throw new InvalidOptionError(
-      'clientId',
-      'an empty client id requires clean: true [MQTT-3.1.3-7]; set a client id for a persistent session',
+  checkObject(options, 'options');
+  checkKnownKeys(options, CLIENT_KEYS, '', CLIENT_HINTS);
+  let primary: ServerOptions;
+  if (typeof server === 'string') {
+    primary = resolveServer(
+      {
+        url: server,
+        ...Object.fromEntries(
+          PRIMARY_FIELDS.filter((f) => options[f] !== undefined).map((f) => [f, options[f]]),
+        ),
+      },
+      '',
     );
+  } else {
+    const given = PRIMARY_FIELDS.find((f) => options[f] !== undefined);
+    if (given !== undefined) {
+      throw new InvalidOptionError(
+        given,
+        'the server is given as an object, which holds its own url, credentials and TLS settings: put it there',
+      );
+    }
+    primary = resolveServer(server, '');
   }
-  if (encoder.encode(clientId).byteLength > 65535) {
-    throw new InvalidOptionError('clientId', 'must be at most 65,535 bytes of UTF-8');
+  const servers = options.servers ?? [];
+  if (!Array.isArray(servers) || servers.length > MAX_SERVERS) {
+    throw new InvalidOptionError('servers', `must be a list of at most ${MAX_SERVERS} servers`);
   }
+  const backups = servers.map(
+    (s: unknown, i): ServerOptions =>
+      resolveServer(typeof s === 'string' ? { url: s } : s, `servers[${i}].`),
+  );
+
+  const clean = boolean('clean', options.clean ?? true);
+  const clientId = options.clientId ?? randomClientId();
+  validateClientId(clientId, { clean });
   const keepaliveSec = integer('keepaliveSec', options.keepaliveSec ?? 60, 0, 65535);
   const pingTimeoutMs = integer(
     'pingTimeoutMs',
@@ -222,29 +255,40 @@ export function resolveOptions(
 
   let will: Will | undefined;
   if (options.will !== undefined) {
-    const w = options.will;
-    if (typeof w.topic !== 'string') {
+    const w: unknown = options.will;
+    checkObject(w, 'will');
+    checkKnownKeys(w, WILL_KEYS, 'will.', WILL_HINTS);
+    const { topic, payload, qos: willQos, retain } = w as WillOptions;
+    if (typeof topic !== 'string') {
       throw new InvalidOptionError('will.topic', 'must be a topic name');
     }
     try {
       // [MQTT-3.1.3-10] The Will topic is a topic name: the same rules as a PUBLISH topic.
-      validateTopicName(w.topic);
+      validateTopicName(topic);
     } catch (error) {
       if (error instanceof InvalidTopicError)
         throw new InvalidOptionError('will.topic', error.message);
       throw error;
     }
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+      throw new InvalidOptionError('will.payload', 'must be a string or bytes');
+    }
+    // The Will message has a two-byte length in CONNECT [MQTT-3.1.3-4]; like a password it is
+    // binary, so a string must encode as it reads.
+    validatePassword(payload, 'will.payload');
     will = {
-      topic: w.topic,
-      payload: toBytes(w.payload),
-      qos: qos('will.qos', w.qos ?? 0),
-      retain: w.retain ?? false,
+      topic,
+      payload: toBytes(payload),
+      qos: qos('will.qos', willQos ?? 0),
+      retain: boolean('will.retain', retain ?? false),
     };
   }
 
   let reconnect: Required<ReconnectOptions> | false = false;
   if (options.reconnect !== false) {
     const r = options.reconnect ?? {};
+    checkObject(r, 'reconnect');
+    checkKnownKeys(r, RECONNECT_KEYS, 'reconnect.', RECONNECT_HINTS);
     const minDelayMs = integer('reconnect.minDelayMs', r.minDelayMs ?? 2000, 0, 86_400_000);
     const maxDelayMs = integer(
       'reconnect.maxDelayMs',
@@ -261,6 +305,8 @@ export function resolveOptions(
 
   const maxInflight = integer('maxInflight', options.maxInflight ?? 100, 1, 65535);
   const q = options.offlineQueue ?? {};
+  checkObject(q, 'offlineQueue');
+  checkKnownKeys(q, OFFLINE_QUEUE_KEYS, 'offlineQueue.');
   const policy = q.policy ?? 'reject';
   if (policy !== 'reject' && policy !== 'drop-oldest-qos0') {
     throw new InvalidOptionError(
@@ -273,6 +319,7 @@ export function resolveOptions(
     maxBytes: integer('offlineQueue.maxBytes', q.maxBytes ?? 16 * 1024 * 1024, 0, 2 ** 40),
     policy,
   };
+  if (options.store !== undefined) checkObject(options.store, 'store');
   const maxPacketSize = integer(
     'maxPacketSize',
     options.maxPacketSize ?? MAX_PACKET_SIZE,

@@ -7,23 +7,9 @@
  */
 
 import { InvalidTopicError } from '../errors.js';
+import { loneSurrogateIndex, utf8Length } from '../utf16.js';
 
 const MAX_TOPIC_BYTES = 65535;
-
-/** UTF-8 length of a string without allocating. */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 function checkCommon(topic: string): void {
   if (topic.length === 0) {
@@ -32,6 +18,15 @@ function checkCommon(topic: string): void {
   if (topic.includes('\u0000')) {
     throw new InvalidTopicError(topic, 'must not contain U+0000', 'MQTT-4.7.3-2');
   }
+  const lone = loneSurrogateIndex(topic);
+  if (lone >= 0) {
+    // A lone surrogate has no UTF-8 form; encoding it would publish to another topic (U+FFFD).
+    throw new InvalidTopicError(
+      topic,
+      `holds a lone UTF-16 surrogate at index ${lone}, which is not well-formed UTF-8`,
+      'MQTT-1.5.3-1',
+    );
+  }
   if (topic.length > MAX_TOPIC_BYTES / 3 && utf8Length(topic) > MAX_TOPIC_BYTES) {
     throw new InvalidTopicError(topic, 'is longer than 65,535 bytes of UTF-8', 'MQTT-4.7.3-3');
   }
@@ -39,7 +34,8 @@ function checkCommon(topic: string): void {
 
 /**
  * Validates a topic name (what PUBLISH carries). Throws {@link InvalidTopicError}: empty,
- * U+0000, over 65,535 bytes, or a wildcard character [MQTT-4.7.1-1].
+ * U+0000, a lone UTF-16 surrogate (not well-formed UTF-8 [MQTT-1.5.3-1]), over 65,535 bytes,
+ * or a wildcard character [MQTT-4.7.1-1].
  */
 export function validateTopicName(name: string): void {
   checkCommon(name);
@@ -57,7 +53,7 @@ export function validateTopicName(name: string): void {
 
 /**
  * Validates a topic filter (what SUBSCRIBE carries). Throws {@link InvalidTopicError}: empty,
- * U+0000, over 65,535 bytes, `#` not alone in the last level [MQTT-4.7.1-2], `+` not alone in
+ * U+0000, a lone UTF-16 surrogate [MQTT-1.5.3-1], over 65,535 bytes, `#` not alone in the last level [MQTT-4.7.1-2], `+` not alone in
  * its level [MQTT-4.7.1-3].
  */
 export function validateTopicFilter(filter: string): void {

@@ -6,6 +6,15 @@
  */
 export { NetworkError, TlsError, tlsError, WebSocketError } from './errors.js';
 export { openTransport } from './open.js';
+export {
+  checkPskOptions,
+  MAX_PSK_IDENTITY_BYTES,
+  MAX_PSK_KEY_BYTES,
+  pskKeyBytes,
+  validatePskIdentity,
+  validatePskKey,
+} from './psk-options.js';
+export { checkTlsOptions, MAX_TLS_MATERIAL_BYTES } from './tls-options.js';
 export type {
   PskOptions,
   TlsOptions,

@@ -14,8 +14,9 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from 'node:tls';
-import { InvalidOptionError, MqttError, MqttErrorCode } from '../errors.js';
+import { MqttError, MqttErrorCode } from '../errors.js';
 import { NetworkError, networkError, TlsError, tlsError } from './errors.js';
+import { pskKeyBytes } from './psk-options.js';
 import type { TransportConnection, TransportOptions } from './types.js';
 import { openWebSocket } from './websocket.js';
 
@@ -102,19 +103,6 @@ function connectOne(
   });
 }
 
-function pskKey(hex: string): Buffer {
-  if (
-    typeof hex !== 'string' ||
-    hex.length === 0 ||
-    hex.length % 2 !== 0 ||
-    !/^[0-9a-fA-F]+$/.test(hex)
-  ) {
-    // Never echo the key itself.
-    throw new InvalidOptionError('psk.key', 'must be an even number of hexadecimal digits');
-  }
-  return Buffer.from(hex, 'hex');
-}
-
 /** Runs the TLS handshake over a connected socket. */
 function startTls(
   socket: Socket,
@@ -147,7 +135,7 @@ function startTls(
   }
   const psk = options.psk;
   if (psk !== undefined) {
-    const key = pskKey(psk.key);
+    const key = pskKeyBytes(psk.key);
     connectOptions.pskCallback = (hint) => {
       pskHint = hint ?? undefined;
       return { psk: key, identity: psk.identity };
@@ -235,7 +223,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
   const display = formatAddress(options.host, options.port);
   if (options.signal?.aborted === true) throw aborted();
   // Validate the PSK before any network traffic, so a typo fails the same way offline.
-  if (options.psk !== undefined) pskKey(options.psk.key);
+  if (options.psk !== undefined) pskKeyBytes(options.psk.key);
   const addresses = await resolve(options.host, options.family ?? 0, options.port);
   let socket: Socket | undefined;
   let lastError: unknown;

@@ -10,15 +10,23 @@ import type { Duplex } from 'node:stream';
 /** URL schemes Courier connects to. */
 export type TransportProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
-/** TLS options for `mqtts://` and `wss://`. Secrets here never appear in errors or logs. */
+/**
+ * TLS options for `mqtts://` and `wss://`. Secrets here never appear in errors or logs. Checked
+ * by `createClient` before any connection (see `checkTlsOptions`): certificates are parsed, the
+ * key is loaded and matched, each item is at most 1 MiB, and any other key (such as a Node
+ * `tls.connect` option that is not listed here) is refused.
+ */
 export interface TlsOptions {
-  /** Trusted CA certificate(s), PEM. When absent, Node's built-in root store is used. */
+  /**
+   * Trusted CA certificate(s): PEM (a bundle may hold several) or DER, or a list of them. Each
+   * must parse as X.509. When absent, Node's built-in root store is used.
+   */
   readonly ca?: string | Uint8Array | readonly (string | Uint8Array)[];
-  /** Client certificate chain, PEM (mutual TLS). */
+  /** Client certificate chain, PEM or DER (mutual TLS); needs `key`. */
   readonly cert?: string | Uint8Array;
-  /** Client private key, PEM (mutual TLS). */
+  /** Client private key, PEM or DER (mutual TLS); must belong to the first certificate of `cert`. */
   readonly key?: string | Uint8Array;
-  /** Passphrase of an encrypted private key. */
+  /** Passphrase of an encrypted private key; refused when `key` is not encrypted. */
   readonly passphrase?: string;
   /**
    * The "endpoint name": sent as SNI, and the name the server certificate must match.
@@ -38,8 +46,9 @@ export interface TlsOptions {
 
 /** TLS-PSK credentials (TLS 1.2 PSK cipher suites). */
 export interface PskOptions {
+  /** 1 to 128 bytes of UTF-8. */
   readonly identity: string;
-  /** The pre-shared key as hex digits, as in Mosquitto's `psk_file`. */
+  /** The pre-shared key as hex digits, as in Mosquitto's `psk_file`: an even number, at most 512. */
   readonly key: string;
   /** @default 'PSK' suites the peer accepts, e.g. 'PSK-AES128-CBC-SHA256' */
   readonly ciphers?: string;

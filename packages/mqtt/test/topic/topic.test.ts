@@ -206,3 +206,20 @@ test('trie: removing the last value prunes the branch, siblings stay', () => {
   assert.equal(trie.remove('a/b/c', 'y'), false);
   assert.equal(trie.size, 1);
 });
+
+test('a lone UTF-16 surrogate is refused in topic names and filters [MQTT-1.5.3-1]', () => {
+  for (const bad of ['a\ud800b', 'a/\udc00', '\ud83d', 'x/\udc00\ud800']) {
+    for (const validate of [validateTopicName, validateTopicFilter]) {
+      assert.throws(
+        () => validate(bad),
+        (e: unknown) => e instanceof InvalidTopicError && e.rule === 'MQTT-1.5.3-1',
+        JSON.stringify(bad),
+      );
+    }
+    assert.equal(isValidTopicName(bad), false);
+    assert.equal(isValidTopicFilter(bad), false);
+  }
+  // A surrogate pair is one well-formed character (U+1F600).
+  validateTopicName('emoji/\ud83d\ude00');
+  validateTopicFilter('emoji/\ud83d\ude00/#');
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidOptionError } from '../../src/errors.js';
-import { parseServerUrl } from '../../src/transport/index.js';
+import { parseServerUrl, redactUrl } from '../../src/transport/index.js';
 
 test('default ports and the default WebSocket path per scheme', () => {
   assert.deepEqual(parseServerUrl('mqtt://broker'), {
@@ -70,4 +70,21 @@ test('a password typed into an invalid URL is not echoed', () => {
     () => parseServerUrl('mqtt://user:hunter2@'),
     (e: unknown) => e instanceof InvalidOptionError && !e.message.includes('hunter2'),
   );
+});
+
+test('the field is named as given, and a missing "//" is not read as a host', () => {
+  for (const bad of ['mqtts:/broker', 'mqtt:broker', 'broker/x', 'mqtt://b:0', 'mqtt://b:x']) {
+    assert.throws(
+      () => parseServerUrl(bad, 'servers[2].url'),
+      (e: unknown) => e instanceof InvalidOptionError && e.field === 'servers[2].url',
+      bad,
+    );
+  }
+});
+
+test('redactUrl hides everything up to the last @, where a password typed raw may end', () => {
+  assert.equal(redactUrl('mqtt://u:p@ss@broker:1883'), 'mqtt://***@broker:1883');
+  assert.equal(redactUrl('u:p@ss@broker'), '***@broker');
+  assert.equal(redactUrl('mqtts://broker:8883'), 'mqtts://broker:8883');
+  assert.deepEqual(parseServerUrl('mqtt://u%3Ax:p@ss@b').password, 'p@ss');
 });
