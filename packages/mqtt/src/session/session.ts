@@ -25,7 +25,7 @@
  * @module
  */
 
-import { MqttError, MqttErrorCode } from '../errors.js';
+import { MqttError, MqttErrorCode, PoisonMessageError, QosDowngradedError } from '../errors.js';
 import type {
   ConnackPacket,
   ConnectPacket,
@@ -150,6 +150,11 @@ export class Session {
   /** Fingerprints of recently completed incoming QoS 2 messages, by packet id; bounded. */
   readonly #recentlyReleased = new Map<number, string>();
 
+  #unexpectedAcks = 0;
+  #poisonedCount = 0;
+  /** The message first in flight at the last early close by the server, and how many in a row. */
+  #suspect: { seq: number; closes: number } | undefined;
+
   #lastSentAt = 0;
   #lastReceivedAt = 0;
   /** When the outstanding PINGREQ was sent; -1 when none is outstanding. */
@@ -179,6 +184,19 @@ export class Session {
   /** Payload bytes of the messages counted by {@link queuedCount}. */
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /**
+   * Acknowledgements that matched no flow: PUBACK, PUBREC or PUBCOMP for an id not in
+   * flight or in the wrong phase (a broker bug, or acks of a session lost with a restart).
+   */
+  get unexpectedAcks(): number {
+    return this.#unexpectedAcks;
+  }
+
+  /** Messages given up with a {@link PoisonMessageError} (see {@link connectionKilled}). */
+  get poisonedCount(): number {
+    return this.#poisonedCount;
   }
 
   /** True when nothing accepted is still waiting for its flow to complete. */
@@ -269,6 +287,44 @@ export class Session {
   connectionLost(): void {
     this.#link = 'offline';
     this.#pingSentAt = -1;
+  }
+
+  /**
+   * Poison-message detection, called by the driver each time an accepted connection is lost,
+   * after {@link connectionLost}. `early`: the server closed or reset it before it proved
+   * stable. A broker handles packets in order and closes at the one it will not take, so the
+   * suspect is the first PUBLISH in flight: every PUBLISH in flight was (re)sent on the
+   * connection just lost. The same suspect `threshold` times in a row is given up: rejected
+   * with a {@link PoisonMessageError}, removed from the session and the store. Any other
+   * loss (keep-alive expiry, our own drop, a connection that lasted) ends the streak.
+   *
+   * @param threshold - closes in a row that condemn a message; 0 turns detection off.
+   * @returns the error the message was rejected with, or undefined.
+   */
+  connectionKilled(early: boolean, threshold: number, now: number): PoisonMessageError | undefined {
+    let suspect: OutMessage | undefined;
+    if (early && threshold > 0) {
+      for (const message of this.#inflight.values()) {
+        if (message.phase === 'sent') {
+          suspect = message;
+          break;
+        }
+      }
+    }
+    if (suspect === undefined || suspect.qos === 0) {
+      this.#suspect = undefined;
+      return undefined;
+    }
+    const closes = this.#suspect?.seq === suspect.seq ? this.#suspect.closes + 1 : 1;
+    if (closes < threshold) {
+      this.#suspect = { seq: suspect.seq, closes };
+      return undefined;
+    }
+    this.#suspect = undefined;
+    this.#poisonedCount++;
+    const error = new PoisonMessageError(suspect.topic, suspect.qos, closes);
+    this.#fail(suspect, error, now);
+    return error;
   }
 
   // ─── user operations ────────────────────────────────────────────────────────────────
@@ -419,14 +475,26 @@ export class Session {
         return;
       case 'puback': {
         const message = this.#inflight.get(packet.packetId);
-        // Unexpected acks (unknown id, or a QoS 2 message) are ignored.
-        if (message === undefined || message.qos !== 1) return;
+        if (message?.qos === 2 && message.phase === 'sent') {
+          // RabbitMQ answers a QoS 2 PUBLISH with PUBACK: it took the message as QoS 1. The
+          // flow is over (no PUBREC will come): settle, and say it was not exactly once.
+          this.#fail(message, new QosDowngradedError(message.topic), now);
+          return;
+        }
+        // An unknown id, or PUBACK for a QoS 2 message past PUBREC: counted, not acted on.
+        if (message === undefined || message.qos !== 1) {
+          this.#unexpectedAcks++;
+          return;
+        }
         this.#complete(message, now);
         return;
       }
       case 'pubrec': {
         const message = this.#inflight.get(packet.packetId);
-        if (message === undefined || message.qos !== 2) return;
+        if (message === undefined || message.qos !== 2) {
+          this.#unexpectedAcks++;
+          return;
+        }
         if (message.phase === 'sent') {
           // [MQTT-4.3.3-1] From here on the payload is no longer needed: only PUBREL.
           message.phase = 'released';
@@ -437,7 +505,10 @@ export class Session {
       }
       case 'pubcomp': {
         const message = this.#inflight.get(packet.packetId);
-        if (message === undefined || message.phase !== 'released') return;
+        if (message === undefined || message.phase !== 'released') {
+          this.#unexpectedAcks++;
+          return;
+        }
         this.#complete(message, now);
         return;
       }
@@ -578,6 +649,14 @@ export class Session {
     this.#inflight.delete(message.packetId);
     this.#store.deleteOutgoing(message.seq);
     message.op?.resolve();
+    this.#pump(now);
+  }
+
+  /** Ends an in-flight message's flow with an error: frees its slot, id and store record. */
+  #fail(message: OutMessage, error: MqttError, now: number): void {
+    this.#inflight.delete(message.packetId);
+    this.#store.deleteOutgoing(message.seq);
+    message.op?.reject(error);
     this.#pump(now);
   }
 
