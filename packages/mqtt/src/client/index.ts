@@ -16,6 +16,7 @@ export {
 export { ConnectionRefusedError } from './errors.js';
 export {
   type ClientOptions,
+  type FailoverPolicy,
   type OfflineQueueOptions,
   type OfflineQueuePolicy,
   type ReconnectOptions,
