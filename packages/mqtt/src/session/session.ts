@@ -154,6 +154,8 @@ export class Session {
   #poisonedCount = 0;
   /** The message first in flight at the last early close by the server, and how many in a row. */
   #suspect: { seq: number; closes: number } | undefined;
+  /** The suspect, sent alone on this connection, awaiting any answer from the server. */
+  #probe: OutMessage | undefined;
 
   #lastSentAt = 0;
   #lastReceivedAt = 0;
@@ -249,7 +251,8 @@ export class Session {
 
   /**
    * The connection was accepted (CONNACK return code 0). Resends what is in flight, in its
-   * original order, then the deferred SUBSCRIBE/UNSUBSCRIBE, then the queue.
+   * original order, then the deferred SUBSCRIBE/UNSUBSCRIBE, then the queue; or first only a
+   * suspected poison message (see {@link connectionKilled}).
    *
    * @returns whether the broker kept a session for us (session present).
    */
@@ -261,22 +264,58 @@ export class Session {
       for (const id of this.#incomingQos2.keys()) this.#store.deleteIncomingQos2(id);
       this.#incomingQos2.clear();
     }
-    // [MQTT-4.4.0-1] Resend unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
-    // the original order. A Map iterates in insertion order: the order of first sending.
-    // Sent even when the broker lost the session: the message is then simply new to it, and
-    // at-least-once delivery is kept.
+    // Controls lost with the previous connection are sent again, with new ids, by #pump.
+    this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
+    this.#controls.clear();
+    this.#probe = undefined;
+    const suspect =
+      this.#suspect === undefined ? undefined : this.#inflightBySeq(this.#suspect.seq);
+    if (suspect?.phase === 'sent') {
+      // The server closed the last connection right after this message: send it alone,
+      // followed by a PINGREQ, and hold everything else (keeping the order) until the
+      // server answers either. A broker handles a connection's packets in order, so an
+      // answer clears the message; a close before any answer convicts it, and not a message
+      // behind it that merely shared the connection (e.g. QoS 1 acked late by JetStream).
+      this.#probe = suspect;
+      this.#send(this.#publishPacket(suspect, true), now);
+      this.#send({ type: 'pingreq' }, now);
+      return connack.sessionPresent;
+    }
+    this.#resendInflight(now);
+    this.#pump(now);
+    return connack.sessionPresent;
+  }
+
+  /**
+   * [MQTT-4.4.0-1] Resends unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
+   * the original order (a Map iterates in insertion order: the order of first sending).
+   * Sent even when the broker lost the session: the message is then simply new to it, and
+   * at-least-once delivery is kept.
+   */
+  #resendInflight(now: number, except?: OutMessage): void {
     for (const message of this.#inflight.values()) {
+      if (message === except) continue;
       if (message.phase === 'released') {
         this.#send({ type: 'pubrel', packetId: message.packetId }, now);
       } else {
         this.#send(this.#publishPacket(message, true), now);
       }
     }
-    // Controls lost with the previous connection are sent again, with new ids, by #pump.
-    this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
-    this.#controls.clear();
+  }
+
+  /** The server answered after the probe: the message did not kill it. Send the rest. */
+  #probePassed(now: number): void {
+    const probe = this.#probe;
+    if (probe === undefined) return;
+    this.#probe = undefined;
+    this.#suspect = undefined;
+    this.#resendInflight(now, probe);
     this.#pump(now);
-    return connack.sessionPresent;
+  }
+
+  #inflightBySeq(seq: number): OutMessage | undefined {
+    for (const message of this.#inflight.values()) if (message.seq === seq) return message;
+    return undefined;
   }
 
   /**
@@ -293,17 +332,22 @@ export class Session {
    * Poison-message detection, called by the driver each time an accepted connection is lost,
    * after {@link connectionLost}. `early`: the server closed or reset it before it proved
    * stable. A broker handles packets in order and closes at the one it will not take, so the
-   * suspect is the first PUBLISH in flight: every PUBLISH in flight was (re)sent on the
-   * connection just lost. The same suspect `threshold` times in a row is given up: rejected
+   * suspect is the first PUBLISH in flight (every PUBLISH in flight was (re)sent on the
+   * connection just lost). On the next connection the suspect is sent alone, followed by a
+   * PINGREQ ({@link connectionAccepted}): any answer clears it; a close before any answer
+   * counts against it. The same suspect `threshold` times in a row is given up: rejected
    * with a {@link PoisonMessageError}, removed from the session and the store. Any other
-   * loss (keep-alive expiry, our own drop, a connection that lasted) ends the streak.
+   * loss (keep-alive expiry, our own drop, a connection that lasted) ends the streak. A
+   * network cut lands in the probe's one round trip `threshold` times in a row only by a
+   * rare coincidence; that is the residual risk of a false conviction.
    *
    * @param threshold - closes in a row that condemn a message; 0 turns detection off.
    * @returns the error the message was rejected with, or undefined.
    */
   connectionKilled(early: boolean, threshold: number, now: number): PoisonMessageError | undefined {
-    let suspect: OutMessage | undefined;
-    if (early && threshold > 0) {
+    let suspect: OutMessage | undefined = this.#probe;
+    this.#probe = undefined;
+    if (suspect === undefined && early && threshold > 0) {
       for (const message of this.#inflight.values()) {
         if (message.phase === 'sent') {
           suspect = message;
@@ -311,6 +355,7 @@ export class Session {
         }
       }
     }
+    if (!early || threshold <= 0) suspect = undefined;
     if (suspect === undefined || suspect.qos === 0) {
       this.#suspect = undefined;
       return undefined;
@@ -475,6 +520,7 @@ export class Session {
         return;
       case 'puback': {
         const message = this.#inflight.get(packet.packetId);
+        if (message !== undefined && message === this.#probe) this.#probePassed(now);
         if (message?.qos === 2 && message.phase === 'sent') {
           // RabbitMQ answers a QoS 2 PUBLISH with PUBACK: it took the message as QoS 1. The
           // flow is over (no PUBREC will come): settle, and say it was not exactly once.
@@ -501,6 +547,7 @@ export class Session {
           this.#store.updateOutgoing(message.seq, message.packetId, 'released');
         }
         this.#send({ type: 'pubrel', packetId: packet.packetId }, now);
+        if (message === this.#probe) this.#probePassed(now);
         return;
       }
       case 'pubcomp': {
@@ -555,6 +602,7 @@ export class Session {
       }
       case 'pingresp':
         this.#pingSentAt = -1;
+        this.#probePassed(now);
         return;
       default:
         // CONNACK outside the handshake, or a client-only packet from the server.
@@ -662,7 +710,8 @@ export class Session {
 
   /** Sends queued messages while online, in order, as far as the window and ids allow. */
   #pump(now: number): void {
-    if (this.#link !== 'online') return;
+    // While a suspect message is probed alone, nothing else goes out (order is kept).
+    if (this.#link !== 'online' || this.#probe !== undefined) return;
     if (this.#deferredControls.length > 0) {
       const controls = this.#deferredControls;
       this.#deferredControls = [];

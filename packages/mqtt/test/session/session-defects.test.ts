@@ -177,3 +177,55 @@ test('a message past PUBREC (only PUBREL left) is never the suspect', () => {
   }
   assert.equal(h.session.inflightCount, 1);
 });
+
+test('after an early close the suspect goes alone with a PINGREQ; an answer clears it and releases the rest in order', () => {
+  const h = harness();
+  h.online();
+  h.publish('a', 1);
+  h.publish('b', 1);
+  h.publish('c', 2);
+  h.sent.length = 0;
+  h.session.connectionLost();
+  h.session.connectionKilled(true, 3, 1); // `a` is the suspect
+  h.online();
+  assert.deepEqual(
+    h.sent.splice(0).map((p) => (p.type === 'publish' ? `${p.topic} dup=${p.dup}` : p.type)),
+    ['connect', 'a dup=true', 'pingreq'],
+  );
+  h.publish('d', 1); // accepted during the probe: held, in order
+  assert.deepEqual(h.publishes(), []);
+  h.session.receive({ type: 'pingresp' }, 2); // the server lived on after `a`
+  assert.deepEqual(h.publishes(), ['b#2', 'c#3', 'd#4']);
+  // Cleared: another early close starts again from 1.
+  h.session.connectionLost();
+  assert.equal(h.session.connectionKilled(true, 2, 3), undefined);
+});
+
+test('the message that kills the connection is convicted, not one before it that the broker acked late', async () => {
+  const store = memoryStore();
+  const h = harness(100, store);
+  h.online();
+  h.publish('late-acked', 1); // JetStream acks QoS 1 after storing: the close may come first
+  h.publish('killer', 2);
+  h.publishes();
+  h.session.connectionLost();
+  assert.equal(h.session.connectionKilled(true, 3, 1), undefined); // suspect: late-acked
+  h.online();
+  assert.deepEqual(h.publishes(), ['late-acked#1']); // probed alone
+  h.session.receive({ type: 'puback', packetId: 1 }, 2); // acquitted
+  assert.equal(h.results.get('late-acked'), 'ok');
+  assert.deepEqual(h.publishes(), ['killer#2']);
+  let error: Error | undefined;
+  for (let i = 0; i < 3 && error === undefined; i++) {
+    h.session.connectionLost();
+    error = h.session.connectionKilled(true, 3, 3 + i);
+    if (error === undefined) {
+      h.online();
+      assert.deepEqual(h.publishes(), ['killer#2']);
+    }
+  }
+  assert.ok(error instanceof PoisonMessageError);
+  assert.equal(error.topic, 'killer');
+  assert.equal(h.results.get('killer'), error);
+  assert.deepEqual((await store.open()).outgoing, []);
+});
