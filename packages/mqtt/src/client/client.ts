@@ -606,19 +606,6 @@ export class Client {
     });
   }
 
-  /**
-   * Feeds the session's poison-message detection when an accepted connection is lost: it
-   * counts only when the server closed it before it proved stable.
-   */
-  #trackPoison(error: MqttError, upMs: number): void {
-    const reconnect = this.#options.reconnect;
-    if (reconnect === false) return;
-    const early = error instanceof ConnectionLostError && upMs < reconnect.stableAfterMs;
-    if (this.#session.connectionKilled(early, reconnect.poisonThreshold, now()) !== undefined) {
-      this.#checkIdle();
-    }
-  }
-
   #onConnack(connack: ConnackPacket): void {
     if (!connack.sessionPresent && this.#knownFilters.size > 0) {
       // The broker holds no subscriptions for us: restore them (ours, and a restored store's).
@@ -657,6 +644,19 @@ export class Client {
     const drains = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const wake of drains) wake();
+  }
+
+  /**
+   * Feeds the session's poison-message detection when an accepted connection is lost: it
+   * counts only when the server closed it before it proved stable.
+   */
+  #trackPoison(error: MqttError, upMs: number): void {
+    const reconnect = this.#options.reconnect;
+    if (reconnect === false) return;
+    const early = error instanceof ConnectionLostError && upMs < reconnect.stableAfterMs;
+    if (this.#session.connectionKilled(early, reconnect.poisonThreshold, now()) !== undefined) {
+      this.#checkIdle();
+    }
   }
 
   // ─── output ─────────────────────────────────────────────────────────────────────────
