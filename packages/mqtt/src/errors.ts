@@ -50,6 +50,17 @@ export const MqttErrorCode = {
    * (QoS 1/2 messages are never dropped: the client stops reading the connection instead).
    */
   MESSAGE_DROPPED: 'MQTT_MESSAGE_DROPPED',
+  /**
+   * An outgoing message was given up: the server closed the connection right after it was
+   * (re)sent, before acknowledging it, several times in a row (e.g. QoS 2 on a broker
+   * without QoS 2).
+   */
+  POISON_MESSAGE: 'MQTT_POISON_MESSAGE',
+  /**
+   * The broker acknowledged a QoS 2 message with PUBACK: it downgraded it to QoS 1
+   * (delivered at least once, not exactly once).
+   */
+  QOS_DOWNGRADED: 'MQTT_QOS_DOWNGRADED',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
@@ -164,6 +175,96 @@ export class InvalidOptionError extends MqttError {
   constructor(field: string, message: string) {
     super(MqttErrorCode.INVALID_OPTION, `${field}: ${message}`);
     this.field = field;
+  }
+}
+
+/**
+ * The connection was closed or reset by the server (or by something between us and it),
+ * as opposed to dropped by the client itself (keep-alive expiry, protocol error).
+ */
+export class ConnectionLostError extends MqttError {
+  override get name(): string {
+    return 'ConnectionLostError';
+  }
+
+  /** The server, as a URL without credentials. */
+  readonly server: string;
+  /** True when the connection ended before the broker answered CONNECT. */
+  readonly beforeConnack: boolean;
+  /** True for a TCP reset (`ECONNRESET`, `EPIPE`), false for an orderly close. */
+  readonly reset: boolean;
+
+  constructor(server: string, beforeConnack: boolean, reset: boolean, cause?: unknown) {
+    const how = reset ? 'reset' : 'closed';
+    // A broker that dislikes a CONNECT (protocol level, client id, Will QoS) may close
+    // without a CONNACK return code: say where in the handshake it happened.
+    const when = beforeConnack
+      ? ' before CONNACK (the broker may not accept this CONNECT: protocol version, client id, Will or credentials)'
+      : '';
+    super(
+      MqttErrorCode.CONNECTION_LOST,
+      `connection to ${server} ${how} by the server${when}`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.server = server;
+    this.beforeConnack = beforeConnack;
+    this.reset = reset;
+  }
+}
+
+/**
+ * An outgoing QoS 1/2 message the server would not take: it closed the connection right
+ * after the message was (re)sent, before acknowledging it, `closes` times in a row. The
+ * message is removed from the session and the store, so the messages behind it can flow.
+ */
+export class PoisonMessageError extends MqttError {
+  override get name(): string {
+    return 'PoisonMessageError';
+  }
+
+  /** Topic of the message given up. */
+  readonly topic: string;
+  /** Its QoS. */
+  readonly qos: 1 | 2;
+  /** How many connections in a row the server closed right after it was (re)sent. */
+  readonly closes: number;
+
+  constructor(topic: string, qos: 1 | 2, closes: number) {
+    super(
+      MqttErrorCode.POISON_MESSAGE,
+      `message to ${JSON.stringify(topic)} (QoS ${qos}) given up: the server closed the connection right after it was sent, ${closes} times in a row${qos === 2 ? ' (does the broker support QoS 2?)' : ''}`,
+    );
+    this.topic = topic;
+    this.qos = qos;
+    this.closes = closes;
+  }
+}
+
+/**
+ * The broker answered a QoS 2 PUBLISH with PUBACK, i.e. handled it as QoS 1 (RabbitMQ does):
+ * the message was delivered at least once, not exactly once. The publish is settled with
+ * this error and its in-flight slot and store record are freed.
+ */
+export class QosDowngradedError extends MqttError {
+  override get name(): string {
+    return 'QosDowngradedError';
+  }
+
+  /** Topic of the message. */
+  readonly topic: string;
+  /** The QoS requested. */
+  readonly requestedQos: 2;
+  /** The QoS the broker's acknowledgement implies. */
+  readonly grantedQos: 1;
+
+  constructor(topic: string) {
+    super(
+      MqttErrorCode.QOS_DOWNGRADED,
+      `message to ${JSON.stringify(topic)} sent with QoS 2 was acknowledged with PUBACK: the broker downgraded it to QoS 1 (delivered at least once, not exactly once)`,
+    );
+    this.topic = topic;
+    this.requestedQos = 2;
+    this.grantedQos = 1;
   }
 }
 

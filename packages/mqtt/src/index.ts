@@ -13,6 +13,7 @@
  */
 export * from './client/index.js';
 export {
+  ConnectionLostError,
   InvalidOptionError,
   InvalidTopicError,
   MalformedPacketError,
@@ -21,6 +22,8 @@ export {
   MqttErrorCode,
   type MqttErrorOptions,
   PacketTooLargeError,
+  PoisonMessageError,
+  QosDowngradedError,
 } from './errors.js';
 export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
 export * from './store/index.js';

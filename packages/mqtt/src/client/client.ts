@@ -23,7 +23,13 @@
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { MessageDroppedError, MqttError, MqttErrorCode, PacketTooLargeError } from '../errors.js';
+import {
+  ConnectionLostError,
+  MessageDroppedError,
+  MqttError,
+  MqttErrorCode,
+  PacketTooLargeError,
+} from '../errors.js';
 import { encode, Parser } from '../packet/index.js';
 import type { ConnackPacket, Packet, PublishPacket, QoS } from '../packet/types.js';
 import { ReconnectSchedule } from '../session/backoff.js';
@@ -228,12 +234,23 @@ export class Client {
         send: (packet) => this.#send(packet),
         deliver: (message, ack) => this.#deliver(message, ack),
         drop: (error) => this.#link?.close(error),
+        failed: (topic, qos, error) => this.#reportDropped('out', topic, qos, error),
       },
       this.#store,
     );
     if (options.reconnect !== false) {
+      const { minDelayMs, maxDelayMs, jitter, failover, stableAfterMs, refusedDelayMs } =
+        options.reconnect;
       this.#schedule = new ReconnectSchedule(
-        { ...options.reconnect, serverCount: options.servers.length },
+        {
+          minDelayMs,
+          maxDelayMs,
+          jitter,
+          failover,
+          stableAfterMs,
+          refusedDelayMs,
+          serverCount: options.servers.length,
+        },
         Math.random,
       );
     }
@@ -587,23 +604,31 @@ export class Client {
         sessionPresent: false,
       });
       let error: MqttError;
+      let acceptedAt: number | undefined;
       try {
         const link = await this.#open(server);
-        this.#schedule?.succeeded();
+        // Accepted is not yet stable: the backoff restarts only if the link lasts.
+        acceptedAt = now();
+        this.#schedule?.connected(acceptedAt);
         error = await link.closed;
       } catch (e) {
         error = asMqttError(e, redactUrl(server.url));
       }
+      const lostAt = now();
       this.#link = undefined;
       this.#readPaused = false;
       this.#session.connectionLost();
       this.#dropHeld();
+      if (acceptedAt !== undefined) this.#trackPoison(error, lostAt - acceptedAt);
       if (this.#ended) break;
       if (this.#schedule === undefined) {
         this.#finish(error);
         return;
       }
-      const next = this.#schedule.failed();
+      const next = this.#schedule.failed(
+        lostAt,
+        error instanceof ConnectionRefusedError && error.permanent,
+      );
       serverIndex = next.serverIndex;
       this.#setState({
         status: 'reconnect-wait',
@@ -725,12 +750,13 @@ export class Client {
         link.close(
           code.startsWith('ERR_SSL')
             ? tlsError(error, display, server.tls?.servername ?? url.host)
-            : asMqttError(error, display),
+            : code === 'ECONNRESET' || code === 'EPIPE'
+              ? new ConnectionLostError(display, !accepted, true, error)
+              : asMqttError(error, display),
         );
       });
-      stream.on('close', () =>
-        link.close(new MqttError(MqttErrorCode.CONNECTION_LOST, `connection to ${display} closed`)),
-      );
+      // Our own close() settles the link first, so a close seen here came from the other end.
+      stream.on('close', () => link.close(new ConnectionLostError(display, !accepted, false)));
       stream.on('drain', () => this.#onDrain());
       this.#session.connectionOpened(now(), {
         ...(server.username === undefined ? {} : { username: server.username }),
@@ -784,6 +810,19 @@ export class Client {
     const drains = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const wake of drains) wake();
+  }
+
+  /**
+   * Feeds the session's poison-message detection when an accepted connection is lost: it
+   * counts only when the server closed it before it proved stable.
+   */
+  #trackPoison(error: MqttError, upMs: number): void {
+    const reconnect = this.#options.reconnect;
+    if (reconnect === false) return;
+    const early = error instanceof ConnectionLostError && upMs < reconnect.stableAfterMs;
+    if (this.#session.connectionKilled(early, reconnect.poisonThreshold, now()) !== undefined) {
+      this.#checkIdle();
+    }
   }
 
   // ─── output ─────────────────────────────────────────────────────────────────────────

@@ -25,6 +25,7 @@ export {
 } from './mqtt-strings.js';
 export {
   type ClientOptions,
+  type FailoverPolicy,
   type OfflineQueueOptions,
   type OfflineQueuePolicy,
   type ReconnectOptions,

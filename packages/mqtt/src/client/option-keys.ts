@@ -64,6 +64,10 @@ export const RECONNECT_KEYS = {
   minDelayMs: true,
   maxDelayMs: true,
   jitter: true,
+  failover: true,
+  stableAfterMs: true,
+  refusedDelayMs: true,
+  poisonThreshold: true,
 } as const satisfies KnownKeys<ReconnectOptions>;
 
 /** Keys of {@link OfflineQueueOptions}. */

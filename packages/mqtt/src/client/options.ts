@@ -7,6 +7,7 @@
 import { InvalidOptionError, InvalidTopicError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
 import type { QoS, Will } from '../packet/types.js';
+import type { FailoverPolicy } from '../session/backoff.js';
 import type { SessionStore } from '../store/types.js';
 import { validateTopicName } from '../topic/index.js';
 import type { PskOptions, TlsOptions } from '../transport/types.js';
@@ -21,6 +22,8 @@ import {
   WILL_KEYS,
 } from './option-keys.js';
 import { MAX_SERVERS, PRIMARY_FIELDS, resolveServer } from './servers.js';
+
+export type { FailoverPolicy } from '../session/backoff.js';
 
 /** A server to connect to, with its own credentials and TLS settings. */
 export interface ServerOptions {
@@ -50,7 +53,10 @@ export interface WillOptions {
   readonly retain?: boolean;
 }
 
-/** Reconnect backoff. Waits double from `minDelayMs` up to `maxDelayMs`. */
+/**
+ * Reconnect backoff and failover. Waits double from `minDelayMs` up to `maxDelayMs`; they
+ * restart from `minDelayMs` only after a connection that stayed up `stableAfterMs`.
+ */
 export interface ReconnectOptions {
   /** @default 2000 */
   readonly minDelayMs?: number;
@@ -58,6 +64,44 @@ export interface ReconnectOptions {
   readonly maxDelayMs?: number;
   /** Fraction of each wait that is randomized (0..1). @default 0.2 */
   readonly jitter?: number;
+  /**
+   * When to move to the next of `servers`. `'backup'`: a primary and its backups (Mongoose
+   * OS `mqtt1`): keep trying a server until the attempt after a `maxDelayMs` wait failed
+   * (about 2 minutes with the defaults), and stay on a server that works. `'cluster'`: equal
+   * nodes of a clustered broker (EMQX, HiveMQ, VerneMQ, NATS, RabbitMQ): move to the next
+   * node at every failure, so a dead node costs one `minDelayMs` wait. @default 'backup'
+   */
+  readonly failover?: FailoverPolicy;
+  /**
+   * How long a connection must stay up before its end restarts the backoff from
+   * `minDelayMs`. A CONNACK alone does not: a broker that accepts and then closes at once
+   * (e.g. on a message it will not take) would otherwise be retried every `minDelayMs`
+   * forever. 10 s is far longer than a broker takes to close on a message it rejects
+   * (milliseconds) and shorter than a keep-alive period. 0 restarts on every CONNACK.
+   * @default 10000
+   */
+  readonly stableAfterMs?: number;
+  /**
+   * After a permanent refusal (CONNACK return code 1, 2, 4 or 5: unacceptable protocol
+   * version, identifier rejected, bad user name or password, not authorized) the next
+   * attempt waits this long, and the backoff stays at `maxDelayMs`: a device must not
+   * hammer a broker with wrong credentials, nor give up for good (they may be fixed on the
+   * broker's side). `state.lastError` is the `ConnectionRefusedError` (`permanent: true`).
+   * With `failover: 'backup'`, a second refusal in a row moves to the next server.
+   * @default maxDelayMs
+   */
+  readonly refusedDelayMs?: number;
+  /**
+   * A QoS 1/2 message is given up with a `PoisonMessageError` (and removed from the store)
+   * when the server closed the connection right after it was (re)sent, before acknowledging
+   * it and before the connection proved stable (`stableAfterMs`), this many times in a row:
+   * NATS, AWS IoT and others close the connection on a QoS 2 PUBLISH, which would otherwise
+   * be resent forever and block every message behind it. Keep-alive time-outs, failed
+   * attempts and connections that lasted count for nothing; a network that cuts every
+   * connection within `stableAfterMs`, with the same message first in flight each time,
+   * cannot be told apart. 0 turns detection off. @default 3
+   */
+  readonly poisonThreshold?: number;
 }
 
 /** What to do with a publish while disconnected when the offline queue is full. */
@@ -109,9 +153,15 @@ export interface ClientOptions {
   /** @default 0 (either) */
   readonly family?: 0 | 4 | 6;
   readonly wsPath?: string;
-  /** Reconnect backoff, or `false` to never reconnect. @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2 } */
+  /**
+   * Reconnect backoff, failover and poison-message policy, or `false` to never reconnect.
+   * @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2, failover: 'backup', stableAfterMs: 10000, refusedDelayMs: maxDelayMs, poisonThreshold: 3 }
+   */
   readonly reconnect?: false | ReconnectOptions;
-  /** Backup servers, tried after the primary (Mongoose OS `mqtt1` semantics). @default [] */
+  /**
+   * More servers: backups tried after the primary (Mongoose OS `mqtt1` semantics), or the
+   * other nodes of a cluster with `reconnect.failover: 'cluster'`. @default []
+   */
   readonly servers?: readonly (string | ServerOptions)[];
   /** Where the session state lives. @default memoryStore() */
   readonly store?: SessionStore;
@@ -300,7 +350,27 @@ export function resolveOptions(
     if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
       throw new InvalidOptionError('reconnect.jitter', 'must be a number from 0 to 1');
     }
-    reconnect = { minDelayMs, maxDelayMs, jitter };
+    const failover = r.failover ?? 'backup';
+    if (failover !== 'backup' && failover !== 'cluster') {
+      throw new InvalidOptionError(
+        'reconnect.failover',
+        `must be 'backup' or 'cluster', got ${JSON.stringify(failover)}`,
+      );
+    }
+    reconnect = {
+      minDelayMs,
+      maxDelayMs,
+      jitter,
+      failover,
+      stableAfterMs: integer('reconnect.stableAfterMs', r.stableAfterMs ?? 10_000, 0, 86_400_000),
+      refusedDelayMs: integer(
+        'reconnect.refusedDelayMs',
+        r.refusedDelayMs ?? maxDelayMs,
+        0,
+        86_400_000,
+      ),
+      poisonThreshold: integer('reconnect.poisonThreshold', r.poisonThreshold ?? 3, 0, 1000),
+    };
   }
 
   const maxInflight = integer('maxInflight', options.maxInflight ?? 100, 1, 65535);

@@ -3,7 +3,12 @@
  *
  * @module
  */
-export { type BackoffOptions, type NextAttempt, ReconnectSchedule } from './backoff.js';
+export {
+  type BackoffOptions,
+  type FailoverPolicy,
+  type NextAttempt,
+  ReconnectSchedule,
+} from './backoff.js';
 export {
   type Credentials,
   type InboundAck,

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { MqttError, MqttErrorCode } from '../errors.js';
+import { MqttError, MqttErrorCode, PoisonMessageError, QosDowngradedError } from '../errors.js';
 import type {
   ConnackPacket,
   ConnectPacket,
@@ -59,6 +59,11 @@ export interface SessionHost {
   deliver(message: PublishPacket, ack: InboundAck | undefined): void;
   /** Drop the connection, e.g. after a keep-alive expiry or a protocol violation. */
   drop(error: MqttError): void;
+  /**
+   * An outgoing message nobody awaits (resumed from a store after a restart) failed for
+   * good, e.g. as a poison message: report it, since no promise will.
+   */
+  failed?(topic: string, qos: QoS, error: MqttError): void;
 }
 
 /** Fixed parameters of a session. */
@@ -179,6 +184,13 @@ export class Session {
   /** Reading is paused by the driver: the broker's packets wait unread in the socket. */
   #receivePaused = false;
 
+  #unexpectedAcks = 0;
+  #poisonedCount = 0;
+  /** The message first in flight at the last early close by the server, and how many in a row. */
+  #suspect: { seq: number; closes: number } | undefined;
+  /** The suspect, sent alone on this connection, awaiting any answer from the server. */
+  #probe: OutMessage | undefined;
+
   #lastSentAt = 0;
   #lastReceivedAt = 0;
   /** When the outstanding PINGREQ was sent; -1 when none is outstanding. */
@@ -208,6 +220,19 @@ export class Session {
   /** Payload bytes of the messages counted by {@link queuedCount}. */
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /**
+   * Acknowledgements that matched no flow: PUBACK, PUBREC or PUBCOMP for an id not in
+   * flight or in the wrong phase (a broker bug, or acks of a session lost with a restart).
+   */
+  get unexpectedAcks(): number {
+    return this.#unexpectedAcks;
+  }
+
+  /** Messages given up with a {@link PoisonMessageError} (see {@link connectionKilled}). */
+  get poisonedCount(): number {
+    return this.#poisonedCount;
   }
 
   /** True when nothing accepted is still waiting for its flow to complete. */
@@ -260,7 +285,8 @@ export class Session {
 
   /**
    * The connection was accepted (CONNACK return code 0). Resends what is in flight, in its
-   * original order, then the deferred SUBSCRIBE/UNSUBSCRIBE, then the queue.
+   * original order, then the deferred SUBSCRIBE/UNSUBSCRIBE, then the queue; or first only a
+   * suspected poison message (see {@link connectionKilled}).
    *
    * @returns whether the broker kept a session for us (session present).
    */
@@ -274,22 +300,58 @@ export class Session {
       // Their acknowledgements are owed to nobody now; the messages stay with the application.
       this.#keepAcks(() => false);
     }
-    // [MQTT-4.4.0-1] Resend unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
-    // the original order. A Map iterates in insertion order: the order of first sending.
-    // Sent even when the broker lost the session: the message is then simply new to it, and
-    // at-least-once delivery is kept.
+    // Controls lost with the previous connection are sent again, with new ids, by #pump.
+    this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
+    this.#controls.clear();
+    this.#probe = undefined;
+    const suspect =
+      this.#suspect === undefined ? undefined : this.#inflightBySeq(this.#suspect.seq);
+    if (suspect?.phase === 'sent') {
+      // The server closed the last connection right after this message: send it alone,
+      // followed by a PINGREQ, and hold everything else (keeping the order) until the
+      // server answers either. A broker handles a connection's packets in order, so an
+      // answer clears the message; a close before any answer convicts it, and not a message
+      // behind it that merely shared the connection (e.g. QoS 1 acked late by JetStream).
+      this.#probe = suspect;
+      this.#send(this.#publishPacket(suspect, true), now);
+      this.#send({ type: 'pingreq' }, now);
+      return connack.sessionPresent;
+    }
+    this.#resendInflight(now);
+    this.#pump(now);
+    return connack.sessionPresent;
+  }
+
+  /**
+   * [MQTT-4.4.0-1] Resends unacknowledged PUBLISH (DUP=1, same packet id) and PUBREL, in
+   * the original order (a Map iterates in insertion order: the order of first sending).
+   * Sent even when the broker lost the session: the message is then simply new to it, and
+   * at-least-once delivery is kept.
+   */
+  #resendInflight(now: number, except?: OutMessage): void {
     for (const message of this.#inflight.values()) {
+      if (message === except) continue;
       if (message.phase === 'released') {
         this.#send({ type: 'pubrel', packetId: message.packetId }, now);
       } else {
         this.#send(this.#publishPacket(message, true), now);
       }
     }
-    // Controls lost with the previous connection are sent again, with new ids, by #pump.
-    this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
-    this.#controls.clear();
+  }
+
+  /** The server answered after the probe: the message did not kill it. Send the rest. */
+  #probePassed(now: number): void {
+    const probe = this.#probe;
+    if (probe === undefined) return;
+    this.#probe = undefined;
+    this.#suspect = undefined;
+    this.#resendInflight(now, probe);
     this.#pump(now);
-    return connack.sessionPresent;
+  }
+
+  #inflightBySeq(seq: number): OutMessage | undefined {
+    for (const message of this.#inflight.values()) if (message.seq === seq) return message;
+    return undefined;
   }
 
   /**
@@ -306,6 +368,50 @@ export class Session {
     // untaken QoS 2 message keeps its place: the broker resends it with DUP and the same id,
     // which is not delivered twice, and PUBREC goes out once the application took the first.
     this.#keepAcks((ack) => ack.qos === 2 && !ack.taken);
+  }
+
+  /**
+   * Poison-message detection, called by the driver each time an accepted connection is lost,
+   * after {@link connectionLost}. `early`: the server closed or reset it before it proved
+   * stable. A broker handles packets in order and closes at the one it will not take, so the
+   * suspect is the first PUBLISH in flight (every PUBLISH in flight was (re)sent on the
+   * connection just lost). On the next connection the suspect is sent alone, followed by a
+   * PINGREQ ({@link connectionAccepted}): any answer clears it; a close before any answer
+   * counts against it. The same suspect `threshold` times in a row is given up: rejected
+   * with a {@link PoisonMessageError}, removed from the session and the store. Any other
+   * loss (keep-alive expiry, our own drop, a connection that lasted) ends the streak. A
+   * network cut lands in the probe's one round trip `threshold` times in a row only by a
+   * rare coincidence; that is the residual risk of a false conviction.
+   *
+   * @param threshold - closes in a row that condemn a message; 0 turns detection off.
+   * @returns the error the message was rejected with, or undefined.
+   */
+  connectionKilled(early: boolean, threshold: number, now: number): PoisonMessageError | undefined {
+    let suspect: OutMessage | undefined = this.#probe;
+    this.#probe = undefined;
+    if (suspect === undefined && early && threshold > 0) {
+      for (const message of this.#inflight.values()) {
+        if (message.phase === 'sent') {
+          suspect = message;
+          break;
+        }
+      }
+    }
+    if (!early || threshold <= 0) suspect = undefined;
+    if (suspect === undefined || suspect.qos === 0) {
+      this.#suspect = undefined;
+      return undefined;
+    }
+    const closes = this.#suspect?.seq === suspect.seq ? this.#suspect.closes + 1 : 1;
+    if (closes < threshold) {
+      this.#suspect = { seq: suspect.seq, closes };
+      return undefined;
+    }
+    this.#suspect = undefined;
+    this.#poisonedCount++;
+    const error = new PoisonMessageError(suspect.topic, suspect.qos, closes);
+    this.#fail(suspect, error, now);
+    return error;
   }
 
   // ─── user operations ────────────────────────────────────────────────────────────────
@@ -526,25 +632,42 @@ export class Session {
         return;
       case 'puback': {
         const message = this.#inflight.get(packet.packetId);
-        // Unexpected acks (unknown id, or a QoS 2 message) are ignored.
-        if (message === undefined || message.qos !== 1) return;
+        if (message !== undefined && message === this.#probe) this.#probePassed(now);
+        if (message?.qos === 2 && message.phase === 'sent') {
+          // RabbitMQ answers a QoS 2 PUBLISH with PUBACK: it took the message as QoS 1. The
+          // flow is over (no PUBREC will come): settle, and say it was not exactly once.
+          this.#fail(message, new QosDowngradedError(message.topic), now);
+          return;
+        }
+        // An unknown id, or PUBACK for a QoS 2 message past PUBREC: counted, not acted on.
+        if (message === undefined || message.qos !== 1) {
+          this.#unexpectedAcks++;
+          return;
+        }
         this.#complete(message, now);
         return;
       }
       case 'pubrec': {
         const message = this.#inflight.get(packet.packetId);
-        if (message === undefined || message.qos !== 2) return;
+        if (message === undefined || message.qos !== 2) {
+          this.#unexpectedAcks++;
+          return;
+        }
         if (message.phase === 'sent') {
           // [MQTT-4.3.3-1] From here on the payload is no longer needed: only PUBREL.
           message.phase = 'released';
           this.#store.updateOutgoing(message.seq, message.packetId, 'released');
         }
         this.#send({ type: 'pubrel', packetId: packet.packetId }, now);
+        if (message === this.#probe) this.#probePassed(now);
         return;
       }
       case 'pubcomp': {
         const message = this.#inflight.get(packet.packetId);
-        if (message === undefined || message.phase !== 'released') return;
+        if (message === undefined || message.phase !== 'released') {
+          this.#unexpectedAcks++;
+          return;
+        }
         this.#complete(message, now);
         return;
       }
@@ -591,6 +714,7 @@ export class Session {
       }
       case 'pingresp':
         this.#pingSentAt = -1;
+        this.#probePassed(now);
         return;
       default:
         // CONNACK outside the handshake, or a client-only packet from the server.
@@ -701,9 +825,20 @@ export class Session {
     this.#pump(now);
   }
 
+  /** Ends an in-flight message's flow with an error: frees its slot, id and store record. */
+  #fail(message: OutMessage, error: MqttError, now: number): void {
+    this.#inflight.delete(message.packetId);
+    this.#store.deleteOutgoing(message.seq);
+    // A message resumed from the store after a restart has nobody awaiting it: say so.
+    if (message.op === undefined) this.#host.failed?.(message.topic, message.qos, error);
+    else message.op.reject(error);
+    this.#pump(now);
+  }
+
   /** Sends queued messages while online, in order, as far as the window and ids allow. */
   #pump(now: number): void {
-    if (this.#link !== 'online') return;
+    // While a suspect message is probed alone, nothing else goes out (order is kept).
+    if (this.#link !== 'online' || this.#probe !== undefined) return;
     if (this.#deferredControls.length > 0) {
       const controls = this.#deferredControls;
       this.#deferredControls = [];

@@ -36,7 +36,15 @@ test('defaults are filled and out-of-range values name the field', () => {
   const o = resolveOptions('mqtt://127.0.0.1:1');
   assert.equal(o.keepaliveSec, 60);
   assert.equal(o.clean, true);
-  assert.deepEqual(o.reconnect, { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2 });
+  assert.deepEqual(o.reconnect, {
+    minDelayMs: 2000,
+    maxDelayMs: 60000,
+    jitter: 0.2,
+    failover: 'backup',
+    stableAfterMs: 10000,
+    refusedDelayMs: 60000,
+    poisonThreshold: 3,
+  });
   assert.throws(
     () => resolveOptions('mqtt://127.0.0.1:1', { keepaliveSec: 70000 }),
     (e: unknown) => e instanceof InvalidOptionError && e.field === 'keepaliveSec',

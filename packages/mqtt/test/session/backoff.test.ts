@@ -2,27 +2,33 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ReconnectSchedule } from '../../src/session/backoff.js';
 
-const noJitter = { jitter: 0 };
+/** The policies these tests do not exercise, at their defaults. */
+const noJitter = {
+  jitter: 0,
+  failover: 'backup',
+  stableAfterMs: 10_000,
+  refusedDelayMs: 60_000,
+} as const;
 
 test('waits double from min to max on one server (Mongoose OS: 2, 4, 8, 16, 32, 60 s)', () => {
   const s = new ReconnectSchedule(
     { minDelayMs: 2000, maxDelayMs: 60000, serverCount: 1, ...noJitter },
     () => 0,
   );
-  const waits = Array.from({ length: 8 }, () => s.failed().delayMs);
+  const waits = Array.from({ length: 8 }, () => s.failed(0).delayMs);
   assert.deepEqual(waits, [2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
   assert.equal(s.serverIndex, 0);
 });
 
-test('success resets the backoff and keeps the server', () => {
+test('a stable connection resets the backoff and keeps the server', () => {
   const s = new ReconnectSchedule(
     { minDelayMs: 100, maxDelayMs: 1000, serverCount: 2, ...noJitter },
     () => 0,
   );
-  s.failed();
-  s.failed();
-  s.succeeded();
-  assert.deepEqual(s.failed(), { delayMs: 100, serverIndex: 0, switched: false });
+  s.failed(0);
+  s.failed(0);
+  s.connected(1_000);
+  assert.deepEqual(s.failed(11_000), { delayMs: 100, serverIndex: 0, switched: false });
 });
 
 test('switches to the backup after the attempt that followed the maximum wait, and back', () => {
@@ -30,7 +36,7 @@ test('switches to the backup after the attempt that followed the maximum wait, a
     { minDelayMs: 2000, maxDelayMs: 16000, serverCount: 2, ...noJitter },
     () => 0,
   );
-  const steps = Array.from({ length: 12 }, () => s.failed());
+  const steps = Array.from({ length: 12 }, () => s.failed(0));
   assert.deepEqual(
     steps.map((x) => [x.delayMs, x.serverIndex]),
     [
@@ -59,24 +65,24 @@ test('a server that works is kept when it drops later', () => {
     { minDelayMs: 1, maxDelayMs: 2, serverCount: 3, ...noJitter },
     () => 0,
   );
-  s.failed(); // 1 on server 0
-  s.failed(); // 2 on server 0
-  assert.equal(s.failed().serverIndex, 1); // switched to server 1
-  s.succeeded(); // server 1 works
-  assert.equal(s.failed().serverIndex, 1); // it dropped: retry server 1 first
+  s.failed(0); // 1 on server 0
+  s.failed(0); // 2 on server 0
+  assert.equal(s.failed(0).serverIndex, 1); // switched to server 1
+  s.connected(0); // server 1 works
+  assert.equal(s.failed(20_000).serverIndex, 1); // it dropped: retry server 1 first
 });
 
 test('jitter spreads a wait over [d·(1−j), d] and never above the cap', () => {
   const low = new ReconnectSchedule(
-    { minDelayMs: 1000, maxDelayMs: 4000, serverCount: 1, jitter: 0.5 },
+    { minDelayMs: 1000, maxDelayMs: 4000, serverCount: 1, ...noJitter, jitter: 0.5 },
     () => 0.999999,
   );
   const high = new ReconnectSchedule(
-    { minDelayMs: 1000, maxDelayMs: 4000, serverCount: 1, jitter: 0.5 },
+    { minDelayMs: 1000, maxDelayMs: 4000, serverCount: 1, ...noJitter, jitter: 0.5 },
     () => 0,
   );
-  const lows = Array.from({ length: 4 }, () => low.failed().delayMs);
-  const highs = Array.from({ length: 4 }, () => high.failed().delayMs);
+  const lows = Array.from({ length: 4 }, () => low.failed(0).delayMs);
+  const highs = Array.from({ length: 4 }, () => high.failed(0).delayMs);
   assert.deepEqual(highs, [1000, 2000, 4000, 4000]);
   assert.deepEqual(lows, [500, 1000, 2000, 2000]);
 });
@@ -92,9 +98,9 @@ test('a fleet with random jitter does not reconnect in lockstep', () => {
       { length: 50 },
       () =>
         new ReconnectSchedule(
-          { minDelayMs: 2000, maxDelayMs: 60000, serverCount: 1, jitter: 0.2 },
+          { minDelayMs: 2000, maxDelayMs: 60000, serverCount: 1, ...noJitter, jitter: 0.2 },
           rng,
-        ).failed().delayMs,
+        ).failed(0).delayMs,
     ),
   );
   assert.ok(firstWaits.size > 25, `only ${firstWaits.size} distinct waits among 50 devices`);

@@ -131,7 +131,7 @@ test('QoS 2: PUBREC → PUBREL (phase released in the store) → PUBCOMP settles
   assert.equal((await h.store.open()).outgoing.length, 0);
 });
 
-test('unexpected acks are ignored', () => {
+test('unexpected acks are counted and change nothing', () => {
   const h = harness();
   h.online();
   h.take();
@@ -139,9 +139,10 @@ test('unexpected acks are ignored', () => {
   h.publish('q2', 2); // id 2
   h.take();
   h.session.receive({ type: 'puback', packetId: 9 }, 1); // unknown id
-  h.session.receive({ type: 'puback', packetId: 2 }, 1); // PUBACK for a QoS 2 message
+  // (PUBACK for a QoS 2 message is a downgrade, not an unexpected ack: session-defects.test.ts)
   h.session.receive({ type: 'pubcomp', packetId: 2 }, 1); // PUBCOMP before PUBREC
   h.session.receive({ type: 'pubrec', packetId: 1 }, 1); // PUBREC for a QoS 1 message
+  assert.equal(h.session.unexpectedAcks, 3);
   assert.deepEqual(h.settled, []);
   assert.deepEqual(h.take(), []);
   assert.equal(h.drops.length, 0);
