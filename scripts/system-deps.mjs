@@ -22,6 +22,7 @@ export const REQUIREMENTS = [
   { command: 'mosquitto_passwd', package: 'mosquitto', why: 'password files for Mosquitto' },
   { command: 'mosquitto_pub', package: 'mosquitto-clients', why: 'courier pub/sub vs mosquitto' },
   { command: 'mosquitto_sub', package: 'mosquitto-clients', why: 'courier pub/sub vs mosquitto' },
+  { command: 'stdbuf', package: 'coreutils', why: "mosquitto_sub's lines as they come" },
   { command: 'redis-server', package: 'redis-server', why: 'the Redis bridge tests' },
   { command: 'openssl', package: 'openssl', why: 'test certificates and PSK keys' },
   { file: '/usr/bin/chromium', package: 'chromium', why: 'the console browser tests' },

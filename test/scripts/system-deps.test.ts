@@ -17,6 +17,7 @@ import { tempDir } from '../helpers/tmp.js';
 const ALL = [
   'mosquitto',
   'mosquitto-clients',
+  'coreutils',
   'redis-server',
   'openssl',
   'chromium',
