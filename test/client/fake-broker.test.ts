@@ -66,7 +66,10 @@ test('resend order after reconnect: PUBLISH and PUBREL in original order, before
   for await (const s of c.states()) if (s.status !== 'connected') break;
   const p4 = c.publish('t/4', '4', { qos: 1 }); // accepted while offline
   const second = await acceptSession(broker, true);
-  await new Promise((r) => setTimeout(r, 200));
+  // Waits for the four packets the client owes (CONNECT is the first), not for a guessed time.
+  for (let i = 0; i < 1000 && second.received.length < 5; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const order = second.received
     .slice(1)
     .map((p) =>
