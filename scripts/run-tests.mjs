@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under packages/*/test and test/ with Node's own test runner.
 // Node 20's --test takes no globs, so the files are listed here.
+//
+// Before anything is built or run, the system programs the tests need (Mosquitto, Redis,
+// openssl, Chromium and fonts) are checked, and installed when that can be done unattended:
+// a missing program must stop the run with its package named, not cancel tests half-way.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureSystemDeps } from './system-deps.mjs';
 
 function find(dir, out) {
   let names;
@@ -29,6 +34,7 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+if (!ensureSystemDeps()) process.exit(1);
 // The console's browser tests and page test need the built page.
 const ui = spawnSync(process.execPath, ['packages/agent/scripts/build-ui.mjs'], {
   stdio: 'inherit',

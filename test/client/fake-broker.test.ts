@@ -70,7 +70,11 @@ test('resend order after reconnect: PUBLISH and PUBREL in original order, before
   // PINGREQ (poison-message detection); the answer releases the rest.
   await second.next('pingreq');
   second.send({ type: 'pingresp' });
-  await new Promise((r) => setTimeout(r, 200));
+  // Waits for the four packets the client owes after CONNECT, not for a guessed time.
+  const owed = (): number => second.received.filter((p) => p.type !== 'pingreq').length;
+  for (let i = 0; i < 1000 && owed() < 5; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const order = second.received
     .slice(1)
     .filter((p) => p.type !== 'pingreq')

@@ -175,10 +175,16 @@ test('the fault proxy cuts at random moments, bounded by maxCuts, until stopped'
   });
   await reopen();
   const stop = proxy.cutRandomly({ minMs: 10, maxMs: 30, rng: () => 0.5, maxCuts: 3 });
-  await new Promise((r) => setTimeout(r, 300));
+  // Each cut resets the open connection and the socket reopens: wait for the third reopening.
+  const deadline = Date.now() + 10_000;
+  while (!(resets.length >= 3 && proxy.accepted >= 4 && proxy.connections === 1)) {
+    assert.ok(Date.now() < deadline, `3 cuts and reopenings (${resets.length} resets)`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Longer than maxMs: a fourth cut, were there one, would have come.
+  await new Promise((r) => setTimeout(r, 60));
   assert.equal(stop(), 3, 'no more than maxCuts');
-  assert.ok(resets.length >= 3, `each cut reset the open connection (${resets.length} resets)`);
-  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(resets.length, 3, 'each cut reset the open connection');
   assert.equal(proxy.connections, 1, 'after stopping, the reopened connection stays up');
   assert.throws(() => proxy.cutRandomly({ minMs: 5, maxMs: 1 }), RangeError);
 });

@@ -17,6 +17,7 @@ export {
 export { type LastSent, shouldSend, type ThresholdOptions } from './agent/threshold.js';
 export {
   DEFAULT_PUB_INTERVAL_MS,
+  type IntervalScheduler,
   type RowState,
   type TickResult,
   TopicTable,

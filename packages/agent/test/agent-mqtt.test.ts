@@ -7,6 +7,7 @@ import { Agent } from '../src/agent/agent.js';
 import type { AgentEvent } from '../src/agent/events.js';
 import { parseConfig } from '../src/config/validate.js';
 import type { SimulatedDriver } from '../src/sources/simulated.js';
+import { ManualScheduler } from './manual-scheduler.js';
 import { deferrer, observe, waitFor } from './util.js';
 
 function config(host: string, port: number) {
@@ -67,7 +68,10 @@ describe('agent with Mosquitto', () => {
       2,
     );
     defer(() => observer.endAsync());
-    const agent = new Agent(config(broker.host, broker.port));
+    // The publish timers run on a manual scheduler: the test reads the period each row
+    // schedules and moves time on itself, so a loaded machine cannot change what it sees.
+    const scheduler = new ManualScheduler();
+    const agent = new Agent(config(broker.host, broker.port), { scheduler });
     const events: AgentEvent[] = [];
     agent.on('event', (e) => events.push(e));
     defer(() => agent.close());
@@ -76,22 +80,42 @@ describe('agent with Mosquitto', () => {
     assert.equal(agent.snapshot().moduleState, 'CONNECTED');
     assert.ok(events.some((e) => e.type === 'state' && e.state === 'CONNECTED'));
 
-    // Periodic publishing: 200 ms period, LucidIoT number format, QoS 2 end to end.
-    await waitFor(
-      () => seen.filter((m) => m.topic === 'OfficeTemp').length >= 6,
-      '6 OfficeTemp messages',
-    );
+    // Periodic publishing: each publish row schedules its own interval (PumpState 50 ms,
+    // OfficeTemp and OfficeTempJson 200 ms) and sends its first value at once.
+    assert.deepEqual(scheduler.periods(), [50, 200, 200]);
+    const row = (topic: string) => agent.snapshot().rows.find((r) => r.topic === topic);
+    const count = (topic: string) => seen.filter((m) => m.topic === topic).length;
+    let pumpTicks = 1; // the first tick, at start
+    /** Moves the scheduler on; returns how many 200 ms ticks fell due. */
+    const advance = (ms: number): number => {
+      const called = scheduler.advance(ms);
+      pumpTicks += called.filter((p) => p === 50).length;
+      return called.filter((p) => p === 200).length;
+    };
+    // Then one OfficeTemp per 200 ms of scheduler time and none in between, at QoS 2 end to end
+    // in the LucidIoT number format. Each round waits until both 200 ms rows have completed
+    // their flow: a tick while the previous message is in flight is skipped by design.
+    for (let n = 1; n <= 6; n++) {
+      if (n > 1) {
+        assert.equal(advance(199), 0, 'no 200 ms tick before 200 ms have passed');
+        assert.equal(advance(1), 2, 'OfficeTemp and OfficeTempJson tick at 200 ms');
+      }
+      await waitFor(
+        () =>
+          row('OfficeTemp')?.published === n &&
+          row('OfficeTempJson')?.published === n &&
+          row('PumpState')?.published === 1 &&
+          count('OfficeTemp') === n,
+        `OfficeTemp number ${n}`,
+      );
+    }
     const temps = seen.filter((m) => m.topic === 'OfficeTemp');
+    assert.equal(temps.length, 6);
     for (const m of temps) {
       assert.match(m.payload, /^\d+\.\d$/);
       assert.equal(m.qos, 2);
       assert.ok(Math.abs(Number(m.payload) - 20) < 2, `${m.payload} near 20 °C`);
     }
-    const last = temps.at(-1);
-    const first = temps[0];
-    assert.ok(first !== undefined && last !== undefined);
-    const period = (last.at - first.at) / (temps.length - 1);
-    assert.ok(period > 150 && period < 350, `mean period ${period} ms for a 200 ms interval`);
     const json = JSON.parse(
       seen.find((m) => m.topic === 'OfficeTempJson')?.payload ?? '{}',
     ) as Record<string, unknown>;
@@ -99,14 +123,24 @@ describe('agent with Mosquitto', () => {
     assert.equal(typeof json.value, 'number');
     assert.equal(typeof json.ts, 'number');
 
-    // Threshold: PumpState is read every 50 ms but sent once while unchanged.
-    await new Promise((r) => setTimeout(r, 500));
+    // Threshold: PumpState is read every 50 ms but sent once while unchanged. Every tick is
+    // either sent or suppressed, so waiting for their sum waits for the last tick to finish.
+    const pumpDone = () => {
+      const r = row('PumpState');
+      return (r?.published ?? 0) + (r?.suppressed ?? 0) === pumpTicks;
+    };
+    advance(500);
+    await waitFor(pumpDone, 'every PumpState tick');
     const pump = () => seen.filter((m) => m.topic === 'PumpState').map((m) => m.payload);
+    assert.equal(row('PumpState')?.published, 1);
     assert.deepEqual(pump(), ['Off']);
     const driver = agent.driver as SimulatedDriver;
     await driver.write(1, true);
-    await waitFor(() => pump().length === 2, 'PumpState On');
-    await new Promise((r) => setTimeout(r, 300));
+    advance(50);
+    await waitFor(() => pump().length === 2 && row('PumpState')?.published === 2, 'PumpState On');
+    advance(300);
+    await waitFor(pumpDone, 'every PumpState tick after On');
+    assert.equal(row('PumpState')?.published, 2);
     assert.deepEqual(pump(), ['Off', 'On']);
     const pumpRow = agent.snapshot().rows.find((r) => r.topic === 'PumpState');
     assert.ok((pumpRow?.suppressed ?? 0) >= 5, `suppressed ${pumpRow?.suppressed}`);
@@ -153,7 +187,8 @@ describe('agent with Mosquitto', () => {
     const agent = new Agent({ ...cfg, reconnect: { minDelaySec: 0.1, maxDelaySec: 0.2 } });
     defer(() => agent.close());
     await agent.start();
-    await new Promise((r) => setTimeout(r, 300));
+    // The first failed attempt is the event to wait for, not a guess at how long it takes.
+    await waitFor(() => agent.snapshot().lastError !== undefined, 'the first failed attempt');
     assert.equal(agent.snapshot().moduleState, 'CONNECT_PND');
     assert.ok(agent.snapshot().lastError !== undefined, 'the last connection error is kept');
     const again = await startMosquitto(t, { listeners: [{ port }] });

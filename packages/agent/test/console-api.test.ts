@@ -23,6 +23,7 @@ import {
   REDIS_PASSWORD,
   startConsoleFixture,
 } from './console-util.js';
+import { ManualScheduler } from './manual-scheduler.js';
 import { deferrer, waitFor } from './util.js';
 
 const PROTECTED: [string, string, unknown?][] = [
@@ -142,15 +143,25 @@ describe('console API: authentication', () => {
   });
 
   it('the failure window slides: an address may try again once it has passed', async (t) => {
-    const fx = await startConsoleFixture(t, { loginLimits: { maxFailures: 2, windowMs: 400 } });
+    // The limiter's clock is the test's: the window ends when the test says, not after a sleep.
+    let nowMs = 1_000_000;
+    const fx = await startConsoleFixture(t, {
+      loginLimits: { maxFailures: 2, windowMs: 400, now: () => nowMs },
+    });
     const api = new ApiClient(fx.web.url);
     await api.request('POST', '/api/login', { password: 'a' });
+    nowMs += 100;
     await api.request('POST', '/api/login', { password: 'b' });
     assert.equal(
       (await api.request('POST', '/api/login', { password: ADMIN_PASSWORD })).status,
       429,
     );
-    await new Promise((r) => setTimeout(r, 450));
+    nowMs += 299; // 399 ms after the first failure: still inside the window
+    assert.equal(
+      (await api.request('POST', '/api/login', { password: ADMIN_PASSWORD })).status,
+      429,
+    );
+    nowMs += 1; // the first failure leaves the window; one remains, under the limit of 2
     await api.login();
   });
 
@@ -489,7 +500,10 @@ describe('console API: configuration', () => {
   });
 
   it('PUT of a new interval: saved atomically (0600, .prev kept), applied on the same connection', async (t) => {
-    const fx = await startConsoleFixture(t);
+    // The publish timers run on a manual scheduler: the period is read, and time moved on by
+    // the test, so a loaded machine cannot change what the broker sees.
+    const scheduler = new ManualScheduler();
+    const fx = await startConsoleFixture(t, { scheduler });
     const api = new ApiClient(fx.web.url);
     await api.login();
     const before = await readFile(fx.file, 'utf8');
@@ -497,6 +511,11 @@ describe('console API: configuration', () => {
     fx.agent.on('state', (e) => e.type === 'state' && states.push(e.state));
     const { json } = await api.request('GET', '/api/config');
     json.config.topics[1].pubIntervalMs = 150;
+    assert.deepEqual(scheduler.periods(), [250, 1000], 'ValveState and OfficeTemp as configured');
+    const row = () => fx.agent.snapshot().rows.find((r) => r.topic === 'OfficeTemp');
+    // The first OfficeTemp has completed its flow before the observer subscribes: it sees
+    // only what the new table sends.
+    await waitFor(() => row()?.published === 1, 'the first OfficeTemp');
     const seen = await observeFixture(t, fx, 'OfficeTemp', 0);
     const r = await api.request('PUT', '/api/config', { config: json.config });
     assert.equal(r.status, 200, r.text);
@@ -514,13 +533,21 @@ describe('console API: configuration', () => {
       (await readdir(fx.dir)).filter((f) => f.endsWith('.tmp')),
       [],
     );
-    // Applied without a reconnect, and the broker sees the new period.
-    const start = seen.length;
-    await waitFor(() => seen.length >= start + 8, 'eight OfficeTemp at the new interval', 5000);
-    const times = seen.slice(start).map((m) => m.at);
-    const gaps = times.slice(1).map((x, i) => x - (times[i] as number));
-    const median = gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number;
-    assert.ok(median > 100 && median < 300, `median gap ${median} ms, expected about 150`);
+    // Applied without a reconnect: the row's timer now runs every 150 ms (the 1000 ms one is
+    // gone), the new table sends at once, and the broker sees one OfficeTemp per 150 ms.
+    assert.deepEqual(scheduler.periods(), [150, 250]);
+    const ticks = (called: number[]) => called.filter((p) => p === 150).length;
+    for (let n = 1; n <= 5; n++) {
+      if (n > 1) {
+        assert.equal(ticks(scheduler.advance(149)), 0, 'no tick before 150 ms');
+        assert.equal(ticks(scheduler.advance(1)), 1, 'one tick at 150 ms');
+      }
+      // Waiting for the flow to complete: a tick during the previous flow is skipped by design.
+      await waitFor(
+        () => row()?.published === n && seen.length === n,
+        `OfficeTemp number ${n} at the new interval`,
+      );
+    }
     assert.deepEqual(states, [], 'no reconnect');
   });
 
@@ -827,9 +854,14 @@ describe('console API: live state', () => {
     assert.equal(ninth.status, 429);
     ninth.close();
     for (const s of streams) s.close();
-    // Closed streams are forgotten: a new one is accepted again.
-    await new Promise((r) => setTimeout(r, 100));
-    const again = await open();
+    // Closed streams are forgotten: a new one is accepted again once the server has seen the
+    // closes (asked until it is, not after a guessed delay).
+    let again = await open();
+    const until = Date.now() + 10_000;
+    while (again.status === 429 && Date.now() < until) {
+      again.close();
+      again = await open();
+    }
     assert.equal(again.status, 200);
     again.close();
   });

@@ -12,6 +12,7 @@ import {
 import { tempDir } from '../../../test/helpers/tmp.js';
 import { Agent } from '../src/agent/agent.js';
 import { lucidChannels, lucidTopics } from '../src/agent/demo.js';
+import type { IntervalScheduler } from '../src/agent/topic-table.js';
 import { parseConfig } from '../src/config/validate.js';
 import { FileConfigStore } from '../src/web/config-store.js';
 import { type ConsoleOptions, startConsole, type WebConsole } from '../src/web/server.js';
@@ -60,10 +61,12 @@ export async function startConsoleFixture(
   options: Partial<ConsoleOptions> & {
     config?: Record<string, unknown>;
     broker?: MosquittoOptions;
+    /** The agent's publish timers, e.g. a ManualScheduler; default real ones. */
+    scheduler?: IntervalScheduler;
   } = {},
 ): Promise<ConsoleFixture> {
   const defer = deferrer(t);
-  const { broker: brokerOptions, config: extraConfig, ...consoleOptions } = options;
+  const { broker: brokerOptions, config: extraConfig, scheduler, ...consoleOptions } = options;
   const broker = await startMosquitto(t, {
     allowAnonymous: false,
     users: { device: MQTT_PASSWORD, observer: 'observer-pw' },
@@ -73,7 +76,10 @@ export async function startConsoleFixture(
   const file = join(dir, 'agent.json');
   const raw = lucidConfig(broker.host, broker.port, extraConfig);
   await writeFile(file, `${JSON.stringify(raw, null, 2)}\n`);
-  const agent = new Agent(parseConfig(raw), { baseDir: dir });
+  const agent = new Agent(parseConfig(raw), {
+    baseDir: dir,
+    ...(scheduler === undefined ? {} : { scheduler }),
+  });
   defer(() => agent.close());
   await agent.start();
   await agent.whenConnected(10000);

@@ -30,7 +30,7 @@ import type { Publisher } from '../sources/publisher.js';
 import { RedisBridge, type SignalState } from '../sources/redis-bridge.js';
 import { SimulatedDriver } from '../sources/simulated.js';
 import { type AgentEvent, CLIP_CHARS, clipText, EventFanout, ModuleState } from './events.js';
-import { type RowState, TopicTable } from './topic-table.js';
+import { type IntervalScheduler, type RowState, TopicTable } from './topic-table.js';
 
 /** Counters since the agent was created (they survive `applyConfig`). */
 export interface AgentCounts {
@@ -96,6 +96,8 @@ export interface AgentOptions {
   readonly driver?: IoDriver;
   /** Where log lines go; default: none. */
   readonly logger?: Logger;
+  /** The topic table's publish timers; default Node's `setInterval`. For tests. */
+  readonly scheduler?: IntervalScheduler;
   /** Creates the MQTT client; default `createClient` of courier-mqtt. For tests. */
   readonly createClient?: (url: string, options: ClientOptions) => Client;
   /** Directory certificate paths are relative to (the config file's). @default process.cwd() */
@@ -358,6 +360,7 @@ export class Agent {
       driver,
       publisher: publisherOf(client),
       emit: (e) => this.#emit(e),
+      ...(this.#options.scheduler === undefined ? {} : { scheduler: this.#options.scheduler }),
     });
   }
 

@@ -51,7 +51,8 @@ interface Row {
   readonly context: FormatContext;
   last: LastSent | undefined;
   inFlight: boolean;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the row's publish timer while it runs. */
+  cancel: (() => void) | undefined;
   state: {
     lastValue: ChannelValue | undefined;
     lastPayload: string | undefined;
@@ -64,6 +65,23 @@ interface Row {
   };
 }
 
+/**
+ * Runs the publish rows' periodic timers. The default uses Node's `setInterval`; a test passes
+ * a manual one to check the period each row schedules and to step time without waiting for it.
+ */
+export interface IntervalScheduler {
+  /** Calls `fn` every `periodMs` until the returned function is called. */
+  every(periodMs: number, fn: () => void): () => void;
+}
+
+/** Node's `setInterval`. */
+export const realScheduler: IntervalScheduler = {
+  every(periodMs, fn) {
+    const timer = setInterval(fn, periodMs);
+    return () => clearInterval(timer);
+  },
+};
+
 /** Options of a {@link TopicTable}. */
 export interface TopicTableOptions {
   readonly rows: readonly TopicRowConfig[];
@@ -74,6 +92,8 @@ export interface TopicTableOptions {
   readonly emit: (event: AgentEvent) => void;
   /** Clock. @default Date.now */
   readonly now?: () => number;
+  /** The publish timers. @default {@link realScheduler} */
+  readonly scheduler?: IntervalScheduler;
 }
 
 /** What one publish tick did. */
@@ -88,6 +108,7 @@ export class TopicTable {
   readonly #publisher: Publisher;
   readonly #emit: (event: AgentEvent) => void;
   readonly #now: () => number;
+  readonly #scheduler: IntervalScheduler;
   #running = false;
 
   constructor(options: TopicTableOptions) {
@@ -95,6 +116,7 @@ export class TopicTable {
     this.#publisher = options.publisher;
     this.#emit = options.emit;
     this.#now = options.now ?? Date.now;
+    this.#scheduler = options.scheduler ?? realScheduler;
     this.#rows = options.rows.map((config, index) => {
       const channel = options.channels.get(config.channel);
       if (channel === undefined) {
@@ -111,7 +133,7 @@ export class TopicTable {
         context: { unit: channel.unit, name: channel.name, channel: channel.id },
         last: undefined,
         inFlight: false,
-        timer: undefined,
+        cancel: undefined,
         state: {
           lastValue: undefined,
           lastPayload: undefined,
@@ -141,7 +163,7 @@ export class TopicTable {
       if (!row.config.enabled || row.config.direction !== 'publish') continue;
       const period = row.config.pubIntervalMs ?? DEFAULT_PUB_INTERVAL_MS;
       void this.tick(row.index);
-      row.timer = setInterval(() => void this.tick(row.index), period);
+      row.cancel = this.#scheduler.every(period, () => void this.tick(row.index));
     }
   }
 
@@ -149,8 +171,8 @@ export class TopicTable {
   stop(): void {
     this.#running = false;
     for (const row of this.#rows) {
-      if (row.timer !== undefined) clearInterval(row.timer);
-      row.timer = undefined;
+      row.cancel?.();
+      row.cancel = undefined;
     }
   }
 

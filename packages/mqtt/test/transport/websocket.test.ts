@@ -73,10 +73,15 @@ test('WebSocket framing: headers, fragmentation, ping/pong, close', async (t) =>
     seen.received.map((b) => [...b]),
     [[1, 2, 3]],
   );
-  for (let i = 0; i < 50 && !seen.pong; i++) await new Promise((r) => setTimeout(r, 10));
+  // Polled until the server has seen them, with a deadline far beyond any wait a loaded
+  // machine imposes (a fixed number of short waits fails when the machine is busy).
+  const until = async (done: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  };
+  await until(() => seen.pong);
   assert.ok(seen.pong, 'ping was answered with pong');
   stream.end();
-  for (let i = 0; i < 100 && seen.closeCode === undefined; i++)
-    await new Promise((r) => setTimeout(r, 10));
+  await until(() => seen.closeCode !== undefined);
   assert.equal(seen.closeCode, 1000);
 });
