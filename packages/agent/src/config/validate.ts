@@ -25,6 +25,7 @@ import {
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { checkTopicFilter, checkTopicName } from './topic.js';
+import { checkWireString, type WireStringRules } from './wire-string.js';
 
 type Raw = Record<string, unknown>;
 /** Whether `v` is a plain object (not null, not an array). */
@@ -127,6 +128,10 @@ function securityIssues(security: Raw, prefix: string, issues: ConfigIssue[]): v
   if (mode === 'psk' && !isObj(security.psk)) {
     issues.push({ path: `${prefix}.psk`, message: 'required when authMode is "psk"' });
   }
+  // OpenSSL sends at most 128 bytes of identity (PSK_MAX_IDENTITY_LEN in 1.1).
+  wireIssue(obj(security.psk).identity, `${prefix}.psk.identity`, 'PSK identity', issues, {
+    maxBytes: 128,
+  });
   if (mode === 'server' && (str(security.cert) !== undefined || str(security.key) !== undefined)) {
     issues.push({
       path: `${prefix}.authMode`,
@@ -135,7 +140,40 @@ function securityIssues(security: Raw, prefix: string, issues: ConfigIssue[]): v
   }
 }
 
+/** An issue at `path` when the string there cannot go on the wire as `field`. */
+function wireIssue(
+  value: unknown,
+  path: string,
+  field: string,
+  issues: ConfigIssue[],
+  rules?: WireStringRules,
+): void {
+  const v = str(value);
+  if (v === undefined) return;
+  const why = checkWireString(v, field, rules);
+  if (why !== undefined) issues.push({ path, message: why });
+}
+
+/**
+ * Why `server` cannot be the host of a URL, or undefined. A scheme, a port or a path typed into
+ * it would otherwise make a different URL than meant (`broker/x` connects to `broker`).
+ */
+function hostIssue(server: string): string | undefined {
+  if (server === '' || isIP(server) !== 0) return undefined;
+  if (/[\s/?#@\\[\]:%]/.test(server))
+    return 'must be a host name or an IP address alone: no scheme, port (see port) or path';
+  return undefined;
+}
+
 function loginIssues(login: Raw, prefix: string, issues: ConfigIssue[]): void {
+  wireIssue(login.username, `${prefix}.username`, 'user name', issues);
+  // A password is binary data [MQTT-3.1.3.5]: U+0000 is allowed, a lone surrogate is not
+  // (it would be sent as U+FFFD, a password nobody set). The message never shows it.
+  const password = str(login.password);
+  if (password !== undefined) {
+    const why = checkWireString(password, 'password', { allowNull: true, secret: true });
+    if (why !== undefined) issues.push({ path: `${prefix}.password`, message: why });
+  }
   if (str(login.password) !== undefined && str(login.username) === undefined) {
     // [MQTT-3.1.2-22] no password without a user name in MQTT 3.1.1.
     issues.push({
@@ -157,6 +195,9 @@ function crossIssues(raw: unknown): ConfigIssue[] {
     issues.push({ path: 'connection.ipv6', message: 'ipv4 and ipv6 cannot both be false' });
   }
   const server = str(connection.server);
+  const badHost = server === undefined ? undefined : hostIssue(server);
+  if (badHost !== undefined) issues.push({ path: 'connection.server', message: badHost });
+  wireIssue(connection.clientId, 'connection.clientId', 'client id', issues);
   if (connection.dns === false && server !== undefined && server !== '' && isIP(server) === 0) {
     issues.push({ path: 'connection.server', message: 'must be an IP address when dns is false' });
   }
@@ -171,6 +212,8 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   } else if (str(lwt.message) !== undefined && lwt.message !== '') {
     issues.push({ path: 'lwt.topic', message: 'required when lwt.message is set' });
   }
+  // The Will payload is binary data with a two-byte length [MQTT-3.1.3.4].
+  wireIssue(lwt.message, 'lwt.message', 'Will message', issues, { allowNull: true });
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;
@@ -183,6 +226,10 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   }
 
   if (isObj(raw.backup)) {
+    const backupServer = str(obj(raw.backup.connection).server);
+    const badBackup = backupServer === undefined ? undefined : hostIssue(backupServer);
+    if (badBackup !== undefined)
+      issues.push({ path: 'backup.connection.server', message: badBackup });
     loginIssues(obj(raw.backup.login), 'backup.login', issues);
     securityIssues(obj(raw.backup.security), 'backup.security', issues);
   }
