@@ -43,7 +43,7 @@ import {
 } from './sessions.js';
 import {
   describeTlsFiles,
-  inspectTlsFile,
+  readTlsFile,
   storeTlsFile,
   TLS_FILE_KINDS,
   type TlsFileKind,
@@ -637,9 +637,8 @@ async function readConsoleTls(
   const read = async (field: 'cert' | 'key'): Promise<string> => {
     const path = tls[field];
     try {
-      const text = await readFile(resolve(baseDir, path), 'utf8');
-      inspectTlsFile(field === 'cert' ? 'cert' : 'key', text);
-      return text;
+      // Bounded and parsed by the same function as the MQTT client's files.
+      return (await readTlsFile(field, path, baseDir)).text;
     } catch (error) {
       throw new ConfigError([
         {
