@@ -9,10 +9,10 @@
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { type ParseErrorCode, printParseErrorCode, visit } from 'jsonc-parser';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseTemplate } from '../formats/template.js';
 import {
@@ -23,9 +23,13 @@ import {
   isOutput,
 } from '../sources/channels.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { checkTopicFilter, checkTopicName } from './topic.js';
 import { checkWireString, type WireStringRules } from './wire-string.js';
+
+/** The largest configuration file read: 4 MiB, far above any real one (4096 Redis signals). */
+export const CONFIG_FILE_MAX_BYTES = 4 * 1024 * 1024;
 
 type Raw = Record<string, unknown>;
 /** Whether `v` is a plain object (not null, not an array). */
@@ -478,33 +482,114 @@ export function isYamlFile(file: string): boolean {
   return ext === '.yaml' || ext === '.yml';
 }
 
+/** Plain words for the syntax errors of `jsonc-parser`. */
+const JSON_ERRORS: Partial<Record<string, string>> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'malformed number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected ":"',
+  CommaExpected: 'expected ","',
+  CloseBraceExpected: 'expected "," or "}"',
+  CloseBracketExpected: 'expected "," or "]"',
+  EndOfFileExpected: 'unexpected text after the end',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'malformed number',
+  InvalidUnicode: 'malformed \\u escape',
+  InvalidEscapeCharacter: 'invalid escape in a string',
+  InvalidCharacter: 'control character in a string (escape it)',
+};
+
+const at = (line: number, column: number) => `line ${line + 1}, column ${column + 1}`;
+
 /**
- * Parses configuration text: YAML when `file` ends in `.yaml`/`.yml`, otherwise JSON.
- * @throws {ConfigError} for syntax errors (with line and column) and every schema problem
+ * Parses JSON strictly: the first syntax error and every duplicate key, each with line and
+ * column. `jsonc-parser` (strict mode: no comments, no trailing commas) finds where; `JSON.parse`
+ * stays the authority on the value, so nothing it would refuse is accepted.
+ */
+function parseJson(text: string): { raw?: unknown; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  let syntax: ConfigIssue | undefined;
+  // One map of keys per open object: [line, column] where each key was first seen.
+  const objects: Map<string, [number, number]>[] = [];
+  visit(
+    text,
+    {
+      onObjectBegin: () => {
+        objects.push(new Map());
+      },
+      onObjectEnd: () => {
+        objects.pop();
+      },
+      onObjectProperty: (key, _offset, _length, line, column, pathOf) => {
+        const keys = objects.at(-1);
+        const first = keys?.get(key);
+        if (first === undefined) keys?.set(key, [line, column]);
+        else
+          issues.push({
+            path: formatPath([...pathOf(), key]),
+            message: `duplicate key at ${at(line, column)} (first at ${at(...first)})`,
+          });
+      },
+      onError: (code: ParseErrorCode, _offset, _length, line, column) => {
+        // After the first error the parser recovers and reports what follows from it.
+        const name = printParseErrorCode(code);
+        syntax ??= {
+          path: '(root)',
+          message: `not valid JSON at ${at(line, column)}: ${JSON_ERRORS[name] ?? name}`,
+        };
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+  );
+  if (syntax !== undefined) return { issues: [syntax] };
+  if (issues.length > 0) return { issues };
+  try {
+    return { raw: JSON.parse(text), issues };
+  } catch (error) {
+    return {
+      issues: [{ path: '(root)', message: `not valid JSON: ${(error as Error).message}` }],
+    };
+  }
+}
+
+/** Parses YAML; errors (a duplicate key among them) carry line and column. */
+function parseYamlText(text: string): { raw?: unknown; issues: ConfigIssue[] } {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  const error = doc.errors[0];
+  if (error === undefined) return { raw: doc.toJS({ maxAliasCount: 100 }), issues: [] };
+  const pos = error.linePos?.[0];
+  // The message ends with "at line L, column C:" and a snippet of the file: keep the words.
+  const words = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  const where = pos === undefined ? '' : ` at ${at(pos.line - 1, pos.col - 1)}`;
+  return { issues: [{ path: '(root)', message: `not valid YAML${where}: ${words}` }] };
+}
+
+/**
+ * Parses configuration text: YAML when `file` ends in `.yaml`/`.yml`, otherwise JSON. A UTF-8
+ * byte order mark at the start is skipped (editors on Windows write one).
+ * @throws {ConfigError} for syntax errors and duplicate keys (with line and column) and every
+ *   schema problem
  */
 export function parseConfigText(text: string, file?: string): AgentConfig {
-  const yaml = file !== undefined && isYamlFile(file);
-  let raw: unknown;
-  try {
-    raw = yaml ? parseYaml(text) : JSON.parse(text);
-  } catch (error) {
-    const kind = yaml ? 'YAML' : 'JSON';
-    throw new ConfigError(
-      [{ path: '(root)', message: `not valid ${kind}: ${(error as Error).message}` }],
-      file,
-    );
-  }
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const { raw, issues } =
+    file !== undefined && isYamlFile(file) ? parseYamlText(body) : parseJson(body);
+  if (issues.length > 0) throw new ConfigError(issues, file);
   return parseConfig(raw, file);
 }
 
 /**
- * Reads and validates a configuration file.
+ * Reads and validates a configuration file (a regular file of at most
+ * {@link CONFIG_FILE_MAX_BYTES}).
  * @throws {ConfigError} when the file cannot be read or is not valid
  */
 export async function loadConfig(file: string): Promise<AgentConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBoundedFile(file, CONFIG_FILE_MAX_BYTES);
   } catch (error) {
     throw new ConfigError(
       [{ path: '(root)', message: `cannot read the file: ${(error as Error).message}` }],
