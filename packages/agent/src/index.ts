@@ -39,7 +39,7 @@ export {
   type RedisConfig,
   type TopicRowConfig,
 } from './config/schema.js';
-export { checkTopicFilter, checkTopicName, topicMatches } from './config/topic.js';
+export { checkTopicFilter, checkTopicName } from './config/topic.js';
 export {
   loadConfig,
   parseConfig,
@@ -47,6 +47,7 @@ export {
   resolveChannel,
   validateConfig,
 } from './config/validate.js';
+export { checkWireString, WIRE_STRING_MAX_BYTES } from './config/wire-string.js';
 export {
   AgentError,
   AgentErrorCode,

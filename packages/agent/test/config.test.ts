@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { testCerts } from '../../../test/helpers/certs.js';
 import { resolveClientOptions, serverUrl } from '../src/config/client-options.js';
 import { ConfigError, formatPath } from '../src/config/errors.js';
 import { configJsonSchemaText } from '../src/config/json-schema.js';
@@ -194,9 +195,9 @@ describe('config: every error reported by path', () => {
         ],
       },
       expect: [
-        'topics[0].topic: a topic name cannot hold the wildcards + or #',
+        "topics[0].topic: wildcard '+' is not allowed in a topic name [MQTT-4.7.1-1]",
         'topics[1].format.type: must be one of number, boolean, wcc, json, template',
-        'topics[1].topic: # must be the last level and alone in it',
+        "topics[1].topic: '#' must be the last character and occupy a whole level [MQTT-4.7.1-2]",
         'topics[2].pubIntervalMs: only publish rows have this setting',
         'topics[2].threshold: only publish rows have this setting',
       ],
@@ -285,7 +286,7 @@ describe('config: every error reported by path', () => {
         'redis.devices[1].deviceAlias: duplicate of redis.devices[0]',
         'redis.signals[0].deviceAlias: no device "nope" in redis.devices',
         'redis.signals[1].sourceDeviceAlias: must not contain "/"',
-        'redis.signals[1].topic: a topic name cannot hold the wildcards + or #',
+        "redis.signals[1].topic: wildcard '#' is not allowed in a topic name [MQTT-4.7.1-1]",
         'redis.signals[2].signalAlias: duplicate of redis.signals[1] in device "m"',
       ],
     },
@@ -361,14 +362,15 @@ describe('config: client options', () => {
 
   it('reads certificate files, and refuses a missing one by field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'courier-tls-'));
-    writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
+    const certs = await testCerts();
+    writeFileSync(join(dir, 'ca.pem'), certs.ca.cert);
     const ok = parseConfig({
       connection: { server: 'h', endpointName: 'iot.example' },
       security: { authMode: 'server', ca: 'ca.pem' },
     });
     const { url, options } = await resolveClientOptions(ok, dir);
     assert.equal(url, 'mqtts://h:8883');
-    assert.deepEqual(options.tls, { ca: 'CA PEM', servername: 'iot.example' });
+    assert.deepEqual(options.tls, { ca: certs.ca.cert, servername: 'iot.example' });
     const bad = parseConfig({
       connection: { server: 'h' },
       security: { authMode: 'server+client', ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' },

@@ -11,8 +11,8 @@
  * @module
  */
 
+import { topicMatches } from 'courier-mqtt';
 import type { TopicRowConfig } from '../config/schema.js';
-import { topicMatches } from '../config/topic.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import { createFormat } from '../formats/spec.js';
 import type { ChannelValue, Format, FormatContext } from '../formats/types.js';

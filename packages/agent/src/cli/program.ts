@@ -22,7 +22,12 @@ import { UsageError } from '../tools/connect-options.js';
 import { runPub, type ToolIo } from '../tools/pub.js';
 import { runSub } from '../tools/sub.js';
 import { type ConfigStore, FileConfigStore, MemoryConfigStore } from '../web/config-store.js';
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from '../web/password.js';
+import {
+  ADMIN_PASSWORD_MAX,
+  adminPasswordIssue,
+  generatePassword,
+  hashPassword,
+} from '../web/password.js';
 import { resolveDataDir, startConsole, type WebConsole } from '../web/server.js';
 import { createLogger, parseLevel } from './logger.js';
 
@@ -314,13 +319,22 @@ function progressBar(io: ToolIo): ((p: BenchProgress) => void) | undefined {
   };
 }
 
-/** `courier hash-password`: the first line of stdin, hashed with scrypt. */
+/**
+ * `courier hash-password`: the first line of stdin, hashed with scrypt, under the console's
+ * one password rule. Stdin is read only up to that line (and a bound just past the longest
+ * password), so a password piped from a large file is refused without reading it all.
+ */
 async function runHashPassword(io: ToolIo): Promise<number> {
   let text = '';
-  for await (const chunk of io.stdin) text += String(chunk);
+  for await (const chunk of io.stdin) {
+    text += String(chunk);
+    // One character per UTF-16 unit and a CR LF: more than this cannot be a valid line.
+    if (/\r?\n/.test(text) || text.length > ADMIN_PASSWORD_MAX + 2) break;
+  }
   const password = text.split(/\r?\n/)[0] ?? '';
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    io.stderr.write(`Error: the password must have at least ${MIN_PASSWORD_LENGTH} characters.\n`);
+  const refused = adminPasswordIssue(password);
+  if (refused !== undefined) {
+    io.stderr.write(`Error: the password ${refused}.\n`);
     return 1;
   }
   io.stdout.write(`${await hashPassword(password)}\n`);

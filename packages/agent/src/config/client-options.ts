@@ -1,18 +1,27 @@
 /**
  * From the configuration to the options of the MQTT client.
  *
- * Certificate and key files are read here, before anything starts, so that a missing file is
- * a {@link ConfigError} naming the field, not a TLS failure minutes later.
+ * Certificate and key files are read here, bounded and parsed, before anything starts; the
+ * options are then passed through the library's own `resolveOptions` and URL parser. So a
+ * missing file, a CA that is no certificate or an option the library would refuse is a
+ * {@link ConfigError} naming the field, not a connection that fails and retries for ever.
  *
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
-import type { ClientOptions, ServerOptions } from 'courier-mqtt';
+import { createSecureContext } from 'node:tls';
+import {
+  type ClientOptions,
+  InvalidOptionError,
+  parseServerUrl,
+  resolveOptions,
+  type ServerOptions,
+} from 'courier-mqtt';
 import { ConfigError, type ConfigIssue } from './errors.js';
+import { FileReadError } from './read-file.js';
 import type { AgentConfig, ConnectionConfig, LoginConfig, SecurityConfig } from './schema.js';
+import { readTlsFile, type TlsFileKind } from './tls-file.js';
 
 /** The URL and options to give `createClient`. */
 export interface ResolvedClientOptions {
@@ -31,18 +40,21 @@ export function serverUrl(
   return `${tls ? 'mqtts' : 'mqtt'}://${host}:${port}`;
 }
 
+/** Reads and checks one file; an issue naming `field` when it cannot be used. */
 async function readPem(
+  kind: TlsFileKind,
   path: string,
   field: string,
   baseDir: string,
   issues: ConfigIssue[],
 ): Promise<string | undefined> {
   try {
-    return await readFile(resolve(baseDir, path), 'utf8');
+    return (await readTlsFile(kind, path, baseDir)).text;
   } catch (error) {
+    const verb = error instanceof FileReadError ? 'cannot read' : 'cannot use';
     issues.push({
       path: field,
-      message: `cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      message: `${verb} ${JSON.stringify(path)}: ${(error as Error).message}`,
     });
     return undefined;
   }
@@ -65,19 +77,36 @@ async function securityOptions(
         : { psk: { identity: security.psk.identity, key: security.psk.key } };
     case 'server':
     case 'server+client': {
+      const before = issues.length;
       const ca =
         security.ca === undefined
           ? undefined
-          : await readPem(security.ca, `${prefix}.ca`, baseDir, issues);
+          : await readPem('ca', security.ca, `${prefix}.ca`, baseDir, issues);
       const mutual = security.authMode === 'server+client';
       const cert =
         mutual && security.cert !== undefined
-          ? await readPem(security.cert, `${prefix}.cert`, baseDir, issues)
+          ? await readPem('cert', security.cert, `${prefix}.cert`, baseDir, issues)
           : undefined;
       const key =
         mutual && security.key !== undefined
-          ? await readPem(security.key, `${prefix}.key`, baseDir, issues)
+          ? await readPem('key', security.key, `${prefix}.key`, baseDir, issues)
           : undefined;
+      if (issues.length === before) {
+        // Each file parses alone; the TLS context the client will build takes them together
+        // (a key that does not belong to the certificate is refused here, not at connect).
+        try {
+          createSecureContext({
+            ...(ca === undefined ? {} : { ca }),
+            ...(cert === undefined ? {} : { cert }),
+            ...(key === undefined ? {} : { key }),
+          });
+        } catch (error) {
+          issues.push({
+            path: key === undefined ? `${prefix}.ca` : `${prefix}.key`,
+            message: `the TLS files cannot be used together: ${(error as Error).message}`,
+          });
+        }
+      }
       return {
         tls: {
           ...(ca === undefined ? {} : { ca }),
@@ -163,6 +192,83 @@ export async function resolveClientOptions(
       maxDelayMs: Math.round(config.reconnect.maxDelaySec * 1000),
     },
     ...(servers === undefined ? {} : { servers }),
+    maxPacketSize: connection.maxPacketSize,
   };
-  return { url: serverUrl(connection, config.security), options };
+  const url = serverUrl(connection, config.security);
+  const refused = libraryIssue(url, options);
+  if (refused !== undefined) throw new ConfigError([refused]);
+  return { url, options };
+}
+
+/** Where a library option comes from in the configuration (seconds became milliseconds). */
+const FIELD_OF: Readonly<Record<string, string>> = {
+  url: 'connection.server',
+  clientId: 'connection.clientId',
+  clean: 'connection.cleanSession',
+  keepaliveSec: 'connection.keepaliveSec',
+  pingTimeoutMs: 'connection.keepaliveSec',
+  connectTimeoutMs: 'connection.connectTimeoutSec',
+  maxPacketSize: 'connection.maxPacketSize',
+  family: 'connection.ipv6',
+  username: 'login.username',
+  password: 'login.password',
+  will: 'lwt',
+  'will.topic': 'lwt.topic',
+  'will.payload': 'lwt.message',
+  'will.qos': 'lwt.qos',
+  'will.retain': 'lwt.retain',
+  reconnect: 'reconnect',
+  'reconnect.minDelayMs': 'reconnect.minDelaySec',
+  'reconnect.maxDelayMs': 'reconnect.maxDelaySec',
+  tls: 'security',
+  'tls.ca': 'security.ca',
+  'tls.cert': 'security.cert',
+  'tls.key': 'security.key',
+  'tls.servername': 'connection.endpointName',
+  psk: 'security.psk',
+  'psk.identity': 'security.psk.identity',
+  'psk.key': 'security.psk.key',
+};
+
+/** The configuration path of a library option path; `servers[i].x` is the backup's `x`. */
+function configPath(field: string): string {
+  const backup = /^servers\[\d+\]\.?(.*)$/.exec(field);
+  if (backup !== null) {
+    const inner = FIELD_OF[backup[1] || 'url'];
+    return inner === undefined ? 'backup' : `backup.${inner}`;
+  }
+  return FIELD_OF[field] ?? '(root)';
+}
+
+/**
+ * What the library would refuse when the client is created or connects: its option checks
+ * (`resolveOptions`) and its URL parser, on exactly what the agent will hand it.
+ */
+function libraryIssue(url: string, options: ClientOptions): ConfigIssue | undefined {
+  const servers = [url, ...(options.servers ?? [])];
+  try {
+    resolveOptions(url, options);
+  } catch (error) {
+    return issueOf(error, (field) => field);
+  }
+  for (const [i, server] of servers.entries()) {
+    try {
+      parseServerUrl(typeof server === 'string' ? server : server.url);
+    } catch (error) {
+      // The URL parser names `url` whichever server it was given.
+      return issueOf(error, () => (i === 0 ? 'url' : `servers[${i - 1}].url`));
+    }
+  }
+  return undefined;
+}
+
+/** A library {@link InvalidOptionError} as an issue at the configuration's path. */
+function issueOf(error: unknown, fieldOf: (field: string) => string): ConfigIssue {
+  if (!(error instanceof InvalidOptionError)) throw error;
+  const field = fieldOf(error.field);
+  const prefix = `${error.field}: `;
+  const reason = error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
+  return { path: configPath(field), message: `${reason} (client option ${field})` };
 }

@@ -37,18 +37,51 @@ const port = (min: 0 | 1 = 1) => {
   return z.int({ error }).min(min, { error }).max(65535, { error });
 };
 
-const nonEmpty = () => z.string().min(1, { error: 'must not be empty' });
+/**
+ * Length bounds of free text, in characters. Every string has one: a configuration is
+ * edited from the network through the console and shown back to every browser, so no field
+ * may carry a megabyte. Strings that go into an MQTT packet are also held to the wire's rule
+ * (UTF-8 of at most 65,535 bytes, no lone surrogate, no U+0000) in `validate.ts`.
+ */
+export const TEXT_LIMITS = {
+  /** Device, channel, Redis device and signal names. */
+  name: 128,
+  /** Redis device and signal aliases. */
+  alias: 128,
+  /** Engineering units. */
+  unit: 32,
+  /** Host names: a DNS name is at most 253 characters. */
+  host: 253,
+  /** File paths (PATH_MAX on Linux). */
+  path: 4096,
+  /** URLs. */
+  url: 2048,
+  /** MQTT strings: topics, client id, user name, password, Will payload [MQTT-1.5.3]. */
+  mqtt: 65535,
+  /** A TLS-PSK identity (OpenSSL's PSK_MAX_IDENTITY_LEN in 1.1; 3.x allows 256). */
+  pskIdentity: 128,
+  /** A TLS-PSK key in hex: 256 bytes (OpenSSL's PSK_MAX_PSK_LEN in 1.1). */
+  pskKeyHex: 512,
+} as const;
+
+/** A string of at most `max` characters. */
+const text = (max: number) => z.string().max(max, { error: `must be at most ${max} characters` });
+
+const nonEmpty = (max: number) => text(max).min(1, { error: 'must not be empty' });
+
+/** Default of `connection.maxPacketSize`: 1 MiB. */
+export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024;
+/** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
+export const MAX_PACKET_SIZE_LIMIT = 268_435_460;
 
 /** Where the broker is and how to reach it (LucidIoT "Connection" and "Options"). */
 export const ConnectionSection = z
   .object({
-    server: nonEmpty().describe('Host name or IP address of the MQTT server.'),
+    server: nonEmpty(TEXT_LIMITS.host).describe('Host name or IP address of the MQTT server.'),
     port: port()
       .optional()
       .describe('TCP port. Default 1883, or 8883 when security.authMode is not "none".'),
-    clientId: z
-      .string()
-      .max(65535, { error: 'must be at most 65535 characters' })
+    clientId: text(TEXT_LIMITS.mqtt)
       .default('')
       .describe('MQTT client identifier; empty lets the library generate one.'),
     cleanSession: z
@@ -67,23 +100,33 @@ export const ConnectionSection = z
       .boolean()
       .default(true)
       .describe('Resolve host names; false requires server to be an IP address.'),
-    endpointName: z
-      .string()
+    endpointName: text(TEXT_LIMITS.host)
       .optional()
       .describe('TLS endpoint name sent as SNI (AWS IoT needs it); default: server.'),
     connectTimeoutSec: z
-      .number({ error: 'must be a number of seconds greater than 0' })
-      .positive({ error: 'must be a number of seconds greater than 0' })
+      .number({ error: 'must be a number of seconds from 0.001 to 3600' })
+      .min(0.001, { error: 'must be a number of seconds from 0.001 to 3600' })
+      .max(3600, { error: 'must be a number of seconds from 0.001 to 3600' })
       .default(30)
       .describe('Give up a connection attempt after this many seconds.'),
+    maxPacketSize: z
+      .int({ error: `must be a whole number of bytes from 64 to ${MAX_PACKET_SIZE_LIMIT}` })
+      .min(64, { error: `must be a whole number of bytes from 64 to ${MAX_PACKET_SIZE_LIMIT}` })
+      .max(MAX_PACKET_SIZE_LIMIT, {
+        error: `must be a whole number of bytes from 64 to ${MAX_PACKET_SIZE_LIMIT}`,
+      })
+      .default(DEFAULT_MAX_PACKET_SIZE)
+      .describe(
+        'Largest packet accepted from the server, in bytes; a larger one closes the connection before it is read.',
+      ),
   })
   .strict();
 
 /** Server login (LucidIoT "Login"). */
 export const LoginSection = z
   .object({
-    username: z.string().optional().describe('MQTT user name.'),
-    password: z.string().optional().describe('MQTT password (needs a username).'),
+    username: text(TEXT_LIMITS.mqtt).optional().describe('MQTT user name.'),
+    password: text(TEXT_LIMITS.mqtt).optional().describe('MQTT password (needs a username).'),
   })
   .strict();
 
@@ -100,15 +143,20 @@ export const SecuritySection = z
         'none: plain TCP; server: TLS, the client checks the server certificate against ca; ' +
           'server+client: mutual TLS with cert and key; psk: TLS with a pre-shared key.',
       ),
-    ca: z.string().optional().describe('Path of the CA (or intermediate) certificate, PEM.'),
-    cert: z.string().optional().describe('Path of the client certificate, PEM.'),
-    key: z.string().optional().describe('Path of the client private key, PEM.'),
+    ca: text(TEXT_LIMITS.path)
+      .optional()
+      .describe('Path of the CA (or intermediate) certificate, PEM.'),
+    cert: text(TEXT_LIMITS.path).optional().describe('Path of the client certificate, PEM.'),
+    key: text(TEXT_LIMITS.path).optional().describe('Path of the client private key, PEM.'),
     psk: z
       .object({
-        identity: nonEmpty().describe('PSK identity.'),
+        identity: nonEmpty(TEXT_LIMITS.pskIdentity).describe('PSK identity.'),
         key: z
           .string()
-          .regex(/^[0-9a-fA-F]+$/, { error: 'must be hexadecimal digits' })
+          .max(TEXT_LIMITS.pskKeyHex, {
+            error: `must be at most ${TEXT_LIMITS.pskKeyHex} hexadecimal digits`,
+          })
+          .regex(/^(?:[0-9a-fA-F]{2})+$/, { error: 'must be an even number of hexadecimal digits' })
           .describe('The pre-shared key in hex, as in a Mosquitto psk_file.'),
       })
       .strict()
@@ -119,8 +167,8 @@ export const SecuritySection = z
 /** Last Will and Testament (LucidIoT "LWT"). */
 export const LwtSection = z
   .object({
-    topic: z.string().optional().describe('Will topic; no Will when absent.'),
-    message: z.string().default('').describe('Will payload.'),
+    topic: text(TEXT_LIMITS.mqtt).optional().describe('Will topic; no Will when absent.'),
+    message: text(TEXT_LIMITS.mqtt).default('').describe('Will payload.'),
     qos: qos(),
     retain: z.boolean().default(false).describe('Ask the server to retain the Will.'),
   })
@@ -130,13 +178,15 @@ export const LwtSection = z
 export const ReconnectSection = z
   .object({
     minDelaySec: z
-      .number({ error: 'must be a number of seconds greater than 0' })
-      .positive({ error: 'must be a number of seconds greater than 0' })
+      .number({ error: 'must be a number of seconds greater than 0, at most 86400' })
+      .positive({ error: 'must be a number of seconds greater than 0, at most 86400' })
+      .max(86400, { error: 'must be a number of seconds greater than 0, at most 86400' })
       .default(2)
       .describe('First reconnect delay; doubles after each failed attempt.'),
     maxDelaySec: z
-      .number({ error: 'must be a number of seconds greater than 0' })
-      .positive({ error: 'must be a number of seconds greater than 0' })
+      .number({ error: 'must be a number of seconds greater than 0, at most 86400' })
+      .positive({ error: 'must be a number of seconds greater than 0, at most 86400' })
+      .max(86400, { error: 'must be a number of seconds greater than 0, at most 86400' })
       .default(60)
       .describe('Largest reconnect delay; after reaching it the backup server is tried.'),
   })
@@ -165,7 +215,7 @@ export const ChannelSection = z
       .min(0, { error: 'must be a whole number from 0 to 255' })
       .max(255, { error: 'must be a whole number from 0 to 255' })
       .describe('Value Id, unique in the module.'),
-    name: nonEmpty().describe('Human name.'),
+    name: nonEmpty(TEXT_LIMITS.name).describe('Human name.'),
     type: z
       .enum(CHANNEL_TYPES, { error: `must be one of ${CHANNEL_TYPES.join(', ')}` })
       .describe('Function type of the channel.'),
@@ -173,8 +223,7 @@ export const ChannelSection = z
       .enum(ANALOG_SIGNALS, { error: `must be one of ${ANALOG_SIGNALS.join(', ')}` })
       .optional()
       .describe('Electrical signal of an analog channel; default 0-10V.'),
-    unit: z
-      .string()
+    unit: text(TEXT_LIMITS.unit)
       .optional()
       .describe('Engineering unit; default °C for RTD, V or mA for analog, none for digital.'),
     range: z
@@ -191,7 +240,7 @@ export const ChannelSection = z
 /** The I/O module. */
 export const DeviceSection = z
   .object({
-    name: z.string().default('courier').describe('Device name, shown by the console.'),
+    name: text(TEXT_LIMITS.name).default('courier').describe('Device name, shown by the console.'),
     driver: z
       .enum(['simulated'], { error: 'must be "simulated" (the only driver built in)' })
       .default('simulated')
@@ -202,14 +251,18 @@ export const DeviceSection = z
       .min(10, { error: 'must be a whole number of milliseconds, at least 10' })
       .default(500)
       .describe('Period of the simulation.'),
-    channels: z.array(ChannelSection).default([]).describe('The I/O channels.'),
+    channels: z
+      .array(ChannelSection)
+      .max(256, { error: 'must have at most 256 entries' })
+      .default([])
+      .describe('The I/O channels.'),
   })
   .strict();
 
 /** One row of the topic table (LucidIoT "Publish and Subscribe Topics"). */
 export const TopicRow = z
   .object({
-    topic: nonEmpty().describe('Topic name (publish) or topic filter (subscribe).'),
+    topic: nonEmpty(TEXT_LIMITS.mqtt).describe('Topic name (publish) or topic filter (subscribe).'),
     direction: z
       .enum(['publish', 'subscribe'], { error: 'must be "publish" or "subscribe"' })
       .describe('publish: channel → MQTT; subscribe: MQTT → output channel.'),
@@ -241,8 +294,8 @@ export const TopicRow = z
 /** A WCC Lite MQTT device (Devices tab). */
 export const RedisDevice = z
   .object({
-    name: z.string().default('').describe('User-friendly device name.'),
-    deviceAlias: nonEmpty().describe('Device alias referenced by signals.'),
+    name: text(TEXT_LIMITS.name).default('').describe('User-friendly device name.'),
+    deviceAlias: nonEmpty(TEXT_LIMITS.alias).describe('Device alias referenced by signals.'),
     enable: z.boolean().default(true).describe('Enable the device.'),
     enableThreshold: z
       .boolean()
@@ -256,14 +309,17 @@ export const RedisDevice = z
 /** A WCC Lite signal mapped to MQTT (Signals tab). */
 export const RedisSignal = z
   .object({
-    signalName: z.string().default('').describe('User-friendly signal name.'),
-    deviceAlias: nonEmpty().describe('Alias of a device of redis.devices.'),
-    signalAlias: nonEmpty().describe('Unique signal name.'),
-    sourceDeviceAlias: nonEmpty().describe('device_alias of the source (the Redis tag).'),
-    sourceSignalAlias: nonEmpty().describe('signal_alias of the source (the Redis tag).'),
+    signalName: text(TEXT_LIMITS.name).default('').describe('User-friendly signal name.'),
+    deviceAlias: nonEmpty(TEXT_LIMITS.alias).describe('Alias of a device of redis.devices.'),
+    signalAlias: nonEmpty(TEXT_LIMITS.alias).describe('Unique signal name.'),
+    sourceDeviceAlias: nonEmpty(TEXT_LIMITS.alias).describe(
+      'device_alias of the source (the Redis tag).',
+    ),
+    sourceSignalAlias: nonEmpty(TEXT_LIMITS.alias).describe(
+      'signal_alias of the source (the Redis tag).',
+    ),
     enable: z.boolean().default(true).describe('Enable the signal.'),
-    topic: z
-      .string()
+    topic: text(TEXT_LIMITS.mqtt)
       .optional()
       .describe('MQTT topic; default the Redis channel tag/<source_device>/<source_signal>/in.'),
   })
@@ -273,13 +329,20 @@ export const RedisSignal = z
 export const RedisSection = z
   .object({
     enabled: z.boolean().default(false).describe('Run the Redis bridge.'),
-    url: z
-      .string()
+    url: text(TEXT_LIMITS.url)
       .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
       .default('redis://127.0.0.1:6379')
       .describe('Redis server URL.'),
-    devices: z.array(RedisDevice).default([]).describe('Devices tab.'),
-    signals: z.array(RedisSignal).default([]).describe('Signals tab.'),
+    devices: z
+      .array(RedisDevice)
+      .max(256, { error: 'must have at most 256 entries' })
+      .default([])
+      .describe('Devices tab.'),
+    signals: z
+      .array(RedisSignal)
+      .max(4096, { error: 'must have at most 4096 entries' })
+      .default([])
+      .describe('Signals tab.'),
   })
   .strict();
 
@@ -287,15 +350,13 @@ export const RedisSection = z
 export const WebSection = z
   .object({
     enabled: z.boolean().default(true).describe('Serve the web console.'),
-    host: z
-      .string()
+    host: text(TEXT_LIMITS.host)
       .default('127.0.0.1')
       .describe('Address to listen on; loopback unless the console must be reachable.'),
     port: port(0)
       .default(8080)
       .describe('Port to listen on; 0 picks a free one (printed at start).'),
-    passwordHash: z
-      .string()
+    passwordHash: text(512)
       .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, {
         error: 'must be a hash made by `courier hash-password`',
       })
@@ -305,14 +366,13 @@ export const WebSection = z
       ),
     tls: z
       .object({
-        cert: nonEmpty().describe('Path of the console certificate (chain), PEM.'),
-        key: nonEmpty().describe('Path of its private key, PEM.'),
+        cert: nonEmpty(TEXT_LIMITS.path).describe('Path of the console certificate (chain), PEM.'),
+        key: nonEmpty(TEXT_LIMITS.path).describe('Path of its private key, PEM.'),
       })
       .strict()
       .optional()
       .describe('Serve the console over HTTPS with this certificate; default plain HTTP.'),
-    dataDir: z
-      .string()
+    dataDir: text(TEXT_LIMITS.path)
       .default('courier-data')
       .describe(
         'Directory for the admin password hash and uploaded certificates, relative to the config file.',
@@ -341,7 +401,9 @@ export const LimitsSection = z
 /** The whole configuration file. */
 export const AgentConfigSchema = z
   .object({
-    $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
+    $schema: text(TEXT_LIMITS.url)
+      .optional()
+      .describe('Path or URL of this JSON Schema, for editors.'),
     connection: ConnectionSection,
     login: LoginSection.prefault({}),
     security: SecuritySection.prefault({}),
@@ -350,7 +412,11 @@ export const AgentConfigSchema = z
     backup: BackupSection.optional(),
     limits: LimitsSection.prefault({}),
     device: DeviceSection.prefault({}),
-    topics: z.array(TopicRow).default([]).describe('The topic table.'),
+    topics: z
+      .array(TopicRow)
+      .max(1024, { error: 'must have at most 1024 entries' })
+      .default([])
+      .describe('The topic table.'),
     redis: RedisSection.prefault({}),
     web: WebSection.prefault({}),
   })

@@ -1,57 +1,46 @@
 /**
- * Topic name and filter checks for the configuration, and the matcher the agent dispatches
- * received messages with.
+ * Topic checks for the configuration and the command-line tools, in words.
+ *
+ * The rules are the library's own validators (`courier-mqtt/topic`): a topic the agent
+ * accepts is one the client will send. On top of them, {@link checkWireString} refuses what
+ * has no UTF-8 form (a lone surrogate), so that whichever rules the library holds, nothing
+ * passes here that fails on the wire.
  *
  * @module
  */
 
+import { InvalidTopicError } from 'courier-mqtt';
+import { validateTopicFilter, validateTopicName } from 'courier-mqtt/topic';
+import { checkWireString } from './wire-string.js';
+
+/** The reason of a library topic error, without the topic (which may be 64 KiB long). */
+function reasonOf(error: unknown, topic: string): string {
+  if (!(error instanceof InvalidTopicError)) throw error;
+  const prefix = `invalid topic ${JSON.stringify(topic)}: `;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+}
+
+function check(topic: string, validate: (topic: string) => void): string | undefined {
+  try {
+    validate(topic);
+  } catch (error) {
+    return reasonOf(error, topic);
+  }
+  return checkWireString(topic, 'topic');
+}
+
 /**
- * Why `topic` is not a valid topic name, or `undefined` when it is.
- * [MQTT-4.7.3-1] at least one character; [MQTT-4.7.3-2] no U+0000; [MQTT-4.7.1-1] no
- * wildcard in a topic name; [MQTT-1.5.3-2] at most 65,535 bytes of UTF-8.
+ * Why `topic` is not a valid topic name (what a PUBLISH or a Will carries), or `undefined`
+ * when it is: the library's `validateTopicName`, and a string UTF-8 can encode.
  */
 export function checkTopicName(topic: string): string | undefined {
-  if (topic.length === 0) return 'must not be empty';
-  if (topic.includes('\u0000')) return 'must not contain the null character';
-  if (topic.includes('+') || topic.includes('#')) {
-    return 'a topic name cannot hold the wildcards + or #';
-  }
-  if (Buffer.byteLength(topic, 'utf8') > 65535) return 'is longer than 65535 bytes';
-  return undefined;
+  return check(topic, validateTopicName);
 }
 
 /**
- * Why `filter` is not a valid topic filter, or `undefined` when it is.
- * [MQTT-4.7.1-2] `#` is last and alone in its level; [MQTT-4.7.1-3] `+` fills a whole level.
+ * Why `filter` is not a valid topic filter (what a SUBSCRIBE carries), or `undefined` when
+ * it is: the library's `validateTopicFilter`, and a string UTF-8 can encode.
  */
 export function checkTopicFilter(filter: string): string | undefined {
-  if (filter.length === 0) return 'must not be empty';
-  if (filter.includes('\u0000')) return 'must not contain the null character';
-  if (Buffer.byteLength(filter, 'utf8') > 65535) return 'is longer than 65535 bytes';
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i] as string;
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
-      return '# must be the last level and alone in it';
-    }
-    if (level.includes('+') && level !== '+') return '+ must fill a whole level';
-  }
-  return undefined;
-}
-
-/**
- * Whether `topic` matches `filter`. [MQTT-4.7.2-1] a filter starting with a wildcard does not
- * match topic names starting with `$`.
- */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === '#') return true; // also matches the parent level [MQTT-4.7.1-2]
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
+  return check(filter, validateTopicFilter);
 }

@@ -9,10 +9,10 @@
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { type ParseErrorCode, printParseErrorCode, visit } from 'jsonc-parser';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseTemplate } from '../formats/template.js';
 import {
@@ -23,8 +23,13 @@ import {
   isOutput,
 } from '../sources/channels.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { checkTopicFilter, checkTopicName } from './topic.js';
+import { checkWireString, type WireStringRules } from './wire-string.js';
+
+/** The largest configuration file read: 4 MiB, far above any real one (4096 Redis signals). */
+export const CONFIG_FILE_MAX_BYTES = 4 * 1024 * 1024;
 
 type Raw = Record<string, unknown>;
 /** Whether `v` is a plain object (not null, not an array). */
@@ -127,6 +132,10 @@ function securityIssues(security: Raw, prefix: string, issues: ConfigIssue[]): v
   if (mode === 'psk' && !isObj(security.psk)) {
     issues.push({ path: `${prefix}.psk`, message: 'required when authMode is "psk"' });
   }
+  // OpenSSL sends at most 128 bytes of identity (PSK_MAX_IDENTITY_LEN in 1.1).
+  wireIssue(obj(security.psk).identity, `${prefix}.psk.identity`, 'PSK identity', issues, {
+    maxBytes: 128,
+  });
   if (mode === 'server' && (str(security.cert) !== undefined || str(security.key) !== undefined)) {
     issues.push({
       path: `${prefix}.authMode`,
@@ -135,7 +144,40 @@ function securityIssues(security: Raw, prefix: string, issues: ConfigIssue[]): v
   }
 }
 
+/** An issue at `path` when the string there cannot go on the wire as `field`. */
+function wireIssue(
+  value: unknown,
+  path: string,
+  field: string,
+  issues: ConfigIssue[],
+  rules?: WireStringRules,
+): void {
+  const v = str(value);
+  if (v === undefined) return;
+  const why = checkWireString(v, field, rules);
+  if (why !== undefined) issues.push({ path, message: why });
+}
+
+/**
+ * Why `server` cannot be the host of a URL, or undefined. A scheme, a port or a path typed into
+ * it would otherwise make a different URL than meant (`broker/x` connects to `broker`).
+ */
+function hostIssue(server: string): string | undefined {
+  if (server === '' || isIP(server) !== 0) return undefined;
+  if (/[\s/?#@\\[\]:%]/.test(server))
+    return 'must be a host name or an IP address alone: no scheme, port (see port) or path';
+  return undefined;
+}
+
 function loginIssues(login: Raw, prefix: string, issues: ConfigIssue[]): void {
+  wireIssue(login.username, `${prefix}.username`, 'user name', issues);
+  // A password is binary data [MQTT-3.1.3.5]: U+0000 is allowed, a lone surrogate is not
+  // (it would be sent as U+FFFD, a password nobody set). The message never shows it.
+  const password = str(login.password);
+  if (password !== undefined) {
+    const why = checkWireString(password, 'password', { allowNull: true, secret: true });
+    if (why !== undefined) issues.push({ path: `${prefix}.password`, message: why });
+  }
   if (str(login.password) !== undefined && str(login.username) === undefined) {
     // [MQTT-3.1.2-22] no password without a user name in MQTT 3.1.1.
     issues.push({
@@ -157,6 +199,9 @@ function crossIssues(raw: unknown): ConfigIssue[] {
     issues.push({ path: 'connection.ipv6', message: 'ipv4 and ipv6 cannot both be false' });
   }
   const server = str(connection.server);
+  const badHost = server === undefined ? undefined : hostIssue(server);
+  if (badHost !== undefined) issues.push({ path: 'connection.server', message: badHost });
+  wireIssue(connection.clientId, 'connection.clientId', 'client id', issues);
   if (connection.dns === false && server !== undefined && server !== '' && isIP(server) === 0) {
     issues.push({ path: 'connection.server', message: 'must be an IP address when dns is false' });
   }
@@ -171,6 +216,8 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   } else if (str(lwt.message) !== undefined && lwt.message !== '') {
     issues.push({ path: 'lwt.topic', message: 'required when lwt.message is set' });
   }
+  // The Will payload is binary data with a two-byte length [MQTT-3.1.3.4].
+  wireIssue(lwt.message, 'lwt.message', 'Will message', issues, { allowNull: true });
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;
@@ -183,6 +230,10 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   }
 
   if (isObj(raw.backup)) {
+    const backupServer = str(obj(raw.backup.connection).server);
+    const badBackup = backupServer === undefined ? undefined : hostIssue(backupServer);
+    if (badBackup !== undefined)
+      issues.push({ path: 'backup.connection.server', message: badBackup });
     loginIssues(obj(raw.backup.login), 'backup.login', issues);
     securityIssues(obj(raw.backup.security), 'backup.security', issues);
   }
@@ -431,33 +482,114 @@ export function isYamlFile(file: string): boolean {
   return ext === '.yaml' || ext === '.yml';
 }
 
+/** Plain words for the syntax errors of `jsonc-parser`. */
+const JSON_ERRORS: Partial<Record<string, string>> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'malformed number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected ":"',
+  CommaExpected: 'expected ","',
+  CloseBraceExpected: 'expected "," or "}"',
+  CloseBracketExpected: 'expected "," or "]"',
+  EndOfFileExpected: 'unexpected text after the end',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'malformed number',
+  InvalidUnicode: 'malformed \\u escape',
+  InvalidEscapeCharacter: 'invalid escape in a string',
+  InvalidCharacter: 'control character in a string (escape it)',
+};
+
+const at = (line: number, column: number) => `line ${line + 1}, column ${column + 1}`;
+
 /**
- * Parses configuration text: YAML when `file` ends in `.yaml`/`.yml`, otherwise JSON.
- * @throws {ConfigError} for syntax errors (with line and column) and every schema problem
+ * Parses JSON strictly: the first syntax error and every duplicate key, each with line and
+ * column. `jsonc-parser` (strict mode: no comments, no trailing commas) finds where; `JSON.parse`
+ * stays the authority on the value, so nothing it would refuse is accepted.
+ */
+function parseJson(text: string): { raw?: unknown; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  let syntax: ConfigIssue | undefined;
+  // One map of keys per open object: [line, column] where each key was first seen.
+  const objects: Map<string, [number, number]>[] = [];
+  visit(
+    text,
+    {
+      onObjectBegin: () => {
+        objects.push(new Map());
+      },
+      onObjectEnd: () => {
+        objects.pop();
+      },
+      onObjectProperty: (key, _offset, _length, line, column, pathOf) => {
+        const keys = objects.at(-1);
+        const first = keys?.get(key);
+        if (first === undefined) keys?.set(key, [line, column]);
+        else
+          issues.push({
+            path: formatPath([...pathOf(), key]),
+            message: `duplicate key at ${at(line, column)} (first at ${at(...first)})`,
+          });
+      },
+      onError: (code: ParseErrorCode, _offset, _length, line, column) => {
+        // After the first error the parser recovers and reports what follows from it.
+        const name = printParseErrorCode(code);
+        syntax ??= {
+          path: '(root)',
+          message: `not valid JSON at ${at(line, column)}: ${JSON_ERRORS[name] ?? name}`,
+        };
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+  );
+  if (syntax !== undefined) return { issues: [syntax] };
+  if (issues.length > 0) return { issues };
+  try {
+    return { raw: JSON.parse(text), issues };
+  } catch (error) {
+    return {
+      issues: [{ path: '(root)', message: `not valid JSON: ${(error as Error).message}` }],
+    };
+  }
+}
+
+/** Parses YAML; errors (a duplicate key among them) carry line and column. */
+function parseYamlText(text: string): { raw?: unknown; issues: ConfigIssue[] } {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  const error = doc.errors[0];
+  if (error === undefined) return { raw: doc.toJS({ maxAliasCount: 100 }), issues: [] };
+  const pos = error.linePos?.[0];
+  // The message ends with "at line L, column C:" and a snippet of the file: keep the words.
+  const words = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  const where = pos === undefined ? '' : ` at ${at(pos.line - 1, pos.col - 1)}`;
+  return { issues: [{ path: '(root)', message: `not valid YAML${where}: ${words}` }] };
+}
+
+/**
+ * Parses configuration text: YAML when `file` ends in `.yaml`/`.yml`, otherwise JSON. A UTF-8
+ * byte order mark at the start is skipped (editors on Windows write one).
+ * @throws {ConfigError} for syntax errors and duplicate keys (with line and column) and every
+ *   schema problem
  */
 export function parseConfigText(text: string, file?: string): AgentConfig {
-  const yaml = file !== undefined && isYamlFile(file);
-  let raw: unknown;
-  try {
-    raw = yaml ? parseYaml(text) : JSON.parse(text);
-  } catch (error) {
-    const kind = yaml ? 'YAML' : 'JSON';
-    throw new ConfigError(
-      [{ path: '(root)', message: `not valid ${kind}: ${(error as Error).message}` }],
-      file,
-    );
-  }
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const { raw, issues } =
+    file !== undefined && isYamlFile(file) ? parseYamlText(body) : parseJson(body);
+  if (issues.length > 0) throw new ConfigError(issues, file);
   return parseConfig(raw, file);
 }
 
 /**
- * Reads and validates a configuration file.
+ * Reads and validates a configuration file (a regular file of at most
+ * {@link CONFIG_FILE_MAX_BYTES}).
  * @throws {ConfigError} when the file cannot be read or is not valid
  */
 export async function loadConfig(file: string): Promise<AgentConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBoundedFile(file, CONFIG_FILE_MAX_BYTES);
   } catch (error) {
     throw new ConfigError(
       [{ path: '(root)', message: `cannot read the file: ${(error as Error).message}` }],

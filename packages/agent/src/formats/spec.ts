@@ -26,16 +26,27 @@ export const NumberFormatSpec = z
     type: z.literal('number'),
     precision,
     withUnit: z.boolean().default(false).describe('Append the unit after a space.'),
-    unit: z.string().optional().describe("Unit to append instead of the channel's own."),
+    unit: z
+      .string()
+      .max(32, { error: 'must be at most 32 characters' })
+      .optional()
+      .describe("Unit to append instead of the channel's own."),
   })
   .strict();
+
+/** A word of a boolean payload: 1 to 64 characters. */
+const word = () =>
+  z
+    .string()
+    .min(1, { error: 'must not be empty' })
+    .max(64, { error: 'must be at most 64 characters' });
 
 /** `{ "type": "boolean", "on": "On", "off": "Off" }`. */
 export const BooleanFormatSpec = z
   .object({
     type: z.literal('boolean'),
-    on: z.string().min(1, { error: 'must not be empty' }).default('On').describe('Word for on.'),
-    off: z.string().min(1, { error: 'must not be empty' }).default('Off').describe('Word for off.'),
+    on: word().default('On').describe('Word for on.'),
+    off: word().default('Off').describe('Word for off.'),
     caseSensitive: z.boolean().default(false).describe('Compare received words case-sensitively.'),
   })
   .strict()
@@ -63,6 +74,7 @@ export const TemplateFormatSpec = z
     template: z
       .string()
       .min(1, { error: 'must not be empty' })
+      .max(1024, { error: 'must be at most 1024 characters' })
       .superRefine((t, ctx) => {
         const parts = parseTemplate(t);
         if (typeof parts === 'string') ctx.addIssue({ code: 'custom', message: parts });

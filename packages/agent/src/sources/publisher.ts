@@ -7,8 +7,10 @@
  * @module
  */
 
-/** MQTT quality of service. */
-export type QoS = 0 | 1 | 2;
+import type { QoS } from 'courier-mqtt';
+
+/** MQTT quality of service: the library's own type. */
+export type { QoS };
 
 /** Publishes one message; resolves when the QoS flow completes. */
 export interface Publisher {

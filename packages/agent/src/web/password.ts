@@ -91,5 +91,28 @@ export function generatePassword(): string {
   return out;
 }
 
-/** The shortest admin password the console accepts. */
-export const MIN_PASSWORD_LENGTH = 8;
+/** The shortest admin password, in characters. */
+export const ADMIN_PASSWORD_MIN = 8;
+/**
+ * The longest admin password, in characters. One scrypt check of a long password costs no
+ * more than of a short one, but login refuses anything longer without a check (a megabyte
+ * of "password" is an attack, not a password): so setting one must refuse it too, or the
+ * admin locks themself out.
+ */
+export const ADMIN_PASSWORD_MAX = 1024;
+
+/**
+ * Why `password` cannot be the admin password, or `undefined` when it can: the one rule of
+ * the console (`POST /api/password`) and `courier hash-password`; login checks no password
+ * longer than {@link ADMIN_PASSWORD_MAX}. Worded to follow "the password".
+ */
+export function adminPasswordIssue(password: string): string | undefined {
+  if (password.length < ADMIN_PASSWORD_MIN || password.length > ADMIN_PASSWORD_MAX)
+    return `must have at least ${ADMIN_PASSWORD_MIN} characters and at most ${ADMIN_PASSWORD_MAX}`;
+  return undefined;
+}
+
+/** Whether login may check `password` at all: a string within {@link ADMIN_PASSWORD_MAX}. */
+export function isCheckablePassword(password: unknown): password is string {
+  return typeof password === 'string' && password.length <= ADMIN_PASSWORD_MAX;
+}

@@ -31,7 +31,7 @@ import { AgentError } from '../errors.js';
 import { AdminPassword, adminFileStore, type PasswordHashStore } from './admin.js';
 import type { ConfigStore } from './config-store.js';
 import { MessageLog, messageOf } from './message-log.js';
-import { MIN_PASSWORD_LENGTH } from './password.js';
+import { adminPasswordIssue, isCheckablePassword } from './password.js';
 import { maskUrlPassword, mergeSecrets, redactConfig } from './secrets.js';
 import {
   LoginLimiter,
@@ -43,7 +43,7 @@ import {
 } from './sessions.js';
 import {
   describeTlsFiles,
-  inspectTlsFile,
+  readTlsFile,
   storeTlsFile,
   TLS_FILE_KINDS,
   type TlsFileKind,
@@ -340,13 +340,12 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
 
   // --- session -----------------------------------------------------------------------------
 
+  // Open to anyone who reaches the port: signed out, it says only that. The device name is
+  // part of the configuration and is shown once signed in.
   app.get('/api/session', async (request) => {
     const s = sessionOf(request);
-    return {
-      authenticated: s !== undefined,
-      ...(s === undefined ? {} : { csrfToken: s.csrfToken }),
-      device: agent.config.device.name,
-    };
+    if (s === undefined) return { authenticated: false };
+    return { authenticated: true, csrfToken: s.csrfToken, device: agent.config.device.name };
   });
 
   /**
@@ -372,11 +371,9 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
         { retryAfterSec },
       );
     }
-    // A megabyte of "password" would only cost scrypt time: anything that long is wrong.
-    const check =
-      typeof password === 'string' && password.length <= 1024
-        ? admin.verify(password)
-        : Promise.resolve(false);
+    // A megabyte of "password" would only cost scrypt time: anything longer than a password
+    // may be (the same bound as setting one) is wrong without a check.
+    const check = isCheckablePassword(password) ? admin.verify(password) : Promise.resolve(false);
     if (check === undefined) {
       reply.header('retry-after', '1');
       throw new HttpError(503, 'BUSY', 'too many password checks at once; try again in a second');
@@ -417,12 +414,11 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     const { current, next } = body;
     if (!(await checkAdmin(request, reply, current)))
       throw new HttpError(401, 'UNAUTHORIZED', 'the current password is wrong');
-    if (typeof next !== 'string' || next.length < MIN_PASSWORD_LENGTH)
-      throw new HttpError(
-        400,
-        'BAD_PASSWORD',
-        `the new password must have at least ${MIN_PASSWORD_LENGTH} characters`,
-      );
+    if (typeof next !== 'string')
+      throw new HttpError(400, 'BAD_PASSWORD', 'the new password must be a string');
+    const refused = adminPasswordIssue(next);
+    if (refused !== undefined)
+      throw new HttpError(400, 'BAD_PASSWORD', `the new password ${refused}`);
     await serialized(() => admin.change(next));
     // Everybody else is logged out; this browser stays in.
     const keep = session(request).id;
@@ -637,9 +633,8 @@ async function readConsoleTls(
   const read = async (field: 'cert' | 'key'): Promise<string> => {
     const path = tls[field];
     try {
-      const text = await readFile(resolve(baseDir, path), 'utf8');
-      inspectTlsFile(field === 'cert' ? 'cert' : 'key', text);
-      return text;
+      // Bounded and parsed by the same function as the MQTT client's files.
+      return (await readTlsFile(field, path, baseDir)).text;
     } catch (error) {
       throw new ConfigError([
         {

@@ -10,91 +10,30 @@
  * @module
  */
 
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SecurityConfig } from '../config/schema.js';
-import { AgentError, AgentErrorCode } from '../errors.js';
+import {
+  type CertificateInfo,
+  inspectTlsFile,
+  type KeyInfo,
+  readTlsFile,
+  TLS_FILE_KINDS,
+  type TlsFileKind,
+} from '../config/tls-file.js';
 import { writeFileAtomic } from './config-store.js';
 
-/** What can be uploaded. */
-export const TLS_FILE_KINDS = ['ca', 'cert', 'key'] as const;
-/** One of {@link TLS_FILE_KINDS}. */
-export type TlsFileKind = (typeof TLS_FILE_KINDS)[number];
-
-/** What a certificate file holds (its first certificate). */
-export interface CertificateInfo {
-  readonly path: string;
-  readonly subject: string;
-  readonly issuer: string;
-  readonly validFrom: string;
-  readonly validTo: string;
-  readonly fingerprint256: string;
-  /** How many certificates the file holds (a CA bundle may hold several). */
-  readonly count: number;
-}
-
-/** What a key file holds; never the key. */
-export interface KeyInfo {
-  readonly path: string;
-  readonly type: string;
-}
-
-/** A file the console cannot use; `message` says why. */
-export class TlsFileError extends AgentError {
-  constructor(message: string) {
-    super(AgentErrorCode.CONFIG, message);
-  }
-}
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-function describeCertificates(text: string, path: string): CertificateInfo {
-  const blocks = text.match(PEM_CERT) ?? [];
-  if (blocks.length === 0)
-    throw new TlsFileError('not a PEM certificate: no "-----BEGIN CERTIFICATE-----" block');
-  let first: X509Certificate | undefined;
-  for (const [i, block] of blocks.entries()) {
-    try {
-      const cert = new X509Certificate(block);
-      first ??= cert;
-    } catch (error) {
-      throw new TlsFileError(`certificate ${i + 1} does not parse: ${(error as Error).message}`);
-    }
-  }
-  const cert = first as X509Certificate;
-  return {
-    path,
-    subject: cert.subject.replaceAll('\n', ', '),
-    issuer: cert.issuer.replaceAll('\n', ', '),
-    validFrom: new Date(cert.validFrom).toISOString(),
-    validTo: new Date(cert.validTo).toISOString(),
-    fingerprint256: cert.fingerprint256,
-    count: blocks.length,
-  };
-}
-
-function describeKey(text: string, path: string): KeyInfo {
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
-    throw new TlsFileError('not a PEM private key: no "-----BEGIN ... PRIVATE KEY-----" block');
-  if (/ENCRYPTED/.test(text))
-    throw new TlsFileError('the private key is encrypted; upload it without a passphrase');
-  try {
-    const key = createPrivateKey(text);
-    return { path, type: key.asymmetricKeyType ?? 'unknown' };
-  } catch (error) {
-    throw new TlsFileError(`the private key does not load: ${(error as Error).message}`);
-  }
-}
-
-/** Checks an upload: what it holds, or a {@link TlsFileError}. */
-export function inspectTlsFile(
-  kind: TlsFileKind,
-  text: string,
-  path = '',
-): CertificateInfo | KeyInfo {
-  return kind === 'key' ? describeKey(text, path) : describeCertificates(text, path);
-}
+// The checks live with the configuration, which reads the same files before anything starts.
+export {
+  type CertificateInfo,
+  inspectTlsFile,
+  type KeyInfo,
+  readTlsFile,
+  TLS_FILE_KINDS,
+  TlsFileError,
+  type TlsFileKind,
+} from '../config/tls-file.js';
 
 /**
  * Checks and stores an upload.
@@ -129,7 +68,7 @@ export async function describeTlsFiles(
     const path = security[kind];
     if (path === undefined) continue;
     try {
-      out[kind] = inspectTlsFile(kind, await readFile(resolve(baseDir, path), 'utf8'), path);
+      out[kind] = (await readTlsFile(kind, path, baseDir)).info;
     } catch (error) {
       out[kind] = { path, error: (error as Error).message };
     }

@@ -475,7 +475,7 @@ export function AdminSection() {
               value={next}
               onInput={(e) => setNext(e.currentTarget.value)}
             />
-            <div class="hint">8 characters or more.</div>
+            <div class="hint">8 to 1024 characters.</div>
           </div>
         </div>
         <div class="savebar">
