@@ -137,6 +137,33 @@ describe('agent never silent', () => {
     assert.equal(await agent.exited, 0);
   });
 
+  it('a connection that fails before the broker answers (a Will topic with a lone surrogate) says why at once', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const { logger, lines } = recorder();
+    // Past the configuration's checks (whoever refuses it first), as a library update or a
+    // hand-built configuration could bring it: the reason must still be said, not kept for
+    // the shutdown.
+    const config = parseConfig({
+      connection: { server: broker.host, port: broker.port, clientId: 'surrogate' },
+      lwt: { topic: 'status' },
+      reconnect: { minDelaySec: 0.05, maxDelaySec: 0.1 },
+    });
+    const agent = new Agent({ ...config, lwt: { ...config.lwt, topic: 'a\ud800b' } }, { logger });
+    defer(() => agent.close());
+    try {
+      await agent.start();
+    } catch (error) {
+      // Refused before connecting: as good, if it names the field.
+      assert.match((error as Error).message, /[Ww]ill topic/);
+      return;
+    }
+    await waitFor(() => lines.some((l) => l.level === 40), 'a warning');
+    const failure = lines.find((l) => l.level === 40) as Line;
+    assert.match(String(failure.reason), /Will topic contains a lone surrogate/);
+    assert.equal(typeof failure.retryInMs, 'number');
+  });
+
   it('a refusal that repeats (bad password) is logged as permanent, at error level', async (t) => {
     const defer = deferrer(t);
     const broker = await startMosquitto(t, { allowAnonymous: false, users: { device: 'right' } });
