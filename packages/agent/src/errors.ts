@@ -20,6 +20,8 @@ export const AgentErrorCode = {
   REDIS_MESSAGE: 'AGENT_REDIS_MESSAGE',
   /** The agent was asked to do something its state does not allow (e.g. start twice). */
   STATE: 'AGENT_STATE',
+  /** A part the configuration enables (MQTT, Redis, console) could not start. */
+  START: 'AGENT_START',
 } as const;
 
 /** The union of all {@link AgentErrorCode} values. */
@@ -83,5 +85,22 @@ export class RedisMessageError extends AgentError {
     );
     this.channel = channel;
     this.raw = raw;
+  }
+}
+
+/** The parts of the agent that start: a {@link StartError} names the one that did not. */
+export type AgentPart = 'mqtt' | 'redis' | 'web';
+
+/**
+ * A part the configuration enables could not start, so nothing was started (or what was, was
+ * stopped again). The message is one line, for the person at the terminal.
+ */
+export class StartError extends AgentError {
+  /** The part that failed. */
+  readonly part: AgentPart;
+
+  constructor(part: AgentPart, message: string, options?: { cause?: unknown }) {
+    super(AgentErrorCode.START, message, options);
+    this.part = part;
   }
 }

@@ -51,9 +51,11 @@ export { checkWireString, WIRE_STRING_MAX_BYTES } from './config/wire-string.js'
 export {
   AgentError,
   AgentErrorCode,
+  type AgentPart,
   ChannelError,
   FormatError,
   RedisMessageError,
+  StartError,
 } from './errors.js';
 export * from './formats/index.js';
 export {
@@ -71,21 +73,27 @@ export {
   RedisBridge,
   type RedisBridgeOptions,
   RedisMapping,
+  RedisWriteBack,
+  type RedisWriter,
   resolveRoutes,
   type SignalRoute,
   type SignalState,
 } from './sources/redis-bridge.js';
 export {
+  DEFAULT_MAX_MESSAGE_BYTES,
   INVALID_FLAGS,
   parseFlags,
+  parseRedisCommand,
   parseRedisMessage,
   parseTagChannel,
   qualityOf,
+  type RedisCommand,
   type RedisSample,
   TAG_DIRECTIONS,
   type TagChannel,
   type TagDirection,
   tagChannel,
   toMqttPayload,
+  toRedisMessage,
 } from './sources/redis-message.js';
 export { mulberry32, SimulatedDriver, type SimulatedDriverOptions } from './sources/simulated.js';

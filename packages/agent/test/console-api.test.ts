@@ -295,6 +295,8 @@ describe('console API: authentication', () => {
     await api.login(web.generatedPassword);
     // Binds to loopback by default.
     assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    // The caller printed it (courier agent does, once the whole agent runs).
+    await web.passwordShown();
     await web.close();
     // The second start keeps the stored password and prints nothing.
     const again = await startConsole({

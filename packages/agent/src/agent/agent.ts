@@ -23,20 +23,21 @@ import { resolveClientOptions } from '../config/client-options.js';
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import type { AgentConfig } from '../config/schema.js';
 import { parseConfig, resolveChannel } from '../config/validate.js';
-import { AgentError, AgentErrorCode } from '../errors.js';
+import { AgentError, AgentErrorCode, StartError } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 import { type ChannelInfo, type IoDriver, isOutput } from '../sources/channels.js';
 import type { Publisher } from '../sources/publisher.js';
 import { RedisBridge, type SignalState } from '../sources/redis-bridge.js';
 import { SimulatedDriver } from '../sources/simulated.js';
 import { type AgentEvent, CLIP_CHARS, clipText, EventFanout, ModuleState } from './events.js';
+import { OutageLog } from './outage-log.js';
 import { type IntervalScheduler, type RowState, TopicTable } from './topic-table.js';
 
 /** Counters since the agent was created (they survive `applyConfig`). */
 export interface AgentCounts {
   /** Messages handed to the MQTT client and completed (topic table and Redis). */
   readonly published: number;
-  /** Valid payloads applied to outputs. */
+  /** Valid payloads applied to outputs, and commands written to Redis. */
   readonly received: number;
   /** Payloads or Redis messages refused. */
   readonly rejected: number;
@@ -113,14 +114,22 @@ const STATE_OF: Record<ClientState['status'], ModuleState> = {
   closed: ModuleState.DISCONNECTED,
 };
 
-/** `event` with its payload and reason cut to {@link clipText}'s length. */
+/** The text fields of events that carry what a peer sent: clipped before anyone sees them. */
+const CLIPPED_FIELDS = ['payload', 'reason', 'message'] as const;
+
+/**
+ * `event` with its payload, reason and message cut to {@link clipText}'s length: a 20 MB Redis
+ * message or MQTT payload reaches the log, `-m` / `-r` and the console as its first kilobyte.
+ */
 function clipEvent(event: AgentEvent): AgentEvent {
-  const { payload, reason } = event as { payload?: unknown; reason?: unknown };
+  const fields = event as Partial<Record<(typeof CLIPPED_FIELDS)[number], unknown>>;
   const long = (v: unknown) => typeof v === 'string' && v.length > CLIP_CHARS;
-  if (!long(payload) && !long(reason)) return event;
+  if (!CLIPPED_FIELDS.some((f) => long(fields[f]))) return event;
   const clipped: Record<string, unknown> = { ...event };
-  if (typeof clipped.payload === 'string') clipped.payload = clipText(clipped.payload);
-  if (typeof clipped.reason === 'string') clipped.reason = clipText(clipped.reason);
+  for (const f of CLIPPED_FIELDS) {
+    const v = clipped[f];
+    if (typeof v === 'string') clipped[f] = clipText(v);
+  }
   return clipped as AgentEvent;
 }
 
@@ -148,6 +157,12 @@ export class Agent {
   #subscribed = false;
   #subscription: Subscription | undefined;
   #counts = { published: 0, received: 0, rejected: 0, suppressed: 0, publishFailed: 0 };
+  readonly #outage: OutageLog | undefined;
+  /** The client's last status, and the server its current attempt goes to. */
+  #clientStatus: ClientState['status'] | undefined;
+  #attemptServer = '';
+  /** Waiters of {@link Agent.whenSubscribed}. */
+  readonly #onSubscribed = new Set<() => void>();
 
   /**
    * @param config a configuration validated by `parseConfig` / `loadConfig`
@@ -156,6 +171,10 @@ export class Agent {
     this.#config = config;
     this.#options = options;
     this.#log = options.logger;
+    this.#outage =
+      options.logger === undefined
+        ? undefined
+        : new OutageLog({ what: 'MQTT', logger: options.logger });
   }
 
   /** The configuration in force. */
@@ -198,10 +217,16 @@ export class Agent {
   }
 
   /**
-   * Starts everything. Certificate files are read first: if one is missing nothing starts and
-   * a {@link ConfigError} is thrown. The connection itself is made in the background (the
-   * module state goes to CONNECT_PND, then CONNECTED).
+   * Starts everything, or nothing. What can be checked is checked before anything connects:
+   * certificate files are read, the MQTT options resolved, the Redis clients made (node-redis
+   * refuses some URLs); then the I/O module starts, the MQTT client, the Redis bridge. If a part
+   * fails, the parts already started are stopped and the error is thrown.
+   *
+   * A server that is down is not a failure: the connection is made in the background (the
+   * module state goes to CONNECT_PND, then CONNECTED), every failed attempt is logged, and
+   * the agent keeps trying, as a device must.
    * @throws {ConfigError} when a certificate or key file cannot be read
+   * @throws {StartError} naming the part (`mqtt`, `redis`) that could not start
    * @throws {AgentError} when already running
    */
   async start(): Promise<void> {
@@ -232,6 +257,14 @@ export class Agent {
       });
       this.#ownDriver = true;
     }
+    // Before anything connects: node-redis refuses some URLs when its client is made.
+    try {
+      this.#bridge = this.#newBridge(config);
+    } catch (error) {
+      throw new StartError('redis', `Redis bridge not started: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     const driver = this.#driver;
     this.#unsubscribeDriver = driver.onChange((change) => {
       this.#values.set(change.id, change.value);
@@ -247,15 +280,24 @@ export class Agent {
     await driver.start();
 
     const make = this.#options.createClient ?? createClient;
-    const client = make(url, options);
+    let client: Client;
+    try {
+      // Options the library refuses throw here, before any socket is opened.
+      client = make(url, options);
+    } catch (error) {
+      throw new StartError('mqtt', `MQTT client not started: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.#client = client;
     this.#server = url;
+    this.#clientStatus = undefined;
     const table = this.#newTable(config, driver, client);
     this.#table = table;
     client.on('state', (s: ClientState) => this.#onClientState(s));
-    this.#setState(STATE_OF[client.state.status], client.state.server || url);
+    this.#onClientState(client.state);
     table.start();
-    await this.#startBridge(config, client);
+    await this.#bridge?.start();
     this.#log?.info(
       { server: url, rows: config.topics.length, channels: this.#channels.size },
       'agent started',
@@ -364,15 +406,40 @@ export class Agent {
     });
   }
 
-  /** Starts the Redis bridge of `config` when it is enabled. */
-  async #startBridge(config: AgentConfig, client: Client): Promise<void> {
-    if (!config.redis.enabled) return;
-    this.#bridge = new RedisBridge({
+  /**
+   * The Redis bridge of `config` when it is enabled, not yet started. It publishes through the
+   * MQTT client in force when a message comes.
+   */
+  #newBridge(config: AgentConfig): RedisBridge | undefined {
+    if (!config.redis.enabled) return undefined;
+    return new RedisBridge({
       config: config.redis,
-      publisher: publisherOf(client),
+      publisher: {
+        publish: (topic, payload, opts) => {
+          const client = this.#client;
+          if (client === undefined)
+            return Promise.reject(new AgentError(AgentErrorCode.STATE, 'the agent is not running'));
+          return client.publish(topic, payload, opts);
+        },
+      },
       emit: (e) => this.#emit(e),
+      logger: this.#log,
     });
-    await this.#bridge.start();
+  }
+
+  /**
+   * Every MQTT subscription: the subscribe rows' and the Redis `out` signals', each filter once
+   * at its highest QoS.
+   */
+  #filters(): { topic: string; qos: 0 | 1 | 2 }[] {
+    const byTopic = new Map<string, 0 | 1 | 2>();
+    const all = [
+      ...(this.#table?.subscriptions() ?? []),
+      ...(this.#bridge?.writeBack.filters() ?? []),
+    ];
+    for (const { topic, qos } of all)
+      byTopic.set(topic, Math.max(byTopic.get(topic) ?? 0, qos) as 0 | 1 | 2);
+    return [...byTopic].map(([topic, qos]) => ({ topic, qos }));
   }
 
   /** Replaces the topic table on the running connection, re-subscribing what changed. */
@@ -381,12 +448,17 @@ export class Agent {
     const driver = this.#driver;
     const client = this.#client;
     if (old === undefined || driver === undefined || client === undefined) return;
-    const before = JSON.stringify(old.subscriptions());
+    const before = JSON.stringify(this.#filters());
     old.stop();
     const table = this.#newTable(config, driver, client);
     this.#table = table;
     table.start();
-    if (JSON.stringify(table.subscriptions()) === before) return;
+    await this.#resubscribe(before);
+  }
+
+  /** Subscribes again when the filters differ from `before` (their JSON). */
+  async #resubscribe(before: string): Promise<void> {
+    if (JSON.stringify(this.#filters()) === before) return;
     const sub = this.#subscription;
     this.#subscription = undefined;
     if (sub !== undefined) {
@@ -409,10 +481,15 @@ export class Agent {
     }
   }
 
+  /** Replaces the Redis bridge; re-subscribes when its `out` signals' topics changed. */
   async #swapBridge(config: AgentConfig): Promise<void> {
+    const before = JSON.stringify(this.#filters());
     await this.#bridge?.stop();
     this.#bridge = undefined;
-    if (this.#client !== undefined) await this.#startBridge(config, this.#client);
+    if (this.#client === undefined) return;
+    this.#bridge = this.#newBridge(config);
+    await this.#bridge?.start();
+    await this.#resubscribe(before);
   }
 
   /** Writes an output channel, as a subscribe row would. */
@@ -455,6 +532,27 @@ export class Agent {
     });
   }
 
+  /**
+   * Resolves once the broker has acknowledged the MQTT subscriptions (subscribe rows and Redis
+   * `out` signals) of the current connection; at once when there are none.
+   * @throws {AgentError} after `timeoutMs`
+   */
+  whenSubscribed(timeoutMs = 30000): Promise<void> {
+    if (this.#subscription !== undefined || (this.#running && this.#filters().length === 0))
+      return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#onSubscribed.delete(done);
+        reject(new AgentError(AgentErrorCode.STATE, `not subscribed after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#onSubscribed.add(done);
+    });
+  }
+
   /** Resolves when the Redis subscription is made (at once when there is no bridge). */
   async whenRedisSubscribed(): Promise<void> {
     await this.#bridge?.whenSubscribed();
@@ -479,12 +577,58 @@ export class Agent {
               url: this.#config.redis.url,
               connected: bridge.connected,
               lastError: bridge.lastError,
-              signals: bridge.mapping.signals(),
+              signals: bridge.signals(),
             },
     };
   }
 
+  /**
+   * Logs what the connection does: every failed attempt with its reason and the wait before
+   * the next one (rate-limited by the {@link OutageLog}), the recovery, and a client that
+   * stops for good while the agent runs.
+   */
+  #logClientState(s: ClientState): void {
+    const previous = this.#clientStatus;
+    this.#clientStatus = s.status;
+    if (previous === s.status) return;
+    switch (s.status) {
+      case 'connecting':
+        this.#attemptServer = s.server;
+        this.#log?.debug({ server: s.server }, `MQTT connecting to ${s.server}`);
+        break;
+      case 'connected':
+        this.#attemptServer = s.server;
+        this.#outage?.connected(s.server);
+        break;
+      case 'reconnect-wait': {
+        const error = s.lastError;
+        this.#outage?.failed({
+          // The state names the server of the next attempt; the failure was the last one's.
+          server: this.#attemptServer || s.server,
+          reason: error?.message ?? 'unknown reason',
+          code: error?.code,
+          permanent: (error as { permanent?: unknown } | undefined)?.permanent === true,
+          retryInMs: s.retryInMs,
+          lost: previous === 'connected',
+        });
+        break;
+      }
+      case 'closed':
+        // Closed while the agent runs: the client gave up (its store failed, for one).
+        if (this.#running && this.#state !== ModuleState.DISCONNECTING) {
+          this.#log?.error(
+            { server: s.server, reason: s.lastError?.message, code: s.lastError?.code },
+            `MQTT client stopped: ${s.lastError?.message ?? 'closed'}; the agent no longer publishes`,
+          );
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
   #onClientState(s: ClientState): void {
+    this.#logClientState(s);
     const state = STATE_OF[s.status];
     if (s.lastError !== undefined && s.status !== 'connected') {
       this.#lastError = { message: s.lastError.message, code: s.lastError.code, at: s.since };
@@ -502,7 +646,8 @@ export class Agent {
   }
 
   /**
-   * Subscribes the subscribe rows, once, on the first connection. Even when the server kept a
+   * Subscribes the subscribe rows and the Redis `out` signals' topics, once, on the first
+   * connection. Even when the server kept a
    * session the SUBSCRIBE is sent: it replaces the stored one [MQTT-3.8.4-3] and gives the
    * client the local subscription messages are delivered to. After a reconnect to a server
    * that lost the session [MQTT-3.1.2-6], the client itself subscribes again.
@@ -511,15 +656,21 @@ export class Agent {
     const client = this.#client;
     const table = this.#table;
     if (client === undefined || table === undefined) return;
-    const filters = table.subscriptions();
+    const filters = this.#filters();
     if (filters.length === 0) return;
     try {
       const sub = await client.subscribe(filters);
       this.#subscription = sub;
-      // Messages are applied one after another, in the order they arrived, by the table in
-      // force (a configuration change may swap it); the iterator ends when the client does.
+      for (const done of this.#onSubscribed) done();
+      this.#onSubscribed.clear();
+      // Messages are applied one after another, in the order they arrived, by the table and
+      // the bridge in force (a configuration change may swap them); the iterator ends when the
+      // client does.
       void (async () => {
-        for await (const m of sub) await (this.#table ?? table).handleMessage(m.topic, m.payload);
+        for await (const m of sub) {
+          await (this.#table ?? table).handleMessage(m.topic, m.payload);
+          await this.#bridge?.writeBack.handle(m.topic, m.payload);
+        }
       })().catch((error: unknown) => {
         this.#emit({
           type: 'error',
@@ -576,11 +727,23 @@ export class Agent {
           'output set',
         );
         break;
+      case 'redis-written':
+        this.#counts.received++;
+        this.#log?.info(
+          { topic: event.topic, channel: event.channel, message: event.message },
+          'Redis command written',
+        );
+        break;
       case 'rejected':
         this.#counts.rejected++;
         this.#log?.warn(
-          { topic: event.topic, payload: event.payload, reason: event.reason },
-          'payload rejected',
+          {
+            source: event.source,
+            topic: event.topic,
+            payload: event.payload,
+            reason: event.reason,
+          },
+          event.source === 'redis' ? 'Redis message rejected' : 'payload rejected',
         );
         break;
       case 'suppressed':

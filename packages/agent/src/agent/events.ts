@@ -124,6 +124,21 @@ export type AgentEvent =
       readonly at: number;
     }
   | {
+      /** An MQTT command for a Redis `out` signal was written to Redis (`PUBLISH`). */
+      readonly type: 'redis-written';
+      /** `deviceAlias/signalAlias` of the signal. */
+      readonly signal: string;
+      /** The MQTT topic the command came on. */
+      readonly topic: string;
+      /** The MQTT payload. */
+      readonly payload: string;
+      /** The Redis channel written, `tag/<device>/<signal>/out`. */
+      readonly channel: string;
+      /** The Redis message, `value,timestamp_ms,flags`. */
+      readonly message: string;
+      readonly at: number;
+    }
+  | {
       /** A new configuration was applied. */
       readonly type: 'config-applied';
       readonly at: number;

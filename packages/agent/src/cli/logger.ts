@@ -1,6 +1,11 @@
 /**
- * The agent's logger: pino, as JSON lines, or one human-readable line per record on a TTY
- * (a small formatter rather than pino-pretty, to keep the dependency list short).
+ * The agent's logger: pino. In a file or a pipe, one JSON object per line (what log shippers
+ * read); on a terminal, one human-readable line per record (time, level, message, fields).
+ *
+ * The terminal form is a small formatter over pino's own JSON rather than pino-pretty:
+ * pino-pretty brings a dozen packages (colorette, dateformat, fast-copy, help-me, …) and, as a
+ * transport, a worker thread, for what is one function here; and formatting in the same stream
+ * keeps every line synchronous, so nothing logged just before an exit is lost.
  *
  * @module
  */
@@ -32,12 +37,19 @@ export function parseLevel(value: string): Level {
   );
 }
 
-/** One human line for a pino JSON record: `12:00:00.123 INFO  message key=value`. */
+/**
+ * One human line for a pino JSON record: `12:00:00.123 INFO  message key=value`. An error
+ * field shows its message, not its stack: a terminal gets one line per record.
+ */
 export function humanLine(record: Record<string, unknown>): string {
   const { time, level, msg, pid: _pid, hostname: _host, ...rest } = record;
   const t = typeof time === 'number' ? new Date(time).toISOString().slice(11, 23) : '';
   const fields = Object.entries(rest)
     .filter(([, v]) => v !== undefined)
+    .map(([k, v]): [string, unknown] => {
+      const message = (v as { message?: unknown } | null)?.message;
+      return k === 'err' && typeof message === 'string' ? [k, message] : [k, v];
+    })
     .map(
       ([k, v]) =>
         `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`,

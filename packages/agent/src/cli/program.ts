@@ -14,9 +14,10 @@ import { MqttError } from 'courier-mqtt';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { startDemo } from '../agent/demo.js';
-import type { AgentEvent } from '../agent/events.js';
+import { type AgentEvent, clipText } from '../agent/events.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/validate.js';
+import { StartError } from '../errors.js';
 import { type BenchProgress, runBench } from '../tools/bench.js';
 import { UsageError } from '../tools/connect-options.js';
 import { runPub, type ToolIo } from '../tools/pub.js';
@@ -122,23 +123,35 @@ const connectFlags = (o: ConnOpts) => ({
   debug: o.debug,
 });
 
-/** Prints agent traffic for `-m` / `-r`. */
+/**
+ * Prints agent traffic for `-m` / `-r`, one line per message. The agent's events come with
+ * payloads, messages and reasons already cut by {@link clipText} (a 20 MB message arrives as
+ * its first kilobyte and its size); the topic and the Redis channel are clipped here.
+ */
 function trafficPrinter(io: ToolIo, mqtt: boolean, redis: boolean): (e: AgentEvent) => void {
+  const c = clipText;
+  const line = (text: string) => io.stdout.write(`${text}\n`);
   return (e) => {
-    if (mqtt && e.type === 'published') io.stdout.write(`MQTT > ${e.topic} ${e.payload}\n`);
-    else if (mqtt && e.type === 'received') io.stdout.write(`MQTT < ${e.topic} ${e.payload}\n`);
+    if (mqtt && e.type === 'published') line(`MQTT > ${c(e.topic)} ${e.payload}`);
+    else if (mqtt && e.type === 'received') line(`MQTT < ${c(e.topic)} ${e.payload}`);
     else if (mqtt && e.type === 'rejected' && e.source === 'mqtt') {
-      io.stdout.write(`MQTT < ${e.topic} ${e.payload} (rejected: ${e.reason})\n`);
+      line(`MQTT < ${c(e.topic)} ${e.payload} (rejected: ${e.reason})`);
     } else if (mqtt && e.type === 'state') {
-      io.stdout.write(
-        `MQTT state ${e.state} ${e.server}${e.error === undefined ? '' : ` (${e.error})`}\n`,
-      );
-    } else if (redis && e.type === 'redis-message')
-      io.stdout.write(`REDIS < ${e.channel} ${e.message}\n`);
+      line(`MQTT state ${e.state} ${e.server}${e.error === undefined ? '' : ` (${c(e.error)})`}`);
+    } else if (e.type === 'redis-written') {
+      if (mqtt) line(`MQTT < ${c(e.topic)} ${e.payload}`);
+      if (redis) line(`REDIS > ${e.channel} ${e.message}`);
+    } else if (redis && e.type === 'redis-message') line(`REDIS < ${c(e.channel)} ${e.message}`);
     else if (redis && e.type === 'rejected' && e.source === 'redis') {
-      io.stdout.write(`REDIS < ${e.topic} ${e.payload} (rejected: ${e.reason})\n`);
+      line(`REDIS < ${c(e.topic)} ${e.payload} (rejected: ${e.reason})`);
     }
   };
+}
+
+/** An error as one line: a configuration error's issues joined, no stack. */
+function oneLine(error: unknown): string {
+  if (error instanceof ConfigError) return error.lines().join('; ');
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, '; ');
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -167,13 +180,13 @@ interface AgentOpts {
 }
 
 /**
- * Starts the web console next to a running agent. A console that cannot listen is logged and
- * the agent goes on: the data path matters more than the page.
+ * Starts the web console of `agent` (before the agent itself: it only listens). A console the
+ * configuration enables and that cannot start (port taken, `web.tls` unusable, data directory
+ * not writable) is a {@link StartError}: the agent starts whole or not at all.
  */
 async function startWeb(
   agent: Agent,
   o: AgentOpts,
-  io: ToolIo,
   logger: Logger,
   where: { store: ConfigStore; dataDir: string; baseDir: string; password?: string },
 ): Promise<WebConsole | undefined> {
@@ -186,26 +199,29 @@ async function startWeb(
     ...(o.webPort === undefined ? {} : { port: o.webPort }),
   };
   try {
-    let web: WebConsole;
     try {
-      web = await startConsole(options);
+      return await startConsole(options);
     } catch (error) {
       // The demo must start on any machine: if its port is taken, take a free one.
       if (o.demo !== true || (error as { code?: string }).code !== 'EADDRINUSE') throw error;
-      web = await startConsole({ ...options, port: 0 });
+      return await startConsole({ ...options, port: 0 });
     }
-    // The demo prints the address in its banner.
-    if (o.demo !== true) io.stderr.write(`web console: ${web.url}/\n`);
-    if (web.generatedPassword !== undefined) {
-      io.stderr.write(
-        `web console admin password (shown once, stored hashed in ${where.dataDir}/admin.json): ${web.generatedPassword}\n`,
-      );
-    }
-    return web;
   } catch (error) {
-    logger.error({ err: error }, `web console not started: ${(error as Error).message}`);
-    return undefined;
+    throw new StartError('web', `web console not started: ${oneLine(error)}`, { cause: error });
   }
+}
+
+/**
+ * Prints where the console is and, when this start made it, the admin password, then records
+ * that the password was shown: it is printed once, and only once the whole agent runs.
+ */
+async function announceWeb(web: WebConsole, io: ToolIo, dataDir: string): Promise<void> {
+  io.stderr.write(`web console: ${web.url}/\n`);
+  if (web.generatedPassword === undefined) return;
+  io.stderr.write(
+    `web console admin password (shown once, stored hashed in ${dataDir}/admin.json): ${web.generatedPassword}\n`,
+  );
+  await web.passwordShown();
 }
 
 async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
@@ -218,12 +234,18 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
     const demo = await startDemo({ ...(o.port === undefined ? {} : { port: o.port }), logger });
     const p = demo.port;
     const password = process.env.COURIER_WEB_PASSWORD ?? generatePassword();
-    const web = await startWeb(demo.agent, o, io, logger, {
-      store: new MemoryConfigStore(demo.agent.config),
-      dataDir: await mkdtemp(join(tmpdir(), 'courier-demo-')),
-      baseDir: process.cwd(),
-      password,
-    });
+    let web: WebConsole | undefined;
+    try {
+      web = await startWeb(demo.agent, o, logger, {
+        store: new MemoryConfigStore(demo.agent.config),
+        dataDir: await mkdtemp(join(tmpdir(), 'courier-demo-')),
+        baseDir: process.cwd(),
+        password,
+      });
+    } catch (error) {
+      await demo.stop();
+      throw error;
+    }
     io.stdout.write(
       [
         'Courier demo: the LucidIoT example with a simulated I/O module',
@@ -275,12 +297,22 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
   const agent = new Agent(config, { logger, baseDir });
   if (o.mqtt === true || o.redis === true)
     agent.on('event', trafficPrinter(io, o.mqtt === true, o.redis === true));
-  await agent.start();
-  const web = await startWeb(agent, o, io, logger, {
+  // All or nothing: the console first, since it only listens (a port taken or a bad web.tls
+  // stops the start before any MQTT connection is made); then the agent, which checks what
+  // it can before it connects and undoes its own parts when one fails.
+  const dataDir = resolveDataDir(config, baseDir);
+  const web = await startWeb(agent, o, logger, {
     store: new FileConfigStore(o.config),
-    dataDir: resolveDataDir(config, baseDir),
+    dataDir,
     baseDir,
   });
+  try {
+    await agent.start();
+  } catch (error) {
+    await web?.close();
+    throw error;
+  }
+  if (web !== undefined) await announceWeb(web, io, dataDir);
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping');
   await web?.close();

@@ -319,11 +319,38 @@ export const RedisSignal = z
       'signal_alias of the source (the Redis tag).',
     ),
     enable: z.boolean().default(true).describe('Enable the signal.'),
+    direction: z
+      .enum(['in', 'out'], { error: 'must be "in" or "out"' })
+      .default('in')
+      .describe(
+        'in: Redis tag/<source_device>/<source_signal>/in is published to MQTT; ' +
+          'out: MQTT commands on the topic are written to Redis tag/<source_device>/<source_signal>/out.',
+      ),
     topic: text(TEXT_LIMITS.mqtt)
       .optional()
-      .describe('MQTT topic; default the Redis channel tag/<source_device>/<source_signal>/in.'),
+      .describe(
+        'MQTT topic; default the Redis channel, tag/<source_device>/<source_signal>/<direction>.',
+      ),
   })
   .strict();
+
+/**
+ * What is wrong with a Redis URL that starts well (`redis://h/abc`, `redis://h:99999`), as
+ * node-redis would refuse it at start; undefined when it is fine.
+ */
+function redisUrlProblem(url: string): string | undefined {
+  // The scheme has its own message (the regex before this check).
+  if (!/^rediss?:\/\//.test(url)) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'must be a valid redis:// or rediss:// URL';
+  }
+  if (!/^(?:\/\d*)?$/.test(parsed.pathname))
+    return 'the path must be a database number, e.g. redis://127.0.0.1:6379/0';
+  return undefined;
+}
 
 /** The Redis bridge (WCC Lite). */
 export const RedisSection = z
@@ -331,8 +358,20 @@ export const RedisSection = z
     enabled: z.boolean().default(false).describe('Run the Redis bridge.'),
     url: text(TEXT_LIMITS.url)
       .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
+      .superRefine((url, ctx) => {
+        const problem = redisUrlProblem(url);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .default('redis://127.0.0.1:6379')
       .describe('Redis server URL.'),
+    maxMessageBytes: z
+      .int({ error: 'must be a whole number of bytes from 16 to 1048576' })
+      .min(16, { error: 'must be a whole number of bytes from 16 to 1048576' })
+      .max(1_048_576, { error: 'must be a whole number of bytes from 16 to 1048576' })
+      .default(4096)
+      .describe(
+        'Largest Redis message or MQTT command the bridge accepts; longer ones are refused.',
+      ),
     devices: z
       .array(RedisDevice)
       .max(256, { error: 'must have at most 256 entries' })

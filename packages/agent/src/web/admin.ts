@@ -6,6 +6,14 @@
  * password, stores its hash in `admin.json`, and hands the password to the caller to print
  * once: it is not kept anywhere in clear.
  *
+ * A generated password is recorded as not yet shown (`"shown": false`) until the caller has
+ * printed it ({@link AdminPassword.markShown}). If the start fails before that (the agent
+ * starts whole or not at all), the next start finds a hash nobody knows the password of and
+ * makes a fresh one, which it prints. The other designs are worse: keeping the password in
+ * clear until it is shown puts a secret on disk, and printing it before the start is known to
+ * succeed shows it to a log that may never be read. Once shown, a password is never printed
+ * again: only a new one is.
+ *
  * @module
  */
 
@@ -16,8 +24,13 @@ import { generatePassword, hashPassword, PasswordChecks } from './password.js';
 
 /** Where a hash is kept. */
 export interface PasswordHashStore {
+  /** The hash in force; undefined when there is none, or only a generated one never shown. */
   read(): Promise<string | undefined>;
-  write(hash: string): Promise<void>;
+  /**
+   * Stores `hash`. `shown: false` marks the hash of a generated password not printed yet;
+   * a store that cannot record it (the configuration's `web.passwordHash`) ignores it.
+   */
+  write(hash: string, options?: { readonly shown: boolean }): Promise<void>;
 }
 
 /** `<dataDir>/admin.json`. */
@@ -31,12 +44,21 @@ export function adminFileStore(dataDir: string): PasswordHashStore {
       } catch {
         return undefined;
       }
-      const hash = (JSON.parse(text) as { passwordHash?: unknown }).passwordHash;
-      return typeof hash === 'string' ? hash : undefined;
+      let record: { passwordHash?: unknown; shown?: unknown };
+      try {
+        record = JSON.parse(text) as typeof record;
+      } catch (error) {
+        throw new Error(`${file} is not JSON: ${(error as Error).message}`);
+      }
+      // A generated password never printed is known to nobody: as good as none.
+      if (record.shown === false) return undefined;
+      return typeof record.passwordHash === 'string' ? record.passwordHash : undefined;
     },
-    async write(hash) {
+    async write(hash, options) {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(file, `${JSON.stringify({ passwordHash: hash }, null, 2)}\n`, 0o600);
+      const record =
+        options === undefined ? { passwordHash: hash } : { passwordHash: hash, ...options };
+      await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, 0o600);
     },
   };
 }
@@ -58,17 +80,21 @@ export function memoryHashStore(hash?: string): PasswordHashStore {
 export class AdminPassword {
   readonly #store: PasswordHashStore;
   #hash: string;
+  /** The hash of the password made at this start, until it is marked shown. */
+  #unshown: string | undefined;
   readonly #checks = new PasswordChecks();
 
-  private constructor(store: PasswordHashStore, hash: string) {
+  private constructor(store: PasswordHashStore, hash: string, unshown?: string) {
     this.#store = store;
     this.#hash = hash;
+    this.#unshown = unshown;
   }
 
   /**
-   * Loads the hash from `store`; when there is none, makes a random password and stores its
-   * hash.
-   * @returns the password object, and the new password when one was made (print it once)
+   * Loads the hash from `store`; when there is none (or only one never shown), makes a random
+   * password and stores its hash, marked not shown.
+   * @returns the password object, and the new password when one was made: print it, then
+   *   call {@link AdminPassword.markShown}
    */
   static async open(
     store: PasswordHashStore,
@@ -77,8 +103,20 @@ export class AdminPassword {
     if (hash !== undefined) return { admin: new AdminPassword(store, hash), generated: undefined };
     const password = generatePassword();
     const fresh = await hashPassword(password);
-    await store.write(fresh);
-    return { admin: new AdminPassword(store, fresh), generated: password };
+    await store.write(fresh, { shown: false });
+    return { admin: new AdminPassword(store, fresh, fresh), generated: password };
+  }
+
+  /**
+   * Records that the generated password was printed: from now on it is the password, and no
+   * later start makes another. Does nothing when no password was generated, or when it was
+   * changed since.
+   */
+  async markShown(): Promise<void> {
+    const unshown = this.#unshown;
+    this.#unshown = undefined;
+    if (unshown === undefined || unshown !== this.#hash) return;
+    await this.#store.write(unshown, { shown: true });
   }
 
   /** From a clear password (demo and tests). */
@@ -99,5 +137,6 @@ export class AdminPassword {
     const hash = await hashPassword(password);
     await this.#store.write(hash);
     this.#hash = hash;
+    this.#unshown = undefined;
   }
 }

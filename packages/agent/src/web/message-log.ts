@@ -36,6 +36,16 @@ export function messageOf(e: AgentEvent): LoggedMessage | undefined {
         ...(e.type === 'rejected' ? { status: 'rejected', reason: e.reason } : { status: 'ok' }),
       };
     }
+    case 'redis-written':
+      // An MQTT command written to Redis: a message in, as a subscribe row's is.
+      return {
+        dir: 'in',
+        topic: e.topic,
+        payload: e.payload,
+        at: e.at,
+        source: 'mqtt',
+        status: 'ok',
+      };
     case 'publish-failed':
       return {
         dir: 'out',

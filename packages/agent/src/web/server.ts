@@ -10,7 +10,8 @@
  */
 
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,9 +90,53 @@ export interface WebConsole {
   readonly app: FastifyInstance;
   /** e.g. `http://127.0.0.1:8080` */
   readonly url: string;
-  /** The password made at first start, to print once; undefined otherwise. */
+  /**
+   * The password made at this start, to print once, then call {@link WebConsole.passwordShown};
+   * undefined otherwise.
+   */
   readonly generatedPassword: string | undefined;
+  /**
+   * Records that {@link WebConsole.generatedPassword} was printed. Until then it counts as
+   * never shown, and the next start replaces it with a fresh one that it prints.
+   */
+  passwordShown(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The top-level sections that differ between two configurations, in file order. */
+function changedSections(before: AgentConfig, after: AgentConfig): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter(
+    (k) =>
+      !isDeepStrictEqual(
+        (before as Record<string, unknown>)[k],
+        (after as Record<string, unknown>)[k],
+      ),
+  );
+}
+
+/**
+ * A short handle of a session for the log: lines of one browser can be told apart and
+ * matched to its login, and the cookie value (a secret) never reaches the log.
+ */
+function sessionTag(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 8);
+}
+
+/**
+ * Makes `dir` if needed and checks that it can be written: the admin password and uploads go
+ * there, and a console that cannot store them must not start.
+ * @throws naming the directory
+ */
+async function checkDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await access(dir, fsConstants.W_OK);
+  } catch (error) {
+    throw new Error(`web.dataDir ${dir} cannot be written: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 const SECURITY_HEADERS = {
@@ -176,6 +221,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   const startedWith = agent.config;
   let admin: AdminPassword;
   let generatedPassword: string | undefined;
+  await checkDataDir(options.dataDir);
   if (options.password !== undefined) {
     admin = await AdminPassword.fromPassword(options.password);
   } else {
@@ -296,6 +342,11 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   });
   const session = (request: FastifyRequest) =>
     (request as FastifyRequest & { session: Session }).session;
+  /** Who made a change, for the log: the address and the session's handle. */
+  const who = (request: FastifyRequest) => ({
+    address: request.ip,
+    session: sessionTag(session(request).id),
+  });
 
   const configAnswer = async (extra: Record<string, unknown> = {}) => {
     const { config, secrets } = redactConfig(agent.config);
@@ -315,8 +366,12 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     return body as Body;
   };
 
-  /** Validates, saves atomically, then applies; nothing is saved or applied when invalid. */
-  const saveAndApply = (raw: unknown) =>
+  /**
+   * Validates, saves atomically, then applies; nothing is saved or applied when invalid. The
+   * change is logged with who made it and which sections changed (never their values: they
+   * may hold secrets).
+   */
+  const saveAndApply = (raw: unknown, request: FastifyRequest, action: 'saved' | 'rolled back') =>
     serialized(async () => {
       const checked = await agent.checkConfig(raw);
       if (!checked.ok)
@@ -331,7 +386,12 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
           `cannot save the configuration${store.file === undefined ? '' : ` to ${store.file}`}: ${(error as Error).message}`,
         );
       }
+      const sections = changedSections(agent.config, checked.config);
       const applied = await agent.applyChecked(checked.config);
+      logger?.info(
+        { ...who(request), sections, applied, file: store.file },
+        `console: configuration ${action}${sections.length === 0 ? ' (no change)' : `: ${sections.join(', ')}`}`,
+      );
       return configAnswer({
         applied,
         restartRequired: restartRequired(startedWith, checked.config),
@@ -391,18 +451,19 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     if (!(await checkAdmin(request, reply, bodyObject(request).password)))
       throw new HttpError(401, 'UNAUTHORIZED', 'wrong password');
     const s = sessions.create();
+    logger?.info({ address: request.ip, session: sessionTag(s.id) }, 'console login');
     reply.setCookie(SESSION_COOKIE, s.id, {
       httpOnly: true,
       sameSite: 'strict',
       path: '/',
       secure: request.protocol === 'https',
     });
-    logger?.info({ address: request.ip }, 'console login');
     return { csrfToken: s.csrfToken };
   });
 
   app.post('/api/logout', async (request, reply) => {
     const s = session(request);
+    logger?.info(who(request), 'console logout');
     sessions.delete(s.id);
     endStreams((id) => id === s.id);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -424,7 +485,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     const keep = session(request).id;
     sessions.clearExcept(keep);
     endStreams((id) => id !== keep);
-    logger?.info('console admin password changed');
+    logger?.info(who(request), 'console: admin password changed (every other session logged out)');
     return reply.code(204).send();
   });
 
@@ -435,7 +496,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   app.put('/api/config', async (request) => {
     const body = bodyObject(request);
     if (!('config' in body)) throw new HttpError(400, 'BAD_REQUEST', 'the body needs "config"');
-    return saveAndApply(mergeSecrets(body.config, agent.config));
+    return saveAndApply(mergeSecrets(body.config, agent.config), request, 'saved');
   });
 
   app.post('/api/config/validate', async (request) => {
@@ -444,17 +505,18 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     return checked.ok ? { ok: true } : { ok: false, issues: checked.issues };
   });
 
-  app.post('/api/config/rollback', async () => {
+  app.post('/api/config/rollback', async (request) => {
     const previous = await store.previous();
     if (previous === undefined)
       throw new HttpError(409, 'NO_PREVIOUS', 'there is no previous configuration to roll back to');
     // The admin password is not part of a roll-back: the one in force stays.
     const { passwordHash: _, ...web } = previous.web;
     const hash = agent.config.web.passwordHash;
-    return saveAndApply({
-      ...previous,
-      web: hash === undefined ? web : { ...web, passwordHash: hash },
-    });
+    return saveAndApply(
+      { ...previous, web: hash === undefined ? web : { ...web, passwordHash: hash } },
+      request,
+      'rolled back',
+    );
   });
 
   // --- certificates ------------------------------------------------------------------------
@@ -476,12 +538,24 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
         'BAD_FILE',
         'send the PEM file as the body (Content-Type: text/plain)',
       );
+    let stored: Awaited<ReturnType<typeof storeTlsFile>>;
     try {
-      return await storeTlsFile(options.dataDir, kind as TlsFileKind, request.body);
+      stored = await storeTlsFile(options.dataDir, kind as TlsFileKind, request.body);
     } catch (error) {
-      if (error instanceof AgentError) throw new HttpError(400, 'BAD_FILE', error.message);
+      if (error instanceof AgentError) {
+        logger?.warn(
+          { ...who(request), kind, reason: error.message },
+          `console: ${kind} upload refused: ${error.message}`,
+        );
+        throw new HttpError(400, 'BAD_FILE', error.message);
+      }
       throw error;
     }
+    logger?.info(
+      { ...who(request), kind, bytes: Buffer.byteLength(request.body) },
+      `console: ${kind} file uploaded`,
+    );
+    return stored;
   });
 
   // --- live --------------------------------------------------------------------------------
@@ -502,6 +576,11 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
       if (error instanceof AgentError) throw new HttpError(400, error.code, error.message);
       throw error;
     }
+    const name = agent.config.device.channels.find((c) => c.id === id)?.name;
+    logger?.info(
+      { ...who(request), channel: id, name, value },
+      `console: output ${id}${name === undefined ? '' : ` (${name})`} set to ${String(value)}`,
+    );
     return reply.code(204).send();
   });
 
@@ -612,6 +691,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     app,
     url,
     generatedPassword,
+    passwordShown: () => admin.markShown(),
     async close() {
       agent.off('event', onEvent);
       endStreams(() => true);

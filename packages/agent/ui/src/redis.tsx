@@ -26,8 +26,14 @@ const newSignal = (deviceAlias: string): Row => ({
   signalAlias: '',
   sourceDeviceAlias: '',
   sourceSignalAlias: '',
+  direction: 'in',
   enable: true,
 });
+
+const DIRECTIONS = [
+  { value: 'in', label: 'in: Redis → MQTT' },
+  { value: 'out', label: 'out: MQTT → Redis' },
+];
 
 export function RedisSection() {
   const editor = useEditor();
@@ -89,6 +95,7 @@ export function RedisSection() {
           'Signal alias',
           'Source device',
           'Source signal',
+          'Direction',
           'Topic',
           'Enable',
         )}
@@ -114,12 +121,20 @@ export function RedisSection() {
             <td class="cell-topic">
               <TextField compact path={`${at}.sourceSignalAlias`} label="Source signal alias" />
             </td>
+            <td class="cell-channel">
+              <SelectField
+                compact
+                path={`${at}.direction`}
+                label="Direction"
+                options={DIRECTIONS}
+              />
+            </td>
             <td class="cell-topic">
               <TextField
                 compact
                 path={`${at}.topic`}
                 label="Topic"
-                placeholder="tag/<source>/<signal>/in"
+                placeholder="tag/<source>/<signal>/<direction>"
                 emptyAs="undefined"
               />
             </td>
