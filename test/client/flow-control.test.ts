@@ -261,3 +261,24 @@ test('acks given in any order go out in the order the messages arrived [MQTT-4.6
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(acks(), ['puback:1', 'pubrec:2', 'puback:3']);
 });
+
+test('the callback style (on message, then subscribe, never iterated) does not hold acks or buffer', async (t) => {
+  const broker = await deepQueueBroker(t);
+  const subscriber = await open(t, broker.url());
+  const got: string[] = [];
+  let resolveAll!: () => void;
+  const all = new Promise<void>((resolve) => {
+    resolveAll = resolve;
+  });
+  subscriber.on('message', (m) => {
+    got.push(text(m));
+    if (got.length === 500) resolveAll();
+  });
+  const sub = await subscriber.subscribe('flow/callback', { qos: 1 });
+  const publisher = await open(t, broker.url(), { maxInflight: 20 });
+  // Far more than the broker's window of 20: an unread subscription holding the acks would
+  // stall the stream at 20.
+  await publishNumbered(publisher, 'flow/callback', 500, 1);
+  await all;
+  assert.equal(sub.buffered, 0, 'the listener took the messages; the subscription kept none');
+});

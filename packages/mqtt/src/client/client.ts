@@ -289,7 +289,9 @@ export class Client {
 
   /**
    * Every message received, before it is dispatched to matching subscriptions. A listener
-   * takes the message at once: it does not hold back the acknowledgement.
+   * takes the message at once: it does not hold back the acknowledgement. With a listener
+   * attached, a subscription whose iterator was never asked for (the callback style) leaves
+   * its messages to the listener instead of keeping them.
    */
   on(event: 'message', listener: (message: Message) => void): this;
   /** A message the client had to give up, with why (never silent). */
@@ -928,8 +930,10 @@ export class Client {
   #deliver(packet: PublishPacket, ack: InboundAck | undefined): void {
     // A PublishPacket is a Message (and more): no copy per message.
     const message: Message = packet;
-    if (this.#events.listenerCount('message') > 0) this.#events.emit('message', message);
-    const subscriptions = this.#trie.match(packet.topic);
+    const listening = this.#events.listenerCount('message') > 0;
+    if (listening) this.#events.emit('message', message);
+    let subscriptions = this.#trie.match(packet.topic);
+    if (listening) subscriptions = subscriptions.filter((s) => s.wants(true));
     if (ack === undefined) {
       for (const subscription of subscriptions) subscription.push(message, undefined);
       return;

@@ -207,6 +207,8 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
   #head = 0;
   #full = false;
   #ended = false;
+  /** Whether a reader has asked for the iterator (see {@link wants}). */
+  #started = false;
   #dropped = 0;
   #waiter: ((result: IteratorResult<Message>) => void) | undefined;
   /** Manual mode: messages taken and not acked yet. */
@@ -230,6 +232,17 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
 
   get buffered(): number {
     return this.#messages.length - this.#head;
+  }
+
+  /**
+   * Whether this subscription takes a message, given whether a `message` event listener is
+   * attached. A subscription whose iterator was never asked for, beside a listener, is the
+   * callback style (`client.on('message', ...)` then `subscribe()`, as with MQTT.js): the
+   * listener takes the message, and the subscription neither keeps it nor holds its
+   * acknowledgement. Without a listener it keeps it for a reader that starts late.
+   */
+  wants(listening: boolean): boolean {
+    return this.#started || !listening;
   }
 
   /**
@@ -352,6 +365,7 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
+    this.#started = true;
     return {
       next: () => this.#next(),
       return: async () => {
