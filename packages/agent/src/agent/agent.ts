@@ -295,6 +295,15 @@ export class Agent {
     const table = this.#newTable(config, driver, client);
     this.#table = table;
     client.on('state', (s: ClientState) => this.#onClientState(s));
+    // Never silent: a message the client had to give up is an error the log and console see.
+    client.on('dropped', (d) =>
+      this.#emit({
+        type: 'error',
+        message: `MQTT ${d.direction === 'in' ? 'message received' : 'publish'} on ${d.topic} (QoS ${d.qos}) dropped: ${d.error.message}`,
+        code: d.error.code,
+        at: Date.now(),
+      }),
+    );
     this.#onClientState(client.state);
     table.start();
     await this.#bridge?.start();
@@ -659,7 +668,10 @@ export class Agent {
     const filters = this.#filters();
     if (filters.length === 0) return;
     try {
-      const sub = await client.subscribe(filters);
+      // Manual acknowledgement: a QoS 1/2 command is acknowledged to the broker only once it
+      // has been applied to the outputs or written to Redis, so a crash in between makes the
+      // broker send it again instead of losing it.
+      const sub = await client.subscribe(filters, { ack: 'manual' });
       this.#subscription = sub;
       for (const done of this.#onSubscribed) done();
       this.#onSubscribed.clear();
@@ -668,8 +680,14 @@ export class Agent {
       // client does.
       void (async () => {
         for await (const m of sub) {
-          await (this.#table ?? table).handleMessage(m.topic, m.payload);
-          await this.#bridge?.writeBack.handle(m.topic, m.payload);
+          try {
+            await (this.#table ?? table).handleMessage(m.topic, m.payload);
+            await this.#bridge?.writeBack.handle(m.topic, m.payload);
+          } finally {
+            // Handled, or refused and reported: either way the broker may forget it (holding
+            // it would stop every later acknowledgement behind it).
+            m.ack();
+          }
         }
       })().catch((error: unknown) => {
         this.#emit({
