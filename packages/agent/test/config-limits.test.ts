@@ -105,10 +105,10 @@ describe('config: strings that go on the wire', () => {
       }),
     );
     assert.deepEqual(lines, [
-      'connection.clientId: the client id must not contain U+0000 [MQTT-1.5.3-2]',
-      'login.username: the user name is longer than 65,535 bytes of UTF-8',
+      'connection.clientId: the client id must not contain U+0000 (at index 1) [MQTT-1.5.3-2]',
+      'login.username: the user name must be at most 65,535 bytes of UTF-8 [MQTT-1.5.3]',
     ]);
-    assert.equal(checkWireString('x\u0000', 'password', { allowNull: true }), undefined);
+    assert.equal(checkWireString('x\u0000', 'password', 'binary'), undefined);
   });
 
   it('the agent refuses such a configuration in checkConfig, before it connects', async () => {

@@ -26,7 +26,7 @@ import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { checkTopicFilter, checkTopicName } from './topic.js';
-import { checkWireString, type WireStringRules } from './wire-string.js';
+import { checkWireString, type WireKind } from './wire-string.js';
 
 /** The largest configuration file read: 4 MiB, far above any real one (4096 Redis signals). */
 export const CONFIG_FILE_MAX_BYTES = 4 * 1024 * 1024;
@@ -133,9 +133,13 @@ function securityIssues(security: Raw, prefix: string, issues: ConfigIssue[]): v
     issues.push({ path: `${prefix}.psk`, message: 'required when authMode is "psk"' });
   }
   // OpenSSL sends at most 128 bytes of identity (PSK_MAX_IDENTITY_LEN in 1.1).
-  wireIssue(obj(security.psk).identity, `${prefix}.psk.identity`, 'PSK identity', issues, {
-    maxBytes: 128,
-  });
+  wireIssue(
+    obj(security.psk).identity,
+    `${prefix}.psk.identity`,
+    'PSK identity',
+    issues,
+    'psk-identity',
+  );
   if (mode === 'server' && (str(security.cert) !== undefined || str(security.key) !== undefined)) {
     issues.push({
       path: `${prefix}.authMode`,
@@ -150,11 +154,11 @@ function wireIssue(
   path: string,
   field: string,
   issues: ConfigIssue[],
-  rules?: WireStringRules,
+  kind?: WireKind,
 ): void {
   const v = str(value);
   if (v === undefined) return;
-  const why = checkWireString(v, field, rules);
+  const why = checkWireString(v, field, kind);
   if (why !== undefined) issues.push({ path, message: why });
 }
 
@@ -175,7 +179,7 @@ function loginIssues(login: Raw, prefix: string, issues: ConfigIssue[]): void {
   // (it would be sent as U+FFFD, a password nobody set). The message never shows it.
   const password = str(login.password);
   if (password !== undefined) {
-    const why = checkWireString(password, 'password', { allowNull: true, secret: true });
+    const why = checkWireString(password, 'password', 'binary');
     if (why !== undefined) issues.push({ path: `${prefix}.password`, message: why });
   }
   if (str(login.password) !== undefined && str(login.username) === undefined) {
@@ -217,7 +221,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
     issues.push({ path: 'lwt.topic', message: 'required when lwt.message is set' });
   }
   // The Will payload is binary data with a two-byte length [MQTT-3.1.3.4].
-  wireIssue(lwt.message, 'lwt.message', 'Will message', issues, { allowNull: true });
+  wireIssue(lwt.message, 'lwt.message', 'Will message', issues, 'binary');
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;

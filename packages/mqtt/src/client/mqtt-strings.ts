@@ -105,7 +105,7 @@ export function validatePassword(
   if (loneSurrogateIndex(password) >= 0) {
     throw new InvalidOptionError(
       field,
-      'holds a lone UTF-16 surrogate, which has no UTF-8 encoding; give the password as bytes',
+      'holds a lone UTF-16 surrogate, which has no UTF-8 encoding [MQTT-1.5.3-1]; give it as bytes',
     );
   }
   if (password.length > MAX_MQTT_STRING_BYTES / 3 && utf8Length(password) > MAX_MQTT_STRING_BYTES) {

@@ -266,7 +266,7 @@ test('strings sent in CONNECT must be well-formed UTF-8, without U+0000, within 
     'servers[0].username',
     /surrogate/,
   );
-  refused(URL_OK, { username: 'u', password: 'p\ud800' }, 'password', /give the password as bytes/);
+  refused(URL_OK, { username: 'u', password: 'p\ud800' }, 'password', /give it as bytes/);
   refused(URL_OK, { will: { topic: 'a\ud800b', payload: 'x' } }, 'will.topic', /MQTT-1\.5\.3-1/);
   refused(URL_OK, { will: { topic: 'w', payload: 'x\udfff' } }, 'will.payload', /surrogate/);
   // A surrogate pair is a character like any other.
