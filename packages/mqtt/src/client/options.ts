@@ -170,7 +170,13 @@ export interface ClientOptions {
   readonly offlineQueue?: OfflineQueueOptions;
   /** Largest packet accepted from the broker, in bytes. @default 268435460 (the spec's) */
   readonly maxPacketSize?: number;
-  /** Messages buffered per unread subscription iterator before the oldest are dropped. @default 10000 */
+  /**
+   * The high-water mark of each subscription's buffer of messages its reader has not taken.
+   * A QoS 1/2 message reaching it makes the client stop reading the connection until the
+   * reader has taken half of them (TCP back-pressure: the broker waits, nothing is lost); a
+   * QoS 0 message finding the buffer full is dropped, counted and reported (`dropped`).
+   * @default 10000
+   */
   readonly subscriptionBufferSize?: number;
 }
 
