@@ -43,7 +43,11 @@ function problems(raw: unknown): string[] {
 
 describe('config: valid files', () => {
   it('a configuration with every default written out validates again (as the console saves it)', async () => {
-    for (const name of ['examples/lucidiot.json', 'examples/wcc-lite.json']) {
+    for (const name of [
+      'examples/lucidiot.json',
+      'examples/wcc-lite.json',
+      'examples/home-assistant.yaml',
+    ]) {
       const once = await loadConfig(new URL(name, root).pathname);
       const twice = parseConfig(JSON.parse(JSON.stringify(once)));
       assert.deepEqual(twice, once, name);

@@ -25,10 +25,12 @@ import type { AgentConfig } from '../config/schema.js';
 import { parseConfig, resolveChannel } from '../config/validate.js';
 import { AgentError, AgentErrorCode, StartError } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
+import { HomeAssistantLink } from '../sinks/home-assistant.js';
 import { type ChannelInfo, type IoDriver, isOutput } from '../sources/channels.js';
 import type { Publisher } from '../sources/publisher.js';
 import { RedisBridge, type SignalState } from '../sources/redis-bridge.js';
 import { SimulatedDriver } from '../sources/simulated.js';
+import { version } from '../version.js';
 import { type AgentEvent, CLIP_CHARS, clipText, EventFanout, ModuleState } from './events.js';
 import { OutageLog } from './outage-log.js';
 import { type IntervalScheduler, type RowState, TopicTable } from './topic-table.js';
@@ -77,7 +79,16 @@ export type ApplyResult =
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 /** Sections whose change needs a new connection or a new I/O module. */
-const RESTART_SECTIONS = ['connection', 'login', 'security', 'lwt', 'reconnect', 'backup'] as const;
+const RESTART_SECTIONS = [
+  'connection',
+  'login',
+  'security',
+  'lwt',
+  'reconnect',
+  'backup',
+  // The Will and the availability topic come from it.
+  'homeassistant',
+] as const;
 
 function needsRestart(a: AgentConfig, b: AgentConfig): boolean {
   if (RESTART_SECTIONS.some((key) => !isDeepStrictEqual(a[key], b[key]))) return true;
@@ -146,6 +157,8 @@ export class Agent {
   #client: Client | undefined;
   #table: TopicTable | undefined;
   #bridge: RedisBridge | undefined;
+  /** Home Assistant discovery, when `homeassistant.discovery` is on. */
+  #homeAssistant: HomeAssistantLink | undefined;
   #channels = new Map<number, ChannelInfo>();
   readonly #values = new Map<number, ChannelValue>();
   #unsubscribeDriver: (() => void) | undefined;
@@ -304,6 +317,7 @@ export class Agent {
         at: Date.now(),
       }),
     );
+    this.#homeAssistant = this.#newHomeAssistant(config, client);
     this.#onClientState(client.state);
     table.start();
     await this.#bridge?.start();
@@ -325,7 +339,14 @@ export class Agent {
     await this.#bridge?.stop();
     this.#bridge = undefined;
     const client = this.#client;
+    const homeAssistant = this.#homeAssistant;
+    this.#homeAssistant = undefined;
+    homeAssistant?.stop();
     if (client !== undefined) {
+      // A clean DISCONNECT discards the Will: say "offline" first; end() waits for it.
+      if (homeAssistant !== undefined && client.state.status === 'connected') {
+        homeAssistant.goOffline().catch(() => undefined);
+      }
       this.#setState(ModuleState.DISCONNECTING, this.#server);
       try {
         await client.end({ timeoutMs });
@@ -378,7 +399,10 @@ export class Agent {
       applied = 'reconnected';
     } else {
       this.#config = config;
-      if (!isDeepStrictEqual(old.topics, config.topics)) await this.#swapTable(config);
+      if (!isDeepStrictEqual(old.topics, config.topics)) {
+        await this.#swapTable(config);
+        await this.#swapHomeAssistant(config);
+      }
       if (!isDeepStrictEqual(old.redis, config.redis)) await this.#swapBridge(config);
     }
     this.#log?.info({ applied }, 'configuration applied');
@@ -415,6 +439,38 @@ export class Agent {
     });
   }
 
+  /** The Home Assistant link of `config` when discovery is on, publishing through `client`. */
+  #newHomeAssistant(config: AgentConfig, client: Client): HomeAssistantLink | undefined {
+    if (!config.homeassistant.discovery) return undefined;
+    return new HomeAssistantLink(config, [...this.#channels.values()], version(), {
+      publish: (topic, payload, options) => client.publish(topic, payload, options),
+      report: (level, message, details) => {
+        if (level === 'warn') this.#log?.warn(details ?? {}, message);
+        else this.#log?.info(details ?? {}, message);
+      },
+      setTimeout: (fn, ms) => {
+        const timer = setTimeout(fn, ms);
+        timer.unref();
+        return () => clearTimeout(timer);
+      },
+      random: Math.random,
+    });
+  }
+
+  /** A new topic table changes the entities: announce them again (removed ones removed). */
+  async #swapHomeAssistant(config: AgentConfig): Promise<void> {
+    const client = this.#client;
+    if (this.#homeAssistant === undefined || client === undefined) return;
+    const before = this.#homeAssistant.discovery.payload;
+    this.#homeAssistant.stop();
+    const next = this.#newHomeAssistant(config, client);
+    this.#homeAssistant = next;
+    if (next === undefined || this.#state !== ModuleState.CONNECTED) return;
+    // What the old table announced and the new one lacks is removed, as after a restart.
+    await next.handle(next.discovery.topic, new TextEncoder().encode(JSON.stringify(before)));
+    await next.announce();
+  }
+
   /**
    * The Redis bridge of `config` when it is enabled, not yet started. It publishes through the
    * MQTT client in force when a message comes.
@@ -445,6 +501,7 @@ export class Agent {
     const all = [
       ...(this.#table?.subscriptions() ?? []),
       ...(this.#bridge?.writeBack.filters() ?? []),
+      ...(this.#homeAssistant?.filters() ?? []),
     ];
     for (const { topic, qos } of all)
       byTopic.set(topic, Math.max(byTopic.get(topic) ?? 0, qos) as 0 | 1 | 2);
@@ -652,6 +709,14 @@ export class Agent {
       this.#subscribed = true;
       void this.#subscribe();
     }
+    if (s.status === 'connected') {
+      // Birth and discovery on every connection (the broker may have lost retained messages).
+      this.#homeAssistant
+        ?.announce()
+        .catch((error: unknown) =>
+          this.#log?.warn({ err: error }, 'Home Assistant discovery not sent'),
+        );
+    }
   }
 
   /**
@@ -681,6 +746,7 @@ export class Agent {
       void (async () => {
         for await (const m of sub) {
           try {
+            if (await this.#homeAssistant?.handle(m.topic, m.payload)) continue;
             await (this.#table ?? table).handleMessage(m.topic, m.payload);
             await this.#bridge?.writeBack.handle(m.topic, m.payload);
           } finally {

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +21,7 @@ import { type BenchProgress, runBench } from '../tools/bench.js';
 import { UsageError } from '../tools/connect-options.js';
 import { runPub, type ToolIo } from '../tools/pub.js';
 import { runSub } from '../tools/sub.js';
+import { version } from '../version.js';
 import { type ConfigStore, FileConfigStore, MemoryConfigStore } from '../web/config-store.js';
 import {
   ADMIN_PASSWORD_MAX,
@@ -32,13 +32,7 @@ import {
 import { resolveDataDir, startConsole, type WebConsole } from '../web/server.js';
 import { createLogger, parseLevel } from './logger.js';
 
-/** The package version, read from package.json (the same path from src/ and dist/). */
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
+export { version };
 
 const int =
   (name: string, min: number, max: number) =>

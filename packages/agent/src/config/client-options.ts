@@ -19,6 +19,7 @@ import {
   type ServerOptions,
 } from 'courier-mqtt';
 import { ConfigError, type ConfigIssue } from './errors.js';
+import { availabilityOf } from './home-assistant.js';
 import { FileReadError } from './read-file.js';
 import type { AgentConfig, ConnectionConfig, LoginConfig, SecurityConfig } from './schema.js';
 import { readTlsFile, type TlsFileKind } from './tls-file.js';
@@ -130,6 +131,35 @@ function loginOptions(login: LoginConfig): Pick<ServerOptions, 'username' | 'pas
 }
 
 /**
+ * The Will: the configured one (`lwt`), or, when Home Assistant discovery is on and no Will is
+ * configured, the availability topic's "offline", retained, so that Home Assistant shows the
+ * device unavailable when the agent disappears.
+ */
+function willOf(config: AgentConfig): Pick<ClientOptions, 'will'> {
+  const lwt = config.lwt;
+  if (lwt.topic !== undefined) {
+    return {
+      will: {
+        topic: lwt.topic,
+        payload: lwt.message,
+        qos: lwt.qos as 0 | 1 | 2,
+        retain: lwt.retain,
+      },
+    };
+  }
+  if (!config.homeassistant.discovery) return {};
+  const availability = availabilityOf(config);
+  return {
+    will: {
+      topic: availability.topic,
+      payload: availability.offline,
+      qos: availability.qos,
+      retain: availability.retain,
+    },
+  };
+}
+
+/**
  * Builds the client's URL and options, reading certificate files relative to `baseDir`.
  * @throws {ConfigError} when a certificate or key file cannot be read
  */
@@ -167,7 +197,6 @@ export async function resolveClientOptions(
     ];
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  const lwt = config.lwt;
   const options: ClientOptions = {
     // An empty id lets the library generate a recognisable `courier-` id.
     ...(connection.clientId === '' ? {} : { clientId: connection.clientId }),
@@ -177,16 +206,7 @@ export async function resolveClientOptions(
     family,
     ...loginOptions(config.login),
     ...security,
-    ...(lwt.topic === undefined
-      ? {}
-      : {
-          will: {
-            topic: lwt.topic,
-            payload: lwt.message,
-            qos: lwt.qos as 0 | 1 | 2,
-            retain: lwt.retain,
-          },
-        }),
+    ...willOf(config),
     reconnect: {
       minDelayMs: Math.round(config.reconnect.minDelaySec * 1000),
       maxDelayMs: Math.round(config.reconnect.maxDelaySec * 1000),

@@ -192,6 +192,45 @@ export const ReconnectSection = z
   })
   .strict();
 
+/** Home Assistant MQTT discovery (device-based; see docs/integrations.md). */
+export const HomeAssistantSection = z
+  .object({
+    discovery: z
+      .boolean()
+      .default(false)
+      .describe('Announce the channels to Home Assistant (device-based MQTT discovery).'),
+    prefix: nonEmpty(256)
+      .regex(/^[^#+]+$/, { error: 'must be a topic without wildcards' })
+      .default('homeassistant')
+      .describe("Home Assistant's discovery prefix; it announces itself on <prefix>/status."),
+    nodeId: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/, {
+        error: 'must be 1 to 64 letters, digits, "_" or "-"',
+      })
+      .optional()
+      .describe('Node id in the discovery topic and the unique ids; default the client id.'),
+    availabilityTopic: text(TEXT_LIMITS.mqtt)
+      .optional()
+      .describe(
+        'Where the agent says online/offline; default the Will topic (lwt.topic) if set, else <nodeId>/availability.',
+      ),
+    onlinePayload: nonEmpty(64).default('online').describe('Birth message: the agent is online.'),
+    offlinePayload: nonEmpty(64)
+      .default('offline')
+      .describe('Will message when the agent sets the Will itself.'),
+    qos: qos(),
+    rediscoverMaxDelayMs: z
+      .int({ error: 'must be a whole number of milliseconds from 0 to 60000' })
+      .min(0, { error: 'must be a whole number of milliseconds from 0 to 60000' })
+      .max(60_000, { error: 'must be a whole number of milliseconds from 0 to 60000' })
+      .default(5000)
+      .describe(
+        'When Home Assistant comes online, the discovery is sent again after a random delay up to this.',
+      ),
+  })
+  .strict();
+
 /** The backup server (Mongoose `mqtt1`): same shape as the primary. */
 export const BackupSection = z
   .object({
@@ -457,6 +496,7 @@ export const AgentConfigSchema = z
       .default([])
       .describe('The topic table.'),
     redis: RedisSection.prefault({}),
+    homeassistant: HomeAssistantSection.prefault({}),
     web: WebSection.prefault({}),
   })
   .strict()

@@ -191,6 +191,39 @@ function loginIssues(login: Raw, prefix: string, issues: ConfigIssue[]): void {
   }
 }
 
+/**
+ * Home Assistant discovery: the availability topic is a topic name; with a Will configured,
+ * the Will is the availability topic and its message must say "offline" in words.
+ */
+function homeAssistantIssues(raw: Raw, issues: ConfigIssue[]): void {
+  const ha = obj(raw.homeassistant);
+  const lwt = obj(raw.lwt);
+  const availability = str(ha.availabilityTopic);
+  if (availability !== undefined) {
+    const why = checkTopicName(availability);
+    if (why !== undefined) issues.push({ path: 'homeassistant.availabilityTopic', message: why });
+  }
+  const prefix = str(ha.prefix);
+  if (prefix !== undefined) {
+    const why = checkTopicName(`${prefix}/status`);
+    if (why !== undefined) issues.push({ path: 'homeassistant.prefix', message: why });
+  }
+  if (ha.discovery !== true || str(lwt.topic) === undefined) return;
+  if (availability !== undefined) {
+    issues.push({
+      path: 'homeassistant.availabilityTopic',
+      message: 'the Will topic (lwt.topic) is the availability topic when set: remove one of them',
+    });
+  }
+  if (str(lwt.message) === undefined || lwt.message === '') {
+    issues.push({
+      path: 'lwt.message',
+      message:
+        'Home Assistant discovery uses the Will as availability: give it a message such as "offline"',
+    });
+  }
+}
+
 /** The checks across fields, on the raw input. */
 function crossIssues(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -222,6 +255,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   }
   // The Will payload is binary data with a two-byte length [MQTT-3.1.3.4].
   wireIssue(lwt.message, 'lwt.message', 'Will message', issues, 'binary');
+  homeAssistantIssues(raw, issues);
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;
