@@ -43,8 +43,10 @@ import {
   type ClientOptions,
   type ResolvedOptions,
   resolveOptions,
+  resolveWill,
   type ServerOptions,
   toBytes,
+  type WillOptions,
 } from './options.js';
 import {
   type AckableMessage,
@@ -510,6 +512,17 @@ export class Client {
         0,
       ),
     );
+  }
+
+  /**
+   * Replaces the Will from the next connection attempt on (the broker keeps the current
+   * connection's). Validated as the `will` option is; `undefined` removes it. For protocols
+   * whose Will changes with each connection, e.g. Sparkplug B's NDEATH with its `bdSeq`: call
+   * it when `state` turns `connecting`, which comes before the CONNECT is written.
+   * @throws {@link InvalidOptionError} naming the field
+   */
+  setWill(will: WillOptions | undefined): void {
+    this.#session.setWill(will === undefined ? undefined : resolveWill(will));
   }
 
   /**

@@ -238,6 +238,40 @@ function randomClientId(): string {
 }
 
 /**
+ * Validates a Will and fills its defaults (QoS 0, not retained). Pure; used for the `will`
+ * option and by {@link Client.setWill}.
+ * @throws {@link InvalidOptionError} naming `will.topic`, `will.payload`, ...
+ */
+export function resolveWill(w: unknown): Will {
+  checkObject(w, 'will');
+  checkKnownKeys(w, WILL_KEYS, 'will.', WILL_HINTS);
+  const { topic, payload, qos: willQos, retain } = w as WillOptions;
+  if (typeof topic !== 'string') {
+    throw new InvalidOptionError('will.topic', 'must be a topic name');
+  }
+  try {
+    // [MQTT-3.1.3-10] The Will topic is a topic name: the same rules as a PUBLISH topic.
+    validateTopicName(topic);
+  } catch (error) {
+    if (error instanceof InvalidTopicError)
+      throw new InvalidOptionError('will.topic', error.message);
+    throw error;
+  }
+  if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    throw new InvalidOptionError('will.payload', 'must be a string or bytes');
+  }
+  // The Will message has a two-byte length in CONNECT [MQTT-3.1.3-4]; like a password it is
+  // binary, so a string must encode as it reads.
+  validatePassword(payload, 'will.payload');
+  return {
+    topic,
+    payload: toBytes(payload),
+    qos: qos('will.qos', willQos ?? 0),
+    retain: boolean('will.retain', retain ?? false),
+  };
+}
+
+/**
  * Fills defaults and validates. Pure: throws {@link InvalidOptionError} naming the field and
  * the allowed range; never touches the network.
  *
@@ -309,36 +343,7 @@ export function resolveOptions(
     3_600_000,
   );
 
-  let will: Will | undefined;
-  if (options.will !== undefined) {
-    const w: unknown = options.will;
-    checkObject(w, 'will');
-    checkKnownKeys(w, WILL_KEYS, 'will.', WILL_HINTS);
-    const { topic, payload, qos: willQos, retain } = w as WillOptions;
-    if (typeof topic !== 'string') {
-      throw new InvalidOptionError('will.topic', 'must be a topic name');
-    }
-    try {
-      // [MQTT-3.1.3-10] The Will topic is a topic name: the same rules as a PUBLISH topic.
-      validateTopicName(topic);
-    } catch (error) {
-      if (error instanceof InvalidTopicError)
-        throw new InvalidOptionError('will.topic', error.message);
-      throw error;
-    }
-    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
-      throw new InvalidOptionError('will.payload', 'must be a string or bytes');
-    }
-    // The Will message has a two-byte length in CONNECT [MQTT-3.1.3-4]; like a password it is
-    // binary, so a string must encode as it reads.
-    validatePassword(payload, 'will.payload');
-    will = {
-      topic,
-      payload: toBytes(payload),
-      qos: qos('will.qos', willQos ?? 0),
-      retain: boolean('will.retain', retain ?? false),
-    };
-  }
+  const will = options.will === undefined ? undefined : resolveWill(options.will);
 
   let reconnect: Required<ReconnectOptions> | false = false;
   if (options.reconnect !== false) {

@@ -152,6 +152,8 @@ export class Session {
   readonly #store: SessionStore;
 
   #link: LinkState = 'offline';
+  /** The Will of the next CONNECT. */
+  #will: Will | undefined;
   #nextSeq = 1;
   #nextPacketId = 1;
 
@@ -198,6 +200,7 @@ export class Session {
 
   constructor(options: SessionOptions, host: SessionHost, store: SessionStore) {
     this.#options = options;
+    this.#will = options.will;
     this.#host = host;
     this.#store = store;
   }
@@ -278,9 +281,18 @@ export class Session {
       keepaliveSec: o.keepaliveSec,
       ...(credentials.username === undefined ? {} : { username: credentials.username }),
       ...(credentials.password === undefined ? {} : { password: credentials.password }),
-      ...(o.will === undefined ? {} : { will: o.will }),
+      ...(this.#will === undefined ? {} : { will: this.#will }),
     };
     this.#send(connect, now);
+  }
+
+  /**
+   * Replaces the Will sent in the next CONNECT (the current connection's Will stays with the
+   * broker). Sparkplug B needs this: its NDEATH carries a sequence number that changes with
+   * every connection.
+   */
+  setWill(will: Will | undefined): void {
+    this.#will = will;
   }
 
   /**
