@@ -203,8 +203,7 @@ export const HomeAssistantSection = z
       .regex(/^[^#+]+$/, { error: 'must be a topic without wildcards' })
       .default('homeassistant')
       .describe("Home Assistant's discovery prefix; it announces itself on <prefix>/status."),
-    nodeId: z
-      .string()
+    nodeId: text(64)
       .regex(/^[a-zA-Z0-9_-]{1,64}$/, {
         error: 'must be 1 to 64 letters, digits, "_" or "-"',
       })
