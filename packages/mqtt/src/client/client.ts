@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
   ConnectionLostError,
+  ConnectionRefusedError,
   MessageDroppedError,
   MqttError,
   MqttErrorCode,
@@ -38,7 +39,8 @@ import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { TopicTrie, validateTopicFilter, validateTopicName } from '../topic/index.js';
 import { openTransport, parseServerUrl, redactUrl, tlsError } from '../transport/index.js';
-import { ConnectionRefusedError } from './errors.js';
+import { BeforeOpen } from './before-open.js';
+
 import {
   type ClientOptions,
   type ResolvedOptions,
@@ -190,8 +192,6 @@ export class Client {
   readonly #trie = new TopicTrie<SubscriptionImpl>();
   /** Filter → the subscriptions listening on it. */
   readonly #filterRefs = new Map<string, Set<SubscriptionImpl>>();
-  /** Filter → QoS the broker must know about (re-subscribed when it lost our session). */
-  readonly #knownFilters = new Map<string, QoS>();
   #state: ClientState;
   #link: Link | undefined;
   #ended = false;
@@ -207,14 +207,10 @@ export class Client {
   readonly #full = new Set<SubscriptionImpl>();
   #readPaused = false;
   #droppedCount = 0;
-  /**
-   * Operations accepted before the store has opened (a file store opens asynchronously):
-   * they run, in order, once the store's state is restored.
-   */
-  #beforeOpen:
-    | { run: () => void; reject: (error: Error) => void; bytes: number; qos0: boolean }[]
-    | undefined = [];
-  #beforeOpenBytes = 0;
+  /** Operations accepted before the store has opened; they run once it has. */
+  readonly #beforeOpen = new BeforeOpen();
+  /** While a connection awaits CONNACK: accepts it. */
+  #accept: (() => void) | undefined;
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
@@ -228,6 +224,7 @@ export class Client {
         keepaliveSec: options.keepaliveSec,
         pingTimeoutMs: options.pingTimeoutMs,
         maxInflight: options.maxInflight,
+        offlineQueue: options.offlineQueue,
         ...(options.will === undefined ? {} : { will: options.will }),
       },
       {
@@ -235,6 +232,7 @@ export class Client {
         deliver: (message, ack) => this.#deliver(message, ack),
         drop: (error) => this.#link?.close(error),
         failed: (topic, qos, error) => this.#reportDropped('out', topic, qos, error),
+        connected: (connack) => this.#onConnected(connack),
       },
       this.#store,
     );
@@ -275,9 +273,7 @@ export class Client {
 
   /** Outgoing messages accepted and not yet completed (queued or in flight). */
   get pendingCount(): number {
-    return (
-      this.#session.queuedCount + this.#session.inflightCount + (this.#beforeOpen?.length ?? 0)
-    );
+    return this.#session.queuedCount + this.#session.inflightCount + this.#beforeOpen.count;
   }
 
   /** Messages given up so far (each also reported by the `dropped` event). */
@@ -363,7 +359,7 @@ export class Client {
       }
       // Resolving on "stored" lets a caller run ahead of the broker: bound it like the
       // offline queue, connected or not.
-      this.#admit(bytes.byteLength, resolveOn === 'stored');
+      this.#session.admit(bytes.byteLength, resolveOn === 'stored', this.#beforeOpen);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -399,10 +395,10 @@ export class Client {
             (error: unknown) => reject(asMqttError(error, 'the session store')),
           );
         };
-        this.#whenOpen(run, reject, bytes.byteLength);
+        this.#beforeOpen.run(run, reject, bytes.byteLength);
         return;
       }
-      this.#whenOpen(
+      this.#beforeOpen.run(
         () => this.#session.publish(topic, bytes, qos, retain, op, now()),
         reject,
         bytes.byteLength,
@@ -472,7 +468,11 @@ export class Client {
     let codes: readonly number[];
     try {
       codes = await new Promise<readonly number[]>((resolve, reject) =>
-        this.#whenOpen(() => this.#session.subscribe(list, { resolve, reject }, now()), reject, 0),
+        this.#beforeOpen.run(
+          () => this.#session.subscribe(list, { resolve, reject }, now()),
+          reject,
+          0,
+        ),
       );
     } catch (error) {
       void this.#unsubscribeOf(subscription).catch(() => undefined);
@@ -480,11 +480,7 @@ export class Client {
     }
     subscription.granted = codes.map((code) => code as Granted);
     codes.forEach((code, i) => {
-      const entry = list[i]!;
-      // Only acknowledged filters are restored after a reconnect; a SUBSCRIBE still pending
-      // when the link drops is sent again by the session itself.
-      if (code !== 0x80) this.#knownFilters.set(entry.topic, entry.qos);
-      else this.#unlisten(entry.topic, subscription);
+      if (code === 0x80) this.#unlisten(list[i]!.topic, subscription);
     });
     return subscription;
   }
@@ -501,10 +497,9 @@ export class Client {
         this.#unlisten(topic, subscription);
         subscription.dropFilter(topic);
       }
-      this.#knownFilters.delete(topic);
     }
     await new Promise<void>((resolve, reject) =>
-      this.#whenOpen(
+      this.#beforeOpen.run(
         () => this.#session.unsubscribe(topics, { resolve, reject }, now()),
         reject,
         0,
@@ -518,7 +513,7 @@ export class Client {
    */
   async flush(): Promise<void> {
     if (this.#ended && this.#state.status === 'closed') throw closedError();
-    if (!this.#session.idle || this.#beforeOpen !== undefined) {
+    if (!this.#session.idle || !this.#beforeOpen.open) {
       await new Promise<void>((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
     }
     await this.#store.flush();
@@ -583,14 +578,10 @@ export class Client {
       this.#store.clear();
     } else {
       this.#session.restore(snapshot);
-      for (const s of snapshot.subscriptions) this.#knownFilters.set(s.filter, s.qos);
     }
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
-    const early = this.#beforeOpen ?? [];
-    this.#beforeOpen = undefined;
-    this.#beforeOpenBytes = 0;
-    for (const operation of early) operation.run();
+    this.#beforeOpen.release();
     this.#ticker = setInterval(
       () => this.#session.tick(now()),
       Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
@@ -705,6 +696,7 @@ export class Client {
       );
       void closed.then((error) => {
         clearTimeout(timer);
+        this.#accept = undefined;
         if (!accepted) reject(error);
       });
       // Returns false to stop parsing: a reader fell behind and reading is paused.
@@ -712,29 +704,17 @@ export class Client {
         if (this.#events.listenerCount('packetreceive') > 0) {
           this.#events.emit('packetreceive', packet);
         }
-        if (accepted) {
-          this.#session.receive(packet, now());
-          this.#checkIdle();
-          return !this.#readPaused;
-        }
-        if (packet.type !== 'connack') {
-          link.close(
-            new MqttError(
-              MqttErrorCode.PROTOCOL,
-              `${display} sent ${packet.type.toUpperCase()} before CONNACK [MQTT-3.2.0-1]`,
-            ),
-          );
-          return false;
-        }
-        clearTimeout(timer);
-        if (packet.returnCode !== 0) {
-          link.close(new ConnectionRefusedError(packet.returnCode, display));
-          return false;
-        }
+        if (isClosed) return false;
+        // The session checks the handshake: CONNACK first, return code 0 (#onConnected).
+        this.#session.receive(packet, now());
+        this.#checkIdle();
+        return !this.#readPaused && !isClosed;
+      };
+      this.#accept = () => {
+        this.#accept = undefined;
         accepted = true;
-        this.#onConnack(packet);
+        clearTimeout(timer);
         resolve(link);
-        return !this.#readPaused;
       };
       stream.on('data', (chunk: Buffer) => {
         try {
@@ -760,30 +740,20 @@ export class Client {
       // Our own close() settles the link first, so a close seen here came from the other end.
       stream.on('close', () => link.close(new ConnectionLostError(display, !accepted, false)));
       stream.on('drain', () => this.#onDrain());
-      this.#session.connectionOpened(now(), {
-        ...(server.username === undefined ? {} : { username: server.username }),
-        ...(server.password === undefined ? {} : { password: toBytes(server.password) }),
-      });
+      this.#session.connectionOpened(
+        now(),
+        {
+          ...(server.username === undefined ? {} : { username: server.username }),
+          ...(server.password === undefined ? {} : { password: toBytes(server.password) }),
+        },
+        display,
+      );
     });
   }
 
-  #onConnack(connack: ConnackPacket): void {
-    if (!connack.sessionPresent && this.#knownFilters.size > 0) {
-      // The broker holds no subscriptions for us: restore them (ours, and a restored store's).
-      const list = [...this.#knownFilters].map(([topic, qos]) => ({ topic, qos }));
-      this.#session.resubscribe(
-        list,
-        {
-          resolve: (codes) =>
-            codes.forEach((code, i) => {
-              if (code === 0x80) this.#knownFilters.delete(list[i]!.topic);
-            }),
-          reject: () => undefined,
-        },
-        now(),
-      );
-    }
-    this.#session.connectionAccepted(connack, now());
+  /** The session accepted the CONNACK and resent what was in flight. */
+  #onConnected(connack: ConnackPacket): void {
+    this.#accept?.();
     this.#setState({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
     // Readers still behind from the last connection: do not read this one either.
@@ -794,10 +764,7 @@ export class Client {
     this.#ended = true;
     if (this.#ticker !== undefined) clearInterval(this.#ticker);
     const closed = closedError();
-    const early = this.#beforeOpen ?? [];
-    this.#beforeOpen = undefined;
-    this.#beforeOpenBytes = 0;
-    for (const operation of early) operation.reject(error ?? closed);
+    this.#beforeOpen.rejectAll(error ?? closed);
     this.#session.abandon(error ?? closed);
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
@@ -1035,10 +1002,7 @@ export class Client {
     for (const topic of subscription.filters) {
       if (!this.#filterRefs.get(topic)?.has(subscription)) continue;
       this.#unlisten(topic, subscription);
-      if (!this.#filterRefs.has(topic)) {
-        orphaned.push(topic);
-        this.#knownFilters.delete(topic);
-      }
+      if (!this.#filterRefs.has(topic)) orphaned.push(topic);
     }
     subscription.discard();
     if (orphaned.length > 0 && !this.#ended) {
@@ -1049,55 +1013,6 @@ export class Client {
   }
 
   // ─── state ──────────────────────────────────────────────────────────────────────────
-
-  /**
-   * Runs an operation now, or once the store has opened and restored the session (a file
-   * store opens asynchronously; an operation made meanwhile must not reach it first).
-   */
-  #whenOpen(run: () => void, reject: (error: Error) => void, bytes: number, qos0 = false): void {
-    if (this.#beforeOpen === undefined) run();
-    else {
-      this.#beforeOpen.push({ run, reject, bytes, qos0 });
-      this.#beforeOpenBytes += bytes;
-    }
-  }
-
-  /** Removes the oldest QoS 0 publish made before the store opened; its reject, if any. */
-  #dropOldestEarlyQos0(): Settleable<void> | undefined {
-    const early = this.#beforeOpen ?? [];
-    const index = early.findIndex((e) => e.qos0);
-    if (index < 0) return undefined;
-    const [entry] = early.splice(index, 1);
-    this.#beforeOpenBytes -= entry!.bytes;
-    return { resolve: () => undefined, reject: entry!.reject };
-  }
-
-  #admit(payloadBytes: number, always: boolean): void {
-    if (this.#state.status === 'connected' && !always) return;
-    // The offline queue is bounded; a connected client's queue is paced by its own caller,
-    // who holds one promise per message (unless it resolves on "stored").
-    const q = this.#options.offlineQueue;
-    const count = (): number => this.#session.queuedCount + (this.#beforeOpen?.length ?? 0);
-    const bytes = (): number => this.#session.queuedBytes + this.#beforeOpenBytes;
-    while (count() + 1 > q.maxMessages || bytes() + payloadBytes > q.maxBytes) {
-      const dropped =
-        q.policy === 'drop-oldest-qos0'
-          ? (this.#session.dropOldestQueuedQos0() ?? this.#dropOldestEarlyQos0())
-          : undefined;
-      if (dropped === undefined) {
-        throw new MqttError(
-          MqttErrorCode.QUEUE_FULL,
-          `offline queue full (${count()} messages, ${bytes()} bytes; limits ${q.maxMessages} messages, ${q.maxBytes} bytes)`,
-        );
-      }
-      dropped.reject(
-        new MqttError(
-          MqttErrorCode.QUEUE_FULL,
-          'dropped from the full offline queue to make room (policy drop-oldest-qos0)',
-        ),
-      );
-    }
-  }
 
   #setState(change: Partial<ClientState>): void {
     const previous = this.#state;

@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+export { ConnectionRefusedError } from '../errors.js';
 export {
   Client,
   type ClientState,
@@ -15,7 +17,6 @@ export {
   type PublishOptions,
   type SubscribeOptions,
 } from './client.js';
-export { ConnectionRefusedError } from './errors.js';
 export {
   MAX_MQTT_STRING_BYTES,
   validateClientId,
