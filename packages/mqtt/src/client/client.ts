@@ -12,10 +12,10 @@
 
 import { EventEmitter } from 'node:events';
 import {
+  ClientClosedError,
   ConnectionLostError,
   ConnectionRefusedError,
-  MqttError,
-  MqttErrorCode,
+  type MqttError,
 } from '../errors.js';
 import { encode } from '../packet/index.js';
 import type { ConnackPacket, Packet, QoS } from '../packet/types.js';
@@ -50,7 +50,7 @@ import type {
   PublishOptions,
   SubscribeOptions,
 } from './types.js';
-import { WriteAhead } from './write-ahead.js';
+import { storeFailure, WriteAhead } from './write-ahead.js';
 
 export type { ClientState, ConnectionStatus } from './state.js';
 export type {
@@ -71,8 +71,8 @@ interface ClientEvents {
 
 const now = (): number => performance.now();
 
-function closedError(): MqttError {
-  return new MqttError(MqttErrorCode.CLIENT_CLOSED, 'the client was ended');
+function closedError(): ClientClosedError {
+  return new ClientClosedError();
 }
 
 /**
@@ -251,13 +251,7 @@ export class Client {
           resolve: () => undefined,
           reject: (error) => {
             if (!stored) reject(error);
-            else if (
-              !(
-                error instanceof MqttError &&
-                error.code === MqttErrorCode.CLIENT_CLOSED &&
-                this.#store.durable
-              )
-            ) {
+            else if (!(error instanceof ClientClosedError && this.#store.durable)) {
               this.#reportDropped('out', topic, qos, error);
             }
           },
@@ -269,7 +263,7 @@ export class Client {
               stored = true;
               resolve();
             },
-            (error: unknown) => reject(asMqttError(error, 'the session store')),
+            (error: unknown) => reject(storeFailure('flush', error)),
           );
         };
         this.#beforeOpen.run(run, reject, bytes.byteLength);
@@ -413,7 +407,7 @@ export class Client {
     try {
       snapshot = await this.#store.open();
     } catch (error) {
-      this.#finish(asMqttError(error, 'the session store'));
+      this.#finish(storeFailure('open', error));
       return;
     }
     if (this.#options.clean) {
@@ -448,7 +442,7 @@ export class Client {
         this.#schedule?.connected(acceptedAt);
         error = await link.closed;
       } catch (e) {
-        error = asMqttError(e, redactUrl(server.url));
+        error = asMqttError(e, redactUrl(server.url), acceptedAt === undefined);
       }
       const lostAt = now();
       this.#link = undefined;
@@ -547,7 +541,8 @@ export class Client {
   #trackPoison(error: MqttError, upMs: number): void {
     const reconnect = this.#options.reconnect;
     if (reconnect === false) return;
-    const early = error instanceof ConnectionLostError && upMs < reconnect.stableAfterMs;
+    const early =
+      error instanceof ConnectionLostError && error.byServer && upMs < reconnect.stableAfterMs;
     if (this.#session.connectionKilled(early, reconnect.poisonThreshold, now()) !== undefined) {
       this.#checkIdle();
     }
@@ -571,7 +566,7 @@ export class Client {
   #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
     this.#droppedCount++;
     if (this.#events.listenerCount('dropped') === 0) return;
-    const reason = error instanceof MqttError ? error : asMqttError(error, 'the client');
+    const reason = asMqttError(error, 'the client');
     this.#events.emit('dropped', { direction, topic, qos, error: reason });
   }
 

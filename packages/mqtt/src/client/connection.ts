@@ -16,28 +16,28 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { ConnectionLostError, MqttError, MqttErrorCode } from '../errors.js';
+import { ConnectionLostError, MqttError } from '../errors.js';
 import { Parser } from '../packet/index.js';
 import type { Packet, ProtocolVersion } from '../packet/types.js';
-import { openTransport, parseServerUrl, redactUrl, tlsError } from '../transport/index.js';
+import {
+  ConnectTimeoutError,
+  openTransport,
+  parseServerUrl,
+  redactUrl,
+  tlsError,
+} from '../transport/index.js';
 import type { ServerOptions } from './options.js';
 
 const now = (): number => performance.now();
 
 /**
- * The error a failure that is no {@link MqttError} (a socket error, a failing custom store)
- * is reported with.
+ * The error a connection fails with: an {@link MqttError} as it is, anything else (a socket
+ * error other than a reset, an exception while reading) as a {@link ConnectionLostError}
+ * that keeps it as `cause`.
  */
-export function asMqttError(error: unknown, server: string): MqttError {
+export function asMqttError(error: unknown, server: string, beforeConnack = false): MqttError {
   if (error instanceof MqttError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new MqttError(
-    MqttErrorCode.CONNECTION_LOST,
-    `connection to ${server} failed: ${message}`,
-    {
-      cause: error,
-    },
-  );
+  return ConnectionLostError.failed(server, beforeConnack, error);
 }
 
 /** What a connection needs from the client options. */
@@ -131,9 +131,9 @@ export class Connection {
     this.#timer = setTimeout(
       () =>
         this.close(
-          new MqttError(
-            MqttErrorCode.CONNECT_TIMEOUT,
+          new ConnectTimeoutError(
             `no CONNACK from ${display} within ${settings.connectTimeoutMs} ms`,
+            display,
           ),
         ),
       handshakeTimeoutMs,
@@ -150,7 +150,7 @@ export class Connection {
         // Paused between two packets: the rest waits in the stream, read on resume.
         if (used < chunk.length && !this.#isClosed) stream.unshift(chunk.subarray(used));
       } catch (error) {
-        this.close(asMqttError(error, display));
+        this.close(asMqttError(error, display, !this.#accepted));
       }
     });
     stream.on('error', (error: Error) => {
@@ -162,7 +162,7 @@ export class Connection {
           ? tlsError(error, display, server.tls?.servername ?? host)
           : code === 'ECONNRESET' || code === 'EPIPE'
             ? new ConnectionLostError(display, !this.#accepted, true, error)
-            : asMqttError(error, display),
+            : asMqttError(error, display, !this.#accepted),
       );
     });
     // Our own close() settles the connection first, so a close seen here came from the

@@ -4,7 +4,6 @@
  * @module
  */
 
-export { ConnectionRefusedError } from '../errors.js';
 export {
   Client,
   type ClientState,

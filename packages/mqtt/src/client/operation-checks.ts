@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MqttError, MqttErrorCode, PacketTooLargeError } from '../errors.js';
+import { InvalidOptionError, PacketTooLargeError } from '../errors.js';
 import type { QoS } from '../packet/types.js';
 import { validateTopicFilter, validateTopicName } from '../topic/index.js';
 import { toBytes } from './options.js';
@@ -33,15 +33,12 @@ export function checkPublish(
   const resolveOn = options.resolveOn ?? 'completed';
   validateTopicName(topic);
   if (qos !== 0 && qos !== 1 && qos !== 2) {
-    throw new MqttError(
-      MqttErrorCode.INVALID_OPTION,
-      `qos: must be 0, 1 or 2, got ${JSON.stringify(qos)}`,
-    );
+    throw new InvalidOptionError('qos', `must be 0, 1 or 2, got ${JSON.stringify(qos)}`);
   }
   if (resolveOn !== 'completed' && resolveOn !== 'stored') {
-    throw new MqttError(
-      MqttErrorCode.INVALID_OPTION,
-      `resolveOn: must be 'completed' or 'stored', got ${JSON.stringify(resolveOn)}`,
+    throw new InvalidOptionError(
+      'resolveOn',
+      `must be 'completed' or 'stored', got ${JSON.stringify(resolveOn)}`,
     );
   }
   const bytes = toBytes(payload);
@@ -64,26 +61,20 @@ export function checkSubscribe(
   const defaultQos = options.qos ?? 0;
   const ack = options.ack ?? 'auto';
   if (ack !== 'auto' && ack !== 'manual') {
-    throw new MqttError(
-      MqttErrorCode.INVALID_OPTION,
-      `ack: must be 'auto' or 'manual', got ${JSON.stringify(ack)}`,
-    );
+    throw new InvalidOptionError('ack', `must be 'auto' or 'manual', got ${JSON.stringify(ack)}`);
   }
   const filters: FilterRequest[] = (typeof filter === 'string' ? [filter] : [...filter]).map(
     (f): FilterRequest => (typeof f === 'string' ? { topic: f, qos: defaultQos } : f),
   );
   if (filters.length === 0) {
-    throw new MqttError(
-      MqttErrorCode.INVALID_OPTION,
-      'filter: at least one topic filter is required [MQTT-3.8.3-3]',
-    );
+    throw new InvalidOptionError('filter', 'at least one topic filter is required [MQTT-3.8.3-3]');
   }
   for (const entry of filters) {
     validateTopicFilter(entry.topic);
     if (entry.qos !== 0 && entry.qos !== 1 && entry.qos !== 2) {
-      throw new MqttError(
-        MqttErrorCode.INVALID_OPTION,
-        `qos: must be 0, 1 or 2, got ${JSON.stringify(entry.qos)} for ${JSON.stringify(entry.topic)}`,
+      throw new InvalidOptionError(
+        'qos',
+        `must be 0, 1 or 2, got ${JSON.stringify(entry.qos)} for ${JSON.stringify(entry.topic)}`,
       );
     }
   }

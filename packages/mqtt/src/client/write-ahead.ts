@@ -12,8 +12,8 @@
  */
 
 import type { Duplex } from 'node:stream';
-import type { MqttError } from '../errors.js';
-import { asMqttError } from './connection.js';
+import { MqttError } from '../errors.js';
+import { StoreError } from '../store/errors.js';
 import type { TrackedStore } from './tracked-store.js';
 
 /** Writes packets to the current connection's stream, after the store when it must. */
@@ -122,8 +122,13 @@ export class WriteAhead {
       (error: unknown) => {
         this.#flushing = false;
         this.#held = undefined;
-        this.#failed(asMqttError(error, 'the session store'));
+        this.#failed(storeFailure('flush', error));
       },
     );
   }
+}
+
+/** A store failure as an {@link MqttError}: the store's own error, or a {@link StoreError}. */
+export function storeFailure(operation: string, error: unknown): MqttError {
+  return error instanceof MqttError ? error : StoreError.fromOs(operation, '', error);
 }

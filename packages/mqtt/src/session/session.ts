@@ -33,10 +33,12 @@
 
 import {
   ConnectionRefusedError,
-  MqttError,
-  MqttErrorCode,
+  KeepaliveTimeoutError,
+  type MqttError,
   PoisonMessageError,
+  ProtocolError,
   QosDowngradedError,
+  QueueFullError,
 } from '../errors.js';
 import type {
   ConnackPacket,
@@ -527,7 +529,7 @@ export class Session {
 
   /**
    * Checks that a publish of `payloadBytes` fits the offline queue, making room by the
-   * policy; throws a `QUEUE_FULL` error when it does not fit. Online, a message is admitted
+   * policy; throws a {@link QueueFullError} when it does not fit. Online, a message is admitted
    * unless `always`: a connected caller is paced by its own promises (one per message),
    * except one that resolves on "stored" and so may run ahead of the broker.
    */
@@ -543,14 +545,14 @@ export class Session {
           ? (this.dropOldestQueuedQos0() ?? outside?.dropOldestQos0())
           : undefined;
       if (dropped === undefined) {
-        throw new MqttError(
-          MqttErrorCode.QUEUE_FULL,
+        throw new QueueFullError(
+          'refused',
           `offline queue full (${count()} messages, ${bytes()} bytes; limits ${q.maxMessages} messages, ${q.maxBytes} bytes)`,
         );
       }
       dropped.reject(
-        new MqttError(
-          MqttErrorCode.QUEUE_FULL,
+        new QueueFullError(
+          'dropped',
           'dropped from the full offline queue to make room (policy drop-oldest-qos0)',
         ),
       );
@@ -685,12 +687,7 @@ export class Session {
     if (this.#pingSentAt >= 0) {
       if (now - this.#pingSentAt >= this.#options.pingTimeoutMs) {
         this.#pingSentAt = -1;
-        this.#host.drop(
-          new MqttError(
-            MqttErrorCode.KEEPALIVE_TIMEOUT,
-            `no PINGRESP within ${this.#options.pingTimeoutMs} ms: connection considered dead`,
-          ),
-        );
+        this.#host.drop(new KeepaliveTimeoutError(this.#options.pingTimeoutMs));
       }
       return;
     }
@@ -781,9 +778,9 @@ export class Session {
         this.#controls.delete(packet.packetId);
         if (packet.returnCodes.length !== control.subscriptions.length) {
           control.op?.reject(
-            new MqttError(
-              MqttErrorCode.PROTOCOL,
-              `SUBACK has ${packet.returnCodes.length} return codes for ${control.subscriptions.length} filters [MQTT-3.8.4-5]`,
+            new ProtocolError(
+              `SUBACK has ${packet.returnCodes.length} return codes for ${control.subscriptions.length} filters`,
+              'MQTT-3.8.4-5',
             ),
           );
         } else {
@@ -822,10 +819,7 @@ export class Session {
       default:
         // CONNACK outside the handshake, or a client-only packet from the server.
         this.#host.drop(
-          new MqttError(
-            MqttErrorCode.PROTOCOL,
-            `unexpected ${packet.type.toUpperCase()} from the server`,
-          ),
+          new ProtocolError(`unexpected ${packet.type.toUpperCase()} from the server`),
         );
     }
   }
@@ -835,9 +829,9 @@ export class Session {
     if (packet.type !== 'connack') {
       this.#link = 'offline';
       this.#host.drop(
-        new MqttError(
-          MqttErrorCode.PROTOCOL,
-          `${this.#server} sent ${packet.type.toUpperCase()} before CONNACK [MQTT-3.2.0-1]`,
+        new ProtocolError(
+          `${this.#server} sent ${packet.type.toUpperCase()} before CONNACK`,
+          'MQTT-3.2.0-1',
         ),
       );
       return;
