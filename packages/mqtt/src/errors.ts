@@ -2,9 +2,16 @@
  * Errors of the Courier MQTT library.
  *
  * Every error the library throws or rejects with is an {@link MqttError} with a stable
- * {@link MqttErrorCode}. `instanceof` works across duplicate installs of the package: each
- * class is branded with a `Symbol.for` key, as undici does, instead of relying on prototype
+ * {@link MqttErrorCode}, and each code has its one class (undici's pattern): catch by class
+ * or by code. A class may be refined by a subclass that keeps its code (`StoreLockedError`
+ * is a `StoreError`), never shared by two codes. Each class declares its `name` as a
+ * literal, and `instanceof` works across duplicate installs of the package: each class is
+ * branded with a `Symbol.for` key made of that name, instead of relying on prototype
  * identity.
+ *
+ * The classes of the transport (`NetworkError`, `ConnectTimeoutError`, `TlsError`,
+ * `WebSocketError`) and of the stores (`StoreError` and its refinements) live in their
+ * layers' `errors.ts`.
  *
  * @module
  */
@@ -29,8 +36,6 @@ export const MqttErrorCode = {
   KEEPALIVE_TIMEOUT: 'MQTT_KEEPALIVE_TIMEOUT',
   /** The client was ended; the operation can no longer complete. */
   CLIENT_CLOSED: 'MQTT_CLIENT_CLOSED',
-  /** The broker refused a subscription (SUBACK return code 0x80). */
-  SUBSCRIBE_FAILED: 'MQTT_SUBSCRIBE_FAILED',
   /** The offline queue is full and the chosen policy rejects new messages. */
   QUEUE_FULL: 'MQTT_QUEUE_FULL',
   /** The network layer failed: DNS, TCP connect, socket error. */
@@ -68,6 +73,16 @@ export type MqttErrorCode = (typeof MqttErrorCode)[keyof typeof MqttErrorCode];
 
 const brandOf = (name: string): symbol => Symbol.for(`courier-mqtt.error.${name}`);
 
+/**
+ * The name a class declares with its literal `name` getter; for a subclass declared outside
+ * this library without one, its constructor's name.
+ */
+function declaredName(proto: object): string {
+  const getter = Object.getOwnPropertyDescriptor(proto, 'name')?.get;
+  if (getter !== undefined) return String(getter.call(proto));
+  return (proto as { constructor: { name: string } }).constructor.name;
+}
+
 /** Options common to every Courier error. */
 export interface MqttErrorOptions {
   /** The underlying error, kept as the standard `cause`. */
@@ -90,20 +105,19 @@ export class MqttError extends Error {
     // Brand every class in the chain so `instanceof` works across duplicate installs.
     let proto: object | null = Object.getPrototypeOf(this) as object | null;
     while (proto !== null && proto !== Error.prototype) {
-      const ctor = (proto as { constructor: { name: string } }).constructor;
-      Object.defineProperty(this, brandOf(ctor.name), { value: true });
+      Object.defineProperty(this, brandOf(declaredName(proto)), { value: true });
       proto = Object.getPrototypeOf(proto) as object | null;
     }
   }
 
   override get name(): string {
-    return this.constructor.name;
+    return 'MqttError';
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     // `this` is the class `instanceof` was asked about (a subclass too): check its brand.
     // biome-ignore lint/complexity/noThisInStatic: the subclass is the point
-    const brand = brandOf(this.name);
+    const brand = brandOf(declaredName(this.prototype as object));
     return (
       typeof value === 'object' &&
       value !== null &&
@@ -117,6 +131,10 @@ export class MqttError extends Error {
  * (a packet built by the caller).
  */
 export class MalformedPacketError extends MqttError {
+  override get name(): string {
+    return 'MalformedPacketError';
+  }
+
   /** Byte offset of the offending byte, from the start of the packet; -1 on encode. */
   readonly offset: number;
   /** The normative statement broken, e.g. `MQTT-2.2.2-2`; undefined where none applies. */
@@ -135,6 +153,10 @@ export class MalformedPacketError extends MqttError {
 
 /** A packet is larger than the maximum packet size allowed. Detected before its body is buffered. */
 export class PacketTooLargeError extends MqttError {
+  override get name(): string {
+    return 'PacketTooLargeError';
+  }
+
   /** Size the packet announced, in bytes (fixed header included). */
   readonly sizeBytes: number;
   /** The limit in force, in bytes. */
@@ -152,6 +174,10 @@ export class PacketTooLargeError extends MqttError {
 
 /** A topic name or filter is invalid. */
 export class InvalidTopicError extends MqttError {
+  override get name(): string {
+    return 'InvalidTopicError';
+  }
+
   /** The offending topic or filter. */
   readonly topic: string;
   /** The normative statement broken, where one applies. */
@@ -169,6 +195,10 @@ export class InvalidTopicError extends MqttError {
 
 /** An option is invalid. The message names the field and what is allowed. */
 export class InvalidOptionError extends MqttError {
+  override get name(): string {
+    return 'InvalidOptionError';
+  }
+
   /** Dotted path of the field, e.g. `reconnect.maxDelayMs`. */
   readonly field: string;
 
@@ -193,6 +223,11 @@ export class ConnectionLostError extends MqttError {
   readonly beforeConnack: boolean;
   /** True for a TCP reset (`ECONNRESET`, `EPIPE`), false for an orderly close. */
   readonly reset: boolean;
+  /**
+   * True when the server (or something between us and it) closed or reset the connection;
+   * false when it was torn down on this side after a failure (see {@link failed}).
+   */
+  readonly byServer: boolean;
 
   constructor(server: string, beforeConnack: boolean, reset: boolean, cause?: unknown) {
     const how = reset ? 'reset' : 'closed';
@@ -209,6 +244,19 @@ export class ConnectionLostError extends MqttError {
     this.server = server;
     this.beforeConnack = beforeConnack;
     this.reset = reset;
+    this.byServer = true;
+  }
+
+  /**
+   * The connection was torn down here because of a failure that is not an {@link MqttError}
+   * (a socket error other than a reset, an exception while reading it): `cause` is kept.
+   */
+  static failed(server: string, beforeConnack: boolean, cause: unknown): ConnectionLostError {
+    const error = new ConnectionLostError(server, beforeConnack, false, cause);
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    error.message = `connection to ${server} failed: ${detail}`;
+    Object.defineProperty(error, 'byServer', { value: false });
+    return error;
   }
 }
 
@@ -270,6 +318,10 @@ export class QosDowngradedError extends MqttError {
 
 /** A received QoS 0 message was dropped: the subscription reading it was full. */
 export class MessageDroppedError extends MqttError {
+  override get name(): string {
+    return 'MessageDroppedError';
+  }
+
   /** The message's topic. */
   readonly topic: string;
 
@@ -279,5 +331,116 @@ export class MessageDroppedError extends MqttError {
       `QoS 0 message on ${JSON.stringify(topic)} dropped: ${reason}`,
     );
     this.topic = topic;
+  }
+}
+
+const REFUSAL_REASONS: Readonly<Record<number, string>> = {
+  1: 'unacceptable protocol version',
+  2: 'identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+};
+
+/** The broker answered CONNECT with a non-zero CONNACK return code. */
+export class ConnectionRefusedError extends MqttError {
+  override get name(): string {
+    return 'ConnectionRefusedError';
+  }
+
+  /** The CONNACK return code, 1..5 in MQTT 3.1.1 (others are reported as they come). */
+  readonly returnCode: number;
+  /** The server that refused, as a URL without credentials. */
+  readonly server: string;
+
+  constructor(returnCode: number, server: string) {
+    const reason = REFUSAL_REASONS[returnCode] ?? `unknown return code ${returnCode}`;
+    super(
+      MqttErrorCode.CONNECTION_REFUSED,
+      `connection refused by ${server}: ${reason} (CONNACK return code ${returnCode})`,
+    );
+    this.returnCode = returnCode;
+    this.server = server;
+  }
+
+  /** True for refusals that retrying with the same settings cannot fix (1, 2, 4, 5). */
+  get permanent(): boolean {
+    return this.returnCode !== 3;
+  }
+}
+
+/** The client was ended: the operation can no longer complete. */
+export class ClientClosedError extends MqttError {
+  override get name(): string {
+    return 'ClientClosedError';
+  }
+
+  constructor(message = 'the client was ended') {
+    super(MqttErrorCode.CLIENT_CLOSED, message);
+  }
+}
+
+/** No PINGRESP within `pingTimeoutMs` of a PINGREQ: the link is taken for half-open and dead. */
+export class KeepaliveTimeoutError extends MqttError {
+  override get name(): string {
+    return 'KeepaliveTimeoutError';
+  }
+
+  /** How long the PINGRESP was waited for, in milliseconds. */
+  readonly pingTimeoutMs: number;
+
+  constructor(pingTimeoutMs: number) {
+    super(
+      MqttErrorCode.KEEPALIVE_TIMEOUT,
+      `no PINGRESP within ${pingTimeoutMs} ms: connection considered dead`,
+    );
+    this.pingTimeoutMs = pingTimeoutMs;
+  }
+}
+
+/**
+ * The offline queue is full (`offlineQueue`): a new publish is refused, or, with policy
+ * `drop-oldest-qos0`, a queued QoS 0 publish is dropped to make room.
+ */
+export class QueueFullError extends MqttError {
+  override get name(): string {
+    return 'QueueFullError';
+  }
+
+  /** `'refused'`: this publish was not accepted. `'dropped'`: it was queued, then dropped. */
+  readonly outcome: 'refused' | 'dropped';
+
+  constructor(outcome: 'refused' | 'dropped', message: string) {
+    super(MqttErrorCode.QUEUE_FULL, message);
+    this.outcome = outcome;
+  }
+}
+
+/**
+ * The peer broke the protocol flow, not the packet format: a packet before CONNACK, a second
+ * CONNACK, a client-only packet from the server, a SUBACK with the wrong number of codes.
+ */
+export class ProtocolError extends MqttError {
+  override get name(): string {
+    return 'ProtocolError';
+  }
+
+  /** The normative statement broken, e.g. `MQTT-3.2.0-1`; undefined where none applies. */
+  readonly rule: string | undefined;
+
+  constructor(message: string, rule?: string) {
+    super(MqttErrorCode.PROTOCOL, `${message}${rule === undefined ? '' : ` [${rule}]`}`);
+    this.rule = rule;
+  }
+}
+
+/** An operation was aborted by the caller's `AbortSignal`. */
+export class AbortedError extends MqttError {
+  override get name(): string {
+    return 'AbortedError';
+  }
+
+  constructor(message: string, cause?: unknown) {
+    super(MqttErrorCode.ABORTED, message, cause === undefined ? undefined : { cause });
   }
 }

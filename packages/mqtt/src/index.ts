@@ -13,9 +13,13 @@
  */
 export * from './client/index.js';
 export {
+  AbortedError,
+  ClientClosedError,
   ConnectionLostError,
+  ConnectionRefusedError,
   InvalidOptionError,
   InvalidTopicError,
+  KeepaliveTimeoutError,
   MalformedPacketError,
   MessageDroppedError,
   MqttError,
@@ -23,7 +27,9 @@ export {
   type MqttErrorOptions,
   PacketTooLargeError,
   PoisonMessageError,
+  ProtocolError,
   QosDowngradedError,
+  QueueFullError,
 } from './errors.js';
 export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
 export * from './store/index.js';

@@ -3,6 +3,7 @@
  *
  * @module
  */
+
 export {
   Client,
   type ClientState,
@@ -15,7 +16,6 @@ export {
   type PublishOptions,
   type SubscribeOptions,
 } from './client.js';
-export { ConnectionRefusedError } from './errors.js';
 export {
   MAX_MQTT_STRING_BYTES,
   validateClientId,

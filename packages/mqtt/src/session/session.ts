@@ -12,10 +12,16 @@
  * ```
  *                connectionOpened()             CONNACK rc=0
  *   offline ───────────────────────► awaiting-connack ─────────────► online
- *      ▲                                   │ CONNACK rc≠0 / lost         │
+ *      ▲                                   │ CONNACK rc≠0,               │
+ *      │                                   │ another packet first, lost  │
  *      └───────────────────────────────────┴──────── connectionLost() ◄──┘
  *                                                  (or keep-alive expiry)
  * ```
+ *
+ * The handshake is the session's too: {@link Session.receive} checks the first packet of a
+ * connection (CONNACK, or a protocol error [MQTT-3.2.0-1]; a non-zero return code is a
+ * {@link ConnectionRefusedError}), and the session alone decides what a message may cost the
+ * offline queue ({@link Session.admit}).
  *
  * Outgoing QoS 1/2 messages live in one of two places: the FIFO `queue` (accepted, no packet
  * id yet — the offline queue, or waiting for an in-flight slot or a free id) and `inflight`
@@ -25,7 +31,15 @@
  * @module
  */
 
-import { MqttError, MqttErrorCode, PoisonMessageError, QosDowngradedError } from '../errors.js';
+import {
+  ConnectionRefusedError,
+  KeepaliveTimeoutError,
+  type MqttError,
+  PoisonMessageError,
+  ProtocolError,
+  QosDowngradedError,
+  QueueFullError,
+} from '../errors.js';
 import type {
   ConnackPacket,
   ConnectPacket,
@@ -64,6 +78,34 @@ export interface SessionHost {
    * good, e.g. as a poison message: report it, since no promise will.
    */
   failed?(topic: string, qos: QoS, error: MqttError): void;
+  /**
+   * The broker accepted the connection (CONNACK return code 0, received through
+   * {@link Session.receive}); what was in flight has been resent.
+   */
+  connected?(connack: ConnackPacket): void;
+}
+
+/** Bounds of the queue of messages accepted and not yet sent. */
+export interface QueueLimits {
+  readonly maxMessages: number;
+  /** Payload bytes. */
+  readonly maxBytes: number;
+  /**
+   * `reject`: a message over a bound is refused. `drop-oldest-qos0`: the oldest queued QoS 0
+   * message makes room (its op rejects); refused when none is left.
+   */
+  readonly policy: 'reject' | 'drop-oldest-qos0';
+}
+
+/**
+ * Operations the driver holds outside the session (made before the store opened, while the
+ * session could not take them yet): they count against the same queue bounds.
+ */
+export interface QueuedOutside {
+  readonly count: number;
+  readonly bytes: number;
+  /** Removes the oldest QoS 0 publish held outside; its op, or undefined when none is. */
+  dropOldestQos0(): Settleable<void> | undefined;
 }
 
 /** Fixed parameters of a session. */
@@ -77,6 +119,8 @@ export interface SessionOptions {
   readonly will?: Will;
   /** Maximum number of outgoing QoS 1/2 messages in flight at once (1..65,535). */
   readonly maxInflight: number;
+  /** Bounds of the offline queue, applied by {@link Session.admit}. @default unbounded */
+  readonly offlineQueue?: QueueLimits;
 }
 
 /** User name and password sent in CONNECT. */
@@ -117,7 +161,8 @@ type PendingControl =
   | {
       readonly kind: 'subscribe';
       readonly subscriptions: readonly { topic: string; qos: QoS }[];
-      readonly op: Settleable<readonly number[]>;
+      /** Settled with the SUBACK codes; absent for a resubscription the session made itself. */
+      readonly op: Settleable<readonly number[]> | undefined;
     }
   | {
       readonly kind: 'unsubscribe';
@@ -185,6 +230,13 @@ export class Session {
   readonly #pendingQos2 = new Map<number, InboundAck>();
   /** Reading is paused by the driver: the broker's packets wait unread in the socket. */
   #receivePaused = false;
+  /**
+   * Filter → QoS the broker must know about: acknowledged by a SUBACK (or restored from the
+   * store), not unsubscribed since. Subscribed again when a broker lost our session.
+   */
+  readonly #knownFilters = new Map<string, QoS>();
+  /** The server of the current connection, as a URL without credentials, for errors. */
+  #server = 'the server';
 
   #unexpectedAcks = 0;
   #poisonedCount = 0;
@@ -227,7 +279,8 @@ export class Session {
 
   /**
    * Acknowledgements that matched no flow: PUBACK, PUBREC or PUBCOMP for an id not in
-   * flight or in the wrong phase (a broker bug, or acks of a session lost with a restart).
+   * flight or in the wrong phase, SUBACK or UNSUBACK for an id no SUBSCRIBE or UNSUBSCRIBE
+   * awaits (a broker bug, or acks of a session lost with a restart). Counted, not acted on.
    */
   get unexpectedAcks(): number {
     return this.#unexpectedAcks;
@@ -260,16 +313,19 @@ export class Session {
       this.#nextSeq = Math.max(this.#nextSeq, record.seq + 1);
     }
     for (const id of snapshot.incomingQos2) this.#incomingQos2.set(id, '');
+    for (const s of snapshot.subscriptions) this.#knownFilters.set(s.filter, s.qos);
   }
 
   // ─── connection events ──────────────────────────────────────────────────────────────
 
   /**
    * A transport connection is open: sends CONNECT with the credentials of the server in use
-   * (each server of a failover list may have its own).
+   * (each server of a failover list may have its own). `server` (a URL without credentials)
+   * names the server in the errors of the handshake.
    */
-  connectionOpened(now: number, credentials: Credentials = {}): void {
+  connectionOpened(now: number, credentials: Credentials = {}, server = 'the server'): void {
     this.#link = 'awaiting-connack';
+    this.#server = server;
     this.#lastReceivedAt = now;
     this.#pingSentAt = -1;
     const o = this.#options;
@@ -305,6 +361,12 @@ export class Session {
   connectionAccepted(connack: ConnackPacket, now: number): boolean {
     this.#link = 'online';
     this.#lastReceivedAt = now;
+    if (!connack.sessionPresent && this.#knownFilters.size > 0) {
+      // The broker holds no subscriptions for us: restore them (ours, and a restored
+      // store's), after the SUBSCRIBE/UNSUBSCRIBE made while offline.
+      const subscriptions = [...this.#knownFilters].map(([topic, qos]) => ({ topic, qos }));
+      this.#deferredControls.push({ kind: 'subscribe', subscriptions, op: undefined });
+    }
     if (!connack.sessionPresent) {
       // The broker has no session: it will send no PUBREL for QoS 2 messages it had sent us.
       for (const id of this.#incomingQos2.keys()) this.#store.deleteIncomingQos2(id);
@@ -477,6 +539,38 @@ export class Session {
     return undefined;
   }
 
+  /**
+   * Checks that a publish of `payloadBytes` fits the offline queue, making room by the
+   * policy; throws a {@link QueueFullError} when it does not fit. Online, a message is admitted
+   * unless `always`: a connected caller is paced by its own promises (one per message),
+   * except one that resolves on "stored" and so may run ahead of the broker.
+   */
+  admit(payloadBytes: number, always: boolean, outside?: QueuedOutside): void {
+    if (this.#link === 'online' && !always) return;
+    const q = this.#options.offlineQueue;
+    if (q === undefined) return;
+    const count = (): number => this.queuedCount + (outside?.count ?? 0);
+    const bytes = (): number => this.#queuedBytes + (outside?.bytes ?? 0);
+    while (count() + 1 > q.maxMessages || bytes() + payloadBytes > q.maxBytes) {
+      const dropped =
+        q.policy === 'drop-oldest-qos0'
+          ? (this.dropOldestQueuedQos0() ?? outside?.dropOldestQos0())
+          : undefined;
+      if (dropped === undefined) {
+        throw new QueueFullError(
+          'refused',
+          `offline queue full (${count()} messages, ${bytes()} bytes; limits ${q.maxMessages} messages, ${q.maxBytes} bytes)`,
+        );
+      }
+      dropped.reject(
+        new QueueFullError(
+          'dropped',
+          'dropped from the full offline queue to make room (policy drop-oldest-qos0)',
+        ),
+      );
+    }
+  }
+
   /** Sends SUBSCRIBE now, or on the next connection when offline. */
   subscribe(
     subscriptions: readonly { topic: string; qos: QoS }[],
@@ -489,20 +583,11 @@ export class Session {
 
   /** Sends UNSUBSCRIBE now, or on the next connection when offline. */
   unsubscribe(topics: readonly string[], op: Settleable<void>, now: number): void {
-    for (const t of topics) this.#store.deleteSubscription(t);
+    for (const t of topics) {
+      this.#store.deleteSubscription(t);
+      this.#knownFilters.delete(t);
+    }
     this.#control({ kind: 'unsubscribe', topics, op }, now);
-  }
-
-  /**
-   * Sends SUBSCRIBE for subscriptions the broker no longer knows (after a connection with
-   * session present = 0). The op settles with the return codes.
-   */
-  resubscribe(
-    subscriptions: readonly { topic: string; qos: QoS }[],
-    op: Settleable<readonly number[]>,
-    now: number,
-  ): void {
-    this.#control({ kind: 'subscribe', subscriptions, op }, now);
   }
 
   /**
@@ -513,8 +598,8 @@ export class Session {
   abandon(error: MqttError): void {
     for (const message of this.#inflight.values()) message.op?.reject(error);
     for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]!.op?.reject(error);
-    for (const control of this.#controls.values()) control.op.reject(error);
-    for (const control of this.#deferredControls) control.op.reject(error);
+    for (const control of this.#controls.values()) control.op?.reject(error);
+    for (const control of this.#deferredControls) control.op?.reject(error);
     this.#inflight.clear();
     this.#queue = [];
     this.#queueHead = 0;
@@ -614,12 +699,7 @@ export class Session {
     if (this.#pingSentAt >= 0) {
       if (now - this.#pingSentAt >= this.#options.pingTimeoutMs) {
         this.#pingSentAt = -1;
-        this.#host.drop(
-          new MqttError(
-            MqttErrorCode.KEEPALIVE_TIMEOUT,
-            `no PINGRESP within ${this.#options.pingTimeoutMs} ms: connection considered dead`,
-          ),
-        );
+        this.#host.drop(new KeepaliveTimeoutError(this.#options.pingTimeoutMs));
       }
       return;
     }
@@ -633,11 +713,16 @@ export class Session {
   // ─── incoming packets ───────────────────────────────────────────────────────────────
 
   /**
-   * Handles a packet from the broker (CONNACK is handled by the driver, which then calls
-   * {@link connectionAccepted}).
+   * Handles a packet from the broker. The first one of a connection must be CONNACK: a
+   * return code 0 calls {@link connectionAccepted} and then the host's `connected`; anything
+   * else drops the connection with a typed error.
    */
   receive(packet: Packet, now: number): void {
     this.#lastReceivedAt = now;
+    if (this.#link === 'awaiting-connack') {
+      this.#receiveConnack(packet, now);
+      return;
+    }
     switch (packet.type) {
       case 'publish':
         this.#receivePublish(packet, now);
@@ -698,27 +783,42 @@ export class Session {
         return;
       case 'suback': {
         const control = this.#controls.get(packet.packetId);
-        if (control?.kind !== 'subscribe') return;
+        if (control?.kind !== 'subscribe') {
+          this.#unexpectedAcks++;
+          return;
+        }
         this.#controls.delete(packet.packetId);
         if (packet.returnCodes.length !== control.subscriptions.length) {
-          control.op.reject(
-            new MqttError(
-              MqttErrorCode.PROTOCOL,
-              `SUBACK has ${packet.returnCodes.length} return codes for ${control.subscriptions.length} filters [MQTT-3.8.4-5]`,
+          control.op?.reject(
+            new ProtocolError(
+              `SUBACK has ${packet.returnCodes.length} return codes for ${control.subscriptions.length} filters`,
+              'MQTT-3.8.4-5',
             ),
           );
         } else {
           packet.returnCodes.forEach((code, i) => {
-            if (code === 0x80) this.#store.deleteSubscription(control.subscriptions[i]!.topic);
+            const { topic, qos } = control.subscriptions[i]!;
+            if (code === 0x80) {
+              this.#store.deleteSubscription(topic);
+              // A restored filter the broker now refuses is not tried again.
+              if (control.op === undefined) this.#knownFilters.delete(topic);
+            } else if (control.op !== undefined) {
+              // Only acknowledged filters are restored after a reconnect; a SUBSCRIBE still
+              // pending when the link drops is sent again as it is.
+              this.#knownFilters.set(topic, qos);
+            }
           });
-          control.op.resolve(packet.returnCodes);
+          control.op?.resolve(packet.returnCodes);
         }
         this.#pump(now);
         return;
       }
       case 'unsuback': {
         const control = this.#controls.get(packet.packetId);
-        if (control?.kind !== 'unsubscribe') return;
+        if (control?.kind !== 'unsubscribe') {
+          this.#unexpectedAcks++;
+          return;
+        }
         this.#controls.delete(packet.packetId);
         control.op.resolve();
         this.#pump(now);
@@ -731,12 +831,30 @@ export class Session {
       default:
         // CONNACK outside the handshake, or a client-only packet from the server.
         this.#host.drop(
-          new MqttError(
-            MqttErrorCode.PROTOCOL,
-            `unexpected ${packet.type.toUpperCase()} from the server`,
-          ),
+          new ProtocolError(`unexpected ${packet.type.toUpperCase()} from the server`),
         );
     }
+  }
+
+  /** The first packet of a connection. */
+  #receiveConnack(packet: Packet, now: number): void {
+    if (packet.type !== 'connack') {
+      this.#link = 'offline';
+      this.#host.drop(
+        new ProtocolError(
+          `${this.#server} sent ${packet.type.toUpperCase()} before CONNACK`,
+          'MQTT-3.2.0-1',
+        ),
+      );
+      return;
+    }
+    if (packet.returnCode !== 0) {
+      this.#link = 'offline';
+      this.#host.drop(new ConnectionRefusedError(packet.returnCode, this.#server));
+      return;
+    }
+    this.connectionAccepted(packet, now);
+    this.#host.connected?.(packet);
   }
 
   #receivePublish(packet: PublishPacket, now: number): void {

@@ -14,6 +14,10 @@ import { MqttError, MqttErrorCode, type MqttErrorOptions } from '../errors.js';
  * `session store: write /var/lib/dev/session.log failed: ENOSPC: no space left on device`.
  */
 export class StoreError extends MqttError {
+  override get name(): string {
+    return 'StoreError';
+  }
+
   /** The file or directory the operation was about; empty when none applies. */
   readonly path: string;
   /** The operation that failed, e.g. `write`, `fdatasync`, `rename`. */
@@ -48,6 +52,10 @@ export class StoreError extends MqttError {
 
 /** Another live process (or another store in this process) holds the store's directory. */
 export class StoreLockedError extends StoreError {
+  override get name(): string {
+    return 'StoreLockedError';
+  }
+
   /** The pid written in the lock file. */
   readonly pid: number;
 
@@ -75,6 +83,10 @@ export type StoreCorruptionKind =
 
 /** The log holds a record that fails its checks (length, CRC, type, body). */
 export class StoreCorruptionError extends StoreError {
+  override get name(): string {
+    return 'StoreCorruptionError';
+  }
+
   /** How the damage was classified. */
   readonly kind: StoreCorruptionKind;
   /** Byte offset in the log of the first bad record. */

@@ -7,26 +7,46 @@
 
 import { MqttError, MqttErrorCode } from '../errors.js';
 
-/** DNS, TCP connect, socket errors and connect time-outs. */
+/** DNS, TCP connect and socket errors; a time-out is its refinement {@link ConnectTimeoutError}. */
 export class NetworkError extends MqttError {
-  /** `host:port` the error is about. */
+  override get name(): string {
+    return 'NetworkError';
+  }
+
+  /** `host:port` (or the server URL) the error is about. */
   readonly address: string;
   /** The system error code, e.g. `ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`. */
   readonly syscallCode: string | undefined;
 
   constructor(message: string, address: string, syscallCode?: string, cause?: unknown) {
-    super(
-      syscallCode === 'ETIMEDOUT' ? MqttErrorCode.CONNECT_TIMEOUT : MqttErrorCode.NETWORK,
-      message,
-      cause === undefined ? undefined : { cause },
-    );
+    super(MqttErrorCode.NETWORK, message, cause === undefined ? undefined : { cause });
     this.address = address;
     this.syscallCode = syscallCode;
   }
 }
 
+/**
+ * The connection was not up within `connectTimeoutMs`: DNS, TCP, TLS or the broker's CONNACK
+ * took too long. A {@link NetworkError} with its own code, `CONNECT_TIMEOUT`.
+ */
+export class ConnectTimeoutError extends NetworkError {
+  override get name(): string {
+    return 'ConnectTimeoutError';
+  }
+
+  override readonly code = MqttErrorCode.CONNECT_TIMEOUT;
+
+  constructor(message: string, address: string, cause?: unknown) {
+    super(message, address, 'ETIMEDOUT', cause);
+  }
+}
+
 /** The TLS handshake failed: certificate, host name, PSK, protocol version. */
 export class TlsError extends MqttError {
+  override get name(): string {
+    return 'TlsError';
+  }
+
   /** OpenSSL/Node error code, e.g. `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`. */
   readonly tlsCode: string | undefined;
 
@@ -38,6 +58,10 @@ export class TlsError extends MqttError {
 
 /** The WebSocket upgrade or framing failed. */
 export class WebSocketError extends MqttError {
+  override get name(): string {
+    return 'WebSocketError';
+  }
+
   constructor(message: string, cause?: unknown) {
     super(MqttErrorCode.WEBSOCKET, message, cause === undefined ? undefined : { cause });
   }
@@ -124,6 +148,12 @@ export function networkError(error: unknown, host: string, address: string): Net
       return new NetworkError(`${address} is unreachable (${code})`, address, code, error);
     case 'ECONNRESET':
       return new NetworkError(`connection to ${address} was reset`, address, code, error);
+    case 'ETIMEDOUT':
+      return new ConnectTimeoutError(
+        `cannot connect to ${address}: ${e.message ?? String(error)}`,
+        address,
+        error,
+      );
     default:
       return new NetworkError(
         `cannot connect to ${address}: ${e.message ?? String(error)}`,

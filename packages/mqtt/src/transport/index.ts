@@ -4,7 +4,13 @@
  *
  * @module
  */
-export { NetworkError, TlsError, tlsError, WebSocketError } from './errors.js';
+export {
+  ConnectTimeoutError,
+  NetworkError,
+  TlsError,
+  tlsError,
+  WebSocketError,
+} from './errors.js';
 export { openTransport } from './open.js';
 export {
   checkPskOptions,

@@ -14,8 +14,8 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from 'node:tls';
-import { MqttError, MqttErrorCode } from '../errors.js';
-import { NetworkError, networkError, TlsError, tlsError } from './errors.js';
+import { AbortedError } from '../errors.js';
+import { ConnectTimeoutError, NetworkError, networkError, TlsError, tlsError } from './errors.js';
 import { pskKeyBytes } from './psk-options.js';
 import type { TransportConnection, TransportOptions } from './types.js';
 import { openWebSocket } from './websocket.js';
@@ -28,8 +28,8 @@ function formatAddress(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function aborted(): MqttError {
-  return new MqttError(MqttErrorCode.ABORTED, 'connect aborted');
+function aborted(): AbortedError {
+  return new AbortedError('connect aborted');
 }
 
 /** Resolves the host to the addresses to try, in order. */
@@ -90,10 +90,9 @@ function connectOne(
       cleanup();
       socket.destroy();
       reject(
-        new NetworkError(
+        new ConnectTimeoutError(
           `timed out after ${timeoutMs} ms connecting to ${display}`,
           display,
-          'ETIMEDOUT',
         ),
       );
     }, timeoutMs);
@@ -172,10 +171,9 @@ function startTls(
     const timer = setTimeout(() => {
       stream.destroy();
       reject(
-        new NetworkError(
+        new ConnectTimeoutError(
           `timed out after ${timeoutMs} ms in the TLS handshake with ${display}`,
           display,
-          'ETIMEDOUT',
         ),
       );
     }, timeoutMs);
@@ -234,14 +232,19 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
       socket = await connectOne(address, options.port, left, options.signal);
       break;
     } catch (error) {
-      if (error instanceof MqttError && error.code === MqttErrorCode.ABORTED) throw error;
+      if (error instanceof AbortedError) throw error;
       lastError = error;
     }
   }
   if (socket === undefined) {
     if (lastError !== undefined && addresses.length === 1) throw lastError;
+    const message = `cannot connect to ${display}: ${addresses.length} address(es) tried${lastError instanceof Error ? `, last: ${lastError.message}` : ''}`;
+    // The last address timing out makes the whole attempt a time-out.
+    if (lastError instanceof ConnectTimeoutError) {
+      throw new ConnectTimeoutError(message, display, lastError);
+    }
     throw new NetworkError(
-      `cannot connect to ${display}: ${addresses.length} address(es) tried${lastError instanceof Error ? `, last: ${lastError.message}` : ''}`,
+      message,
       display,
       (lastError as { syscallCode?: string } | undefined)?.syscallCode,
       lastError,

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'courier-mqtt';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 
 const publisher = fileURLToPath(new URL('./fixtures/publisher.ts', import.meta.url));
 const ROUNDS = 12;

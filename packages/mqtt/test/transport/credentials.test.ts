@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { ConnectionRefusedError, connect } from 'courier-mqtt';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 
 const SECRET = 'S3cret-Passw0rd-xyz';
 const BINARY = 'pässwörd-ü';

@@ -13,9 +13,9 @@ import { inspect } from 'node:util';
 import { Aedes } from 'aedes';
 import { connect, type Message, MqttErrorCode } from 'courier-mqtt';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { NetworkError, openTransport, TlsError } from '../../packages/mqtt/src/transport/index.js';
-import { testCerts } from '../helpers/certs.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { testCerts } from '../../../../test/helpers/certs.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { NetworkError, openTransport, TlsError } from '../../src/transport/index.js';
 import { CONNACK_ACCEPTED, mqttHandshake } from './raw.js';
 
 const PSK_KEY = '5e3c1a2b4d6f8091a2b3c4d5e6f70819';

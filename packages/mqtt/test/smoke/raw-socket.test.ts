@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { encode, type Packet, Parser } from 'courier-mqtt/packet';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 
 test('CONNECT, SUBSCRIBE and PUBLISH over a raw socket to Mosquitto', async (t) => {
   const broker = await startMosquitto(t);

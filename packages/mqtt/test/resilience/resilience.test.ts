@@ -13,8 +13,8 @@ import {
   MqttErrorCode,
   type QoS,
 } from 'courier-mqtt';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { type FaultProxy, startFaultProxy } from '../helpers/proxy.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { type FaultProxy, startFaultProxy } from '../../../../test/helpers/proxy.js';
 
 const BROKER_LINES = ['max_queued_messages 0', 'max_inflight_messages 0', 'max_queued_bytes 0'];
 const fast: ClientOptions = {

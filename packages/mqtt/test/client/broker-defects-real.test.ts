@@ -15,8 +15,8 @@ import {
   PoisonMessageError,
   QosDowngradedError,
 } from 'courier-mqtt';
-import { startNats } from '../helpers/nats.js';
-import { startRabbitMq } from '../helpers/rabbitmq.js';
+import { startNats } from '../../../../test/helpers/nats.js';
+import { startRabbitMq } from '../../../../test/helpers/rabbitmq.js';
 
 function open(t: TestContext, url: string, options: ClientOptions): Client {
   const c = createClient(url, {

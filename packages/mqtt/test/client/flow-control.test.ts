@@ -17,9 +17,9 @@ import {
   type QoS,
 } from 'courier-mqtt';
 import type { Packet } from 'courier-mqtt/packet';
-import { acceptSession, startFakeBroker } from '../helpers/fake-broker.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { startFaultProxy } from '../helpers/proxy.js';
+import { acceptSession, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { startFaultProxy } from '../../../../test/helpers/proxy.js';
 
 const text = (m: Message): string => new TextDecoder().decode(m.payload);
 

@@ -27,8 +27,8 @@ import {
   type FakeBroker,
   type FakeConnection,
   startFakeBroker,
-} from '../helpers/fake-broker.js';
-import { freePort } from '../helpers/ports.js';
+} from '../../../../test/helpers/fake-broker.js';
+import { freePort } from '../../../../test/helpers/ports.js';
 
 function client(t: TestContext, url: string, options: ClientOptions = {}): Client {
   const c = createClient(url, {

@@ -13,7 +13,7 @@ import {
   MqttErrorCode,
 } from 'courier-mqtt';
 import type { PublishPacket } from 'courier-mqtt/packet';
-import { acceptSession, startFakeBroker } from '../helpers/fake-broker.js';
+import { acceptSession, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 

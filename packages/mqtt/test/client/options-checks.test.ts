@@ -16,8 +16,8 @@ import {
   InvalidOptionError,
   resolveOptions,
 } from 'courier-mqtt';
-import { type TestCerts, testCerts, tlsListenerLines } from '../helpers/certs.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { type TestCerts, testCerts, tlsListenerLines } from '../../../../test/helpers/certs.js';
+import { type Mosquitto, startMosquitto } from '../../../../test/helpers/mosquitto.js';
 
 const PSK_KEY = '0123456789abcdef0123456789abcdef';
 const L = { tls: 0, mtls: 1, psk: 2 } as const;

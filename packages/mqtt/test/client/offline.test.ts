@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createClient, type Message, MqttErrorCode } from 'courier-mqtt';
 import type { PublishPacket } from 'courier-mqtt/packet';
-import { acceptSession, startFakeBroker } from '../helpers/fake-broker.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { freePort } from '../helpers/ports.js';
+import { acceptSession, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { freePort } from '../../../../test/helpers/ports.js';
 
 const retry = { minDelayMs: 20, maxDelayMs: 100, jitter: 0 };
 

@@ -4,14 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { inspect } from 'node:util';
 import { connect } from 'courier-mqtt';
-import { MqttError } from '../../packages/mqtt/src/errors.js';
-import type {
-  TransportConnection,
-  TransportOptions,
-} from '../../packages/mqtt/src/transport/index.js';
-import { openTransport, TlsError } from '../../packages/mqtt/src/transport/index.js';
-import { type TestCerts, testCerts, tlsListenerLines } from '../helpers/certs.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { type TestCerts, testCerts, tlsListenerLines } from '../../../../test/helpers/certs.js';
+import { type Mosquitto, startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { MqttError } from '../../src/errors.js';
+import type { TransportConnection, TransportOptions } from '../../src/transport/index.js';
+import { openTransport, TlsError } from '../../src/transport/index.js';
 import { CONNACK_ACCEPTED, mqttHandshake } from './raw.js';
 
 let certs: TestCerts;

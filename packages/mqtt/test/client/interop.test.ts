@@ -17,7 +17,7 @@ import {
   type Subscription,
 } from 'courier-mqtt';
 import { encode } from 'courier-mqtt/packet';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 
 const text = (m: Message): string => new TextDecoder().decode(m.payload);
 

@@ -1,0 +1,195 @@
+/**
+ * One connection to one server: the transport opened, bytes fed to the packet parser, the
+ * link's end told once with why, and the CONNACK deadline of the handshake.
+ *
+ * What the packets mean is the session's business (the CONNACK checks included): a
+ * connection only carries them and knows when it has been accepted.
+ *
+ * ```
+ *   Connection.open() ──► awaiting CONNACK ──accepted()──► accepted
+ *          │                   │ timeout, error, close          │ error, close, close()
+ *          ▼                   ▼                                ▼
+ *        throws           closed (handshake rejects)          closed
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from 'node:stream';
+import { ConnectionLostError, MqttError } from '../errors.js';
+import { Parser } from '../packet/index.js';
+import type { Packet, ProtocolVersion } from '../packet/types.js';
+import {
+  ConnectTimeoutError,
+  openTransport,
+  parseServerUrl,
+  redactUrl,
+  tlsError,
+} from '../transport/index.js';
+import type { ServerOptions } from './options.js';
+
+const now = (): number => performance.now();
+
+/**
+ * The error a connection fails with: an {@link MqttError} as it is, anything else (a socket
+ * error other than a reset, an exception while reading) as a {@link ConnectionLostError}
+ * that keeps it as `cause`.
+ */
+export function asMqttError(error: unknown, server: string, beforeConnack = false): MqttError {
+  if (error instanceof MqttError) return error;
+  return ConnectionLostError.failed(server, beforeConnack, error);
+}
+
+/** What a connection needs from the client options. */
+export interface ConnectionSettings {
+  readonly protocolVersion: ProtocolVersion;
+  readonly maxPacketSize: number;
+  /** Transport and CONNACK together must complete within this. */
+  readonly connectTimeoutMs: number;
+}
+
+/** What a connection reports. */
+export interface ConnectionEvents {
+  /**
+   * A packet arrived (in order). Return false to stop reading: the rest waits in the socket
+   * until the stream is resumed.
+   */
+  packet(packet: Packet): boolean;
+  /** The socket's write buffer drained. */
+  drain(): void;
+}
+
+/** One open transport connection and its parser. */
+export class Connection {
+  readonly stream: Duplex;
+  readonly server: ServerOptions;
+  /** The server as a URL without credentials. */
+  readonly display: string;
+  /** Settles once: the connection is gone, with why. */
+  readonly closed: Promise<MqttError>;
+  /** Resolves on {@link accepted}; rejects with the close error if the connection ends first. */
+  readonly handshake: Promise<void>;
+  readonly #parser: Parser;
+  #settleClosed!: (error: MqttError) => void;
+  #accept!: () => void;
+  #isClosed = false;
+  #accepted = false;
+  /** The CONNACK deadline. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Opens the transport to `server` and starts reading. The CONNACK deadline counts from
+   * the start of this call: `connectTimeoutMs` covers DNS, TCP, TLS and the handshake.
+   */
+  static async open(
+    server: ServerOptions,
+    settings: ConnectionSettings,
+    events: ConnectionEvents,
+  ): Promise<Connection> {
+    const url = parseServerUrl(server.url);
+    const started = now();
+    const transport = await openTransport({
+      protocol: url.protocol,
+      host: url.host,
+      port: url.port,
+      path: server.wsPath ?? url.path,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      ...(server.family === undefined ? {} : { family: server.family }),
+      ...(server.tls === undefined ? {} : { tls: server.tls }),
+      ...(server.psk === undefined ? {} : { psk: server.psk }),
+    });
+    const remainingMs = Math.max(1, settings.connectTimeoutMs - (now() - started));
+    return new Connection(transport.stream, server, settings, events, url.host, remainingMs);
+  }
+
+  private constructor(
+    stream: Duplex,
+    server: ServerOptions,
+    settings: ConnectionSettings,
+    events: ConnectionEvents,
+    host: string,
+    handshakeTimeoutMs: number,
+  ) {
+    this.stream = stream;
+    this.server = server;
+    const display = redactUrl(server.url);
+    this.display = display;
+    this.#parser = new Parser({
+      protocolVersion: settings.protocolVersion,
+      maxPacketSize: settings.maxPacketSize,
+    });
+    this.closed = new Promise<MqttError>((resolve) => {
+      this.#settleClosed = resolve;
+    });
+    this.handshake = new Promise<void>((resolve, reject) => {
+      this.#accept = resolve;
+      void this.closed.then(reject);
+    });
+    // Whoever opened the connection may close it before awaiting the handshake.
+    this.handshake.catch(() => undefined);
+
+    this.#timer = setTimeout(
+      () =>
+        this.close(
+          new ConnectTimeoutError(
+            `no CONNACK from ${display} within ${settings.connectTimeoutMs} ms`,
+            display,
+          ),
+        ),
+      handshakeTimeoutMs,
+    );
+
+    // Returns false to stop parsing: the connection ended, or a reader fell behind.
+    const onPacket = (packet: Packet): boolean => {
+      if (this.#isClosed) return false;
+      return events.packet(packet) && !this.#isClosed;
+    };
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        const used = this.#parser.push(chunk, onPacket);
+        // Paused between two packets: the rest waits in the stream, read on resume.
+        if (used < chunk.length && !this.#isClosed) stream.unshift(chunk.subarray(used));
+      } catch (error) {
+        this.close(asMqttError(error, display, !this.#accepted));
+      }
+    });
+    stream.on('error', (error: Error) => {
+      // With TLS 1.3 the server judges our certificate after the handshake: its alert
+      // arrives as a stream error, before CONNACK. Word it like a handshake failure.
+      const code = (error as { code?: string }).code ?? '';
+      this.close(
+        code.startsWith('ERR_SSL')
+          ? tlsError(error, display, server.tls?.servername ?? host)
+          : code === 'ECONNRESET' || code === 'EPIPE'
+            ? new ConnectionLostError(display, !this.#accepted, true, error)
+            : asMqttError(error, display, !this.#accepted),
+      );
+    });
+    // Our own close() settles the connection first, so a close seen here came from the
+    // other end.
+    stream.on('close', () => this.close(new ConnectionLostError(display, !this.#accepted, false)));
+    stream.on('drain', () => events.drain());
+  }
+
+  /** True once the connection is gone. */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** The broker accepted the session (CONNACK 0): the handshake is over. */
+  accepted(): void {
+    if (this.#accepted || this.#isClosed) return;
+    this.#accepted = true;
+    clearTimeout(this.#timer);
+    this.#accept();
+  }
+
+  /** Ends the connection (once): the stream is destroyed, {@link closed} settles. */
+  close(error: MqttError): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearTimeout(this.#timer);
+    this.stream.destroy();
+    this.#settleClosed(error);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The observable connection state of a client: one status, not flags.
+ *
+ * ```
+ *              createClient()
+ *                    │
+ *                    ▼      transport up + CONNACK 0
+ *   ┌────────► connecting ─────────────────────────► connected
+ *   │                │ failure (network, TLS,             │ connection lost
+ *   │  wait over     │ refused, timeout)                  │ (close, error, keep-alive)
+ *   │                ▼                                    │
+ *   └──────── reconnect-wait ◄────────────────────────────┘
+ *                    │ end() from any state; or reconnect: false after a failure
+ *                    ▼
+ *             disconnecting ──► closed
+ * ```
+ *
+ * @module
+ */
+
+import type { MqttError } from '../errors.js';
+import { AsyncQueue } from './subscription.js';
+
+/** Where the client is. */
+export type ConnectionStatus =
+  | 'connecting'
+  | 'connected'
+  | 'reconnect-wait'
+  | 'disconnecting'
+  | 'closed';
+
+/** The observable connection state. */
+export interface ClientState {
+  readonly status: ConnectionStatus;
+  /** The server in use or being tried, as a URL without credentials. */
+  readonly server: string;
+  /** Whether the broker resumed a stored session on the current connection. */
+  readonly sessionPresent: boolean;
+  /** Why the last connection or attempt failed, if one did. */
+  readonly lastError?: MqttError;
+  /** When this state began, epoch milliseconds. */
+  readonly since: number;
+  /** When in `reconnect-wait`: how long the wait is, in milliseconds. */
+  readonly retryInMs?: number;
+}
+
+/** Holds a client's state, and tells every change to the listener and the iterators. */
+export class StateCell {
+  #state: ClientState;
+  readonly #queues = new Set<AsyncQueue<ClientState>>();
+  readonly #waiters = new Set<(state: ClientState) => void>();
+  readonly #changed: (state: ClientState) => void;
+
+  /** @param changed - called on every change (the client's `state` event). */
+  constructor(initial: ClientState, changed: (state: ClientState) => void) {
+    this.#state = initial;
+    this.#changed = changed;
+  }
+
+  get current(): ClientState {
+    return this.#state;
+  }
+
+  /**
+   * Moves to a new state. `sessionPresent` is false outside `connected`; `lastError` is kept
+   * until replaced; `retryInMs` only lasts one state; `since` is now.
+   */
+  set(change: Partial<ClientState>): void {
+    const previous = this.#state;
+    const status = change.status ?? previous.status;
+    const next: ClientState = {
+      status,
+      server: change.server ?? previous.server,
+      sessionPresent:
+        change.sessionPresent ?? (status === 'connected' ? previous.sessionPresent : false),
+      since: Date.now(),
+      ...((change.lastError ?? previous.lastError) === undefined
+        ? {}
+        : { lastError: (change.lastError ?? previous.lastError) as MqttError }),
+      ...(change.retryInMs === undefined ? {} : { retryInMs: change.retryInMs }),
+    };
+    this.#state = next;
+    for (const queue of this.#queues) {
+      if (queue.ended) this.#queues.delete(queue);
+      else queue.push(next);
+    }
+    this.#changed(next);
+    for (const waiter of [...this.#waiters]) waiter(next);
+    if (status === 'closed') {
+      for (const queue of this.#queues) queue.end();
+      this.#queues.clear();
+    }
+  }
+
+  /** Every state from now on, starting with the current one; ends at `closed`. */
+  stream(): AsyncIterableIterator<ClientState> {
+    const queue = new AsyncQueue<ClientState>(1000);
+    queue.push(this.#state);
+    if (this.#state.status === 'closed') queue.end();
+    else this.#queues.add(queue);
+    return queue;
+  }
+
+  /** Resolves when the status is (or becomes) `status`. */
+  waitFor(status: ConnectionStatus): Promise<void> {
+    if (this.#state.status === status) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = (state: ClientState): void => {
+        if (state.status !== status) return;
+        this.#waiters.delete(waiter);
+        resolve();
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+}

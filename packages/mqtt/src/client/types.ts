@@ -1,0 +1,66 @@
+/**
+ * The public types of the client's operations: their options, and what the client reports.
+ *
+ * @module
+ */
+
+import type { MqttError } from '../errors.js';
+import type { QoS } from '../packet/types.js';
+
+/** Options of {@link Client.publish}. */
+export interface PublishOptions {
+  /** @default 0 */
+  readonly qos?: QoS;
+  /** @default false */
+  readonly retain?: boolean;
+  /**
+   * When the returned promise resolves:
+   * - `'completed'`: when the QoS flow completes (QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP);
+   * - `'stored'`: as soon as the message is safe in the session store (on disk with
+   *   `fileStore`, fsync included), before the broker has it. From then on a crash or a
+   *   power cut does not lose it: the next client with the same store sends it. A failure
+   *   after that point (e.g. the client ended with a memory store) is reported through the
+   *   `dropped` event. QoS 0 is never stored: it resolves when written.
+   * @default 'completed'
+   */
+  readonly resolveOn?: 'completed' | 'stored';
+}
+
+/** Options of {@link Client.subscribe}. */
+export interface SubscribeOptions {
+  /** QoS of the filters given as strings. @default 0 */
+  readonly qos?: QoS;
+  /**
+   * `'auto'`: a QoS 1/2 message is acknowledged to the broker when the reader takes it from
+   * the iterator. `'manual'`: when the reader calls `message.ack()` — after writing it where
+   * it must survive. Either way acknowledgements go out in the order the messages arrived,
+   * and the broker's in-flight window bounds how many wait. @default 'auto'
+   */
+  readonly ack?: 'auto' | 'manual';
+}
+
+/** A message the client had to give up: reported so that no loss is silent. */
+export interface DroppedMessage {
+  /** `'in'`: a received QoS 0 message no reader had room for. `'out'`: a publish failed
+   * after its promise had resolved (`resolveOn: 'stored'`) or with nobody awaiting it (a
+   * message resumed from the store after a restart). */
+  readonly direction: 'in' | 'out';
+  readonly topic: string;
+  readonly qos: QoS;
+  /** Why. */
+  readonly error: MqttError;
+}
+
+/** Options of {@link Client.end}. */
+export interface EndOptions {
+  /** Close at once, without waiting for in-flight messages. @default false */
+  readonly force?: boolean;
+  /** How long to wait for in-flight messages to complete. @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+/** A filter with its requested QoS. */
+export interface FilterRequest {
+  readonly topic: string;
+  readonly qos: QoS;
+}
