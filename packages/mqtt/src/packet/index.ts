@@ -15,5 +15,5 @@ export {
   type ReasonCodePacket,
   reasonCodeName,
 } from './reason-codes.js';
-export { isWellFormedUtf8 } from './utf8.js';
 export * from './types.js';
+export { isWellFormedUtf8 } from './utf8.js';
