@@ -54,8 +54,10 @@ interface PropertyInfo {
   readonly kind: Kind;
   /** A bit per context (packet type code, 0 = Will) the property may appear in. */
   readonly contexts: number;
-  /** The rule broken by a duplicate or a bad value. */
+  /** The rule broken by a duplicate (and by a bad value, unless `valueRule` says otherwise). */
   readonly rule: string;
+  /** The rule broken by a bad value, when it has its own statement. */
+  readonly valueRule?: string;
   /** 0 is a Protocol Error. */
   readonly nonZero?: boolean;
 }
@@ -138,7 +140,9 @@ const PROPERTIES: readonly PropertyInfo[] = [
     label: 'Subscription Identifier',
     kind: Kind.VARINT,
     contexts: PUBLISH | SUBSCRIBE,
+    // Repeating it is an error only in SUBSCRIBE; 0 is an error in both (§3.3.2.3.8).
     rule: 'MQTT-3.8.2.1.2',
+    valueRule: 'MQTT-3.3.2.3.8',
     nonZero: true,
   },
   {
@@ -252,7 +256,8 @@ const PROPERTIES: readonly PropertyInfo[] = [
     label: 'Topic Alias',
     kind: Kind.U16,
     contexts: PUBLISH,
-    rule: 'MQTT-3.3.2-8',
+    rule: 'MQTT-3.3.2.3.4',
+    valueRule: 'MQTT-3.3.2-8',
     nonZero: true,
   },
   {
@@ -422,26 +427,27 @@ export function readProperties<T extends object>(
 
 function readValue(r: Reader, info: PropertyInfo): unknown {
   const at = r.pos;
+  const rule = info.valueRule ?? info.rule;
   switch (info.kind) {
     case Kind.BYTE01:
     case Kind.BOOL: {
       const v = r.u8(info.label);
-      if (v > 1) r.fail(`${info.label} must be 0 or 1, got ${v}`, info.rule, at);
+      if (v > 1) r.fail(`${info.label} must be 0 or 1, got ${v}`, rule, at);
       return info.kind === Kind.BOOL ? v === 1 : v;
     }
     case Kind.U16: {
       const v = r.u16(info.label);
-      if (v === 0 && info.nonZero === true) r.fail(`${info.label} must not be 0`, info.rule, at);
+      if (v === 0 && info.nonZero === true) r.fail(`${info.label} must not be 0`, rule, at);
       return v;
     }
     case Kind.U32: {
       const v = r.u32(info.label);
-      if (v === 0 && info.nonZero === true) r.fail(`${info.label} must not be 0`, info.rule, at);
+      if (v === 0 && info.nonZero === true) r.fail(`${info.label} must not be 0`, rule, at);
       return v;
     }
     case Kind.VARINT: {
       const v = r.varint(info.label);
-      if (v === 0) r.fail(`${info.label} must not be 0`, info.rule, at);
+      if (v === 0) r.fail(`${info.label} must not be 0`, rule, at);
       return v;
     }
     case Kind.STRING:
@@ -476,7 +482,10 @@ function topicNameProblem(topic: string, label: string): [string, string] | unde
 // Encoding
 
 function bad(info: PropertyInfo, what: string, value: unknown, expected: string): never {
-  return fail(`${info.label} in ${what} must be ${expected}, got ${String(value)}`, info.rule);
+  return fail(
+    `${info.label} in ${what} must be ${expected}, got ${String(value)}`,
+    info.valueRule ?? info.rule,
+  );
 }
 
 function checkInt(info: PropertyInfo, what: string, v: unknown, max: number): number {
