@@ -12,6 +12,7 @@
 
 import { decodeConnect, decodeTopic } from './decode.js';
 import { readProperties, WILL_CONTEXT } from './properties.js';
+import { CONTEXT_NAMES } from './property-table.js';
 import { Reader } from './reader.js';
 import { REASON_CODE_RULES, type ReasonCodePacket, reasonCodeAllowed } from './reason-codes.js';
 import type {
@@ -110,8 +111,8 @@ export function decodeAt5(buf: Uint8Array, start: number, bodyStart: number, end
       if (remaining === 2) return { type: name, packetId, reasonCode: 0 } as Packet;
       const code = reasonCode(r, type, name);
       if (remaining === 3) return { type: name, packetId, reasonCode: code } as Packet;
-      const properties = readProperties<AckProperties>(r, type, name.toUpperCase());
-      r.done(name.toUpperCase());
+      const properties = readProperties<AckProperties>(r, type);
+      r.done(CONTEXT_NAMES[type] as string);
       return (
         properties === undefined
           ? { type: name, packetId, reasonCode: code }
@@ -122,7 +123,7 @@ export function decodeAt5(buf: Uint8Array, start: number, bodyStart: number, end
       return decodeSubscribe(r);
     case 9: {
       const packetId = r.packetId(PACKET_ID_RULE);
-      const properties = readProperties<AckProperties>(r, 9, 'SUBACK');
+      const properties = readProperties<AckProperties>(r, 9);
       const returnCodes: number[] = [];
       while (r.pos < end) returnCodes.push(reasonCode(r, 9, 'suback'));
       return properties === undefined
@@ -131,7 +132,7 @@ export function decodeAt5(buf: Uint8Array, start: number, bodyStart: number, end
     }
     case 10: {
       const packetId = r.packetId(PACKET_ID_RULE);
-      const properties = readProperties<UnsubscribeProperties>(r, 10, 'UNSUBSCRIBE');
+      const properties = readProperties<UnsubscribeProperties>(r, 10);
       const topics: string[] = [];
       while (r.pos < end) topics.push(decodeTopic(r, 'topic filter', true));
       if (topics.length === 0) r.fail('UNSUBSCRIBE has no topic filter', 'MQTT-3.10.3-2');
@@ -141,7 +142,7 @@ export function decodeAt5(buf: Uint8Array, start: number, bodyStart: number, end
     }
     case 11: {
       const packetId = r.packetId(PACKET_ID_RULE);
-      const properties = readProperties<AckProperties>(r, 11, 'UNSUBACK');
+      const properties = readProperties<AckProperties>(r, 11);
       const reasonCodes: number[] = [];
       while (r.pos < end) reasonCodes.push(reasonCode(r, 11, 'unsuback'));
       return properties === undefined
@@ -161,12 +162,8 @@ export function decodeAt5(buf: Uint8Array, start: number, bodyStart: number, end
       if (remaining === 0) return { type: name, reasonCode: 0 };
       const code = reasonCode(r, type, name);
       if (remaining === 1 && type === 14) return { type: name, reasonCode: code };
-      const properties = readProperties<DisconnectProperties & AuthProperties>(
-        r,
-        type,
-        name.toUpperCase(),
-      );
-      r.done(name.toUpperCase());
+      const properties = readProperties<DisconnectProperties & AuthProperties>(r, type);
+      r.done(CONTEXT_NAMES[type] as string);
       return (
         properties === undefined
           ? { type: name, reasonCode: code }
@@ -195,7 +192,7 @@ function decodePublish(r: Reader, flags: number): Packet {
     }
   }
   const packetId = qos === 0 ? undefined : r.packetId(PACKET_ID_RULE);
-  const properties = readProperties<PublishProperties>(r, 3, 'PUBLISH');
+  const properties = readProperties<PublishProperties>(r, 3);
   // §3.3.2.3.4 An empty topic name is how a sender uses an established Topic Alias; without
   // one it is a Protocol Error. Resolving the alias is the session's job.
   if (topic.length === 0 && properties?.topicAlias === undefined) {
@@ -235,7 +232,7 @@ function decodeConnack(r: Reader, remaining: number): Packet {
   if (sessionPresent && returnCode !== 0) {
     r.fail('session present must be 0 with a non-zero reason code', 'MQTT-3.2.2-6', r.start + 2);
   }
-  const properties = readProperties<ConnackProperties>(r, 2, 'CONNACK');
+  const properties = readProperties<ConnackProperties>(r, 2);
   r.done('CONNACK');
   return properties === undefined
     ? { type: 'connack', sessionPresent, returnCode }
@@ -244,7 +241,7 @@ function decodeConnack(r: Reader, remaining: number): Packet {
 
 function decodeSubscribe(r: Reader): Packet {
   const packetId = r.packetId(PACKET_ID_RULE);
-  const properties = readProperties<SubscribeProperties>(r, 8, 'SUBSCRIBE');
+  const properties = readProperties<SubscribeProperties>(r, 8);
   const subscriptions: Subscription[] = [];
   while (r.pos < r.end) {
     const topic = decodeTopic(r, 'topic filter', true);
@@ -302,12 +299,12 @@ function decodeConnect5(r: Reader): Packet {
   const hasUser = (flags & 0x80) !== 0;
   const hasPassword = (flags & 0x40) !== 0;
   const keepaliveSec = r.u16('keep-alive');
-  const properties = readProperties<ConnectProperties>(r, 1, 'CONNECT');
+  const properties = readProperties<ConnectProperties>(r, 1);
   const clientId = r.string('client id');
   let will: Will | undefined;
   if (willFlag) {
     // [MQTT-3.1.2-9] Will Properties, Will Topic and Will Payload follow the client id.
-    const willProperties = readProperties<WillProperties>(r, WILL_CONTEXT, 'the Will');
+    const willProperties = readProperties<WillProperties>(r, WILL_CONTEXT);
     const topic = decodeTopic(r, 'Will topic', false);
     const payload = r.bytes('Will payload');
     will =

@@ -22,6 +22,7 @@ import type {
   PublishPacket,
   SubackPacket,
   SubscribePacket,
+  Subscription,
   UnsubackPacket,
   UnsubscribePacket,
 } from './types.js';
@@ -66,7 +67,7 @@ export function encodePublish5(packet: PublishPacket): Uint8Array {
   let packetId = 0;
   if (qos > 0) packetId = checkPacketId(packet.packetId);
   else if (packet.packetId !== undefined) fail('a QoS 0 PUBLISH has no packet id', 'MQTT-2.2.1-2');
-  const propsLength = properties === undefined ? 0 : propertiesLength(properties, 3, 'PUBLISH');
+  const propsLength = properties === undefined ? 0 : propertiesLength(properties, 3);
   const remaining =
     2 +
     topicLength +
@@ -92,8 +93,7 @@ function encodeAck(
   const type = first >>> 4;
   const id = checkPacketId(packet.packetId);
   const code = checkReasonCode(packet.reasonCode ?? 0, type, packet.type);
-  const what = packet.type.toUpperCase();
-  const propsLength = propertiesLength(packet.properties, type, what);
+  const propsLength = propertiesLength(packet.properties, type);
   if (propsLength === 0) {
     const out = bytes(code === 0 ? 4 : 5);
     out[0] = first;
@@ -115,7 +115,7 @@ function encodeConnack(packet: ConnackPacket): Uint8Array {
   if (packet.sessionPresent && code !== 0) {
     fail('session present must be 0 with a non-zero reason code', 'MQTT-3.2.2-6');
   }
-  const propsLength = propertiesLength(packet.properties, 2, 'CONNACK');
+  const propsLength = propertiesLength(packet.properties, 2);
   const [out, start] = allocate(0x20, 2 + varintLength(propsLength) + propsLength);
   out[start] = packet.sessionPresent ? 1 : 0;
   out[start + 1] = code;
@@ -129,8 +129,9 @@ function encodeSubscribe(packet: SubscribePacket): Uint8Array {
   if (subscriptions.length === 0) {
     fail('SUBSCRIBE must contain at least one topic filter', 'MQTT-3.8.3-2');
   }
-  const propsLength = propertiesLength(packet.properties, 8, 'SUBSCRIBE');
+  const propsLength = propertiesLength(packet.properties, 8);
   let remaining = 2 + varintLength(propsLength) + propsLength;
+  const lengths: number[] = [];
   for (const s of subscriptions) {
     checkTopic(s.topic, true);
     checkQos(s.qos, 'subscription QoS', 'MQTT-3.8.3.1');
@@ -141,13 +142,16 @@ function encodeSubscribe(packet: SubscribePacket): Uint8Array {
     if (s.noLocal === true && s.topic.startsWith('$share/')) {
       fail('No Local must not be set on a shared subscription', 'MQTT-3.8.3-4');
     }
-    remaining += 3 + utf8ByteLength(s.topic, 'topic filter');
+    const n = utf8ByteLength(s.topic, 'topic filter');
+    lengths.push(n);
+    remaining += 3 + n;
   }
   const [out, start] = allocate(0x82, remaining);
   let pos = write16(out, start, id);
   pos = writeProperties(out, pos, packet.properties, 8, propsLength);
-  for (const s of subscriptions) {
-    const n = utf8ByteLength(s.topic, 'topic filter');
+  for (let i = 0; i < subscriptions.length; i++) {
+    const s = subscriptions[i] as Subscription;
+    const n = lengths[i] as number;
     pos = write16(out, pos, n);
     pos = writeUtf8(out, pos, s.topic, n);
     out[pos++] =
@@ -169,7 +173,7 @@ function encodeCodeList(
   const name = packet.type;
   const id = checkPacketId(packet.packetId);
   for (const code of codes) checkReasonCode(code, type, name);
-  const propsLength = propertiesLength(packet.properties, type, name.toUpperCase());
+  const propsLength = propertiesLength(packet.properties, type);
   const [out, start] = allocate(first, 2 + varintLength(propsLength) + propsLength + codes.length);
   let pos = write16(out, start, id);
   pos = writeProperties(out, pos, packet.properties, type, propsLength);
@@ -183,19 +187,22 @@ function encodeUnsubscribe(packet: UnsubscribePacket): Uint8Array {
   if (topics.length === 0) {
     fail('UNSUBSCRIBE must contain at least one topic filter', 'MQTT-3.10.3-2');
   }
-  const propsLength = propertiesLength(packet.properties, 10, 'UNSUBSCRIBE');
+  const propsLength = propertiesLength(packet.properties, 10);
   let remaining = 2 + varintLength(propsLength) + propsLength;
+  const lengths: number[] = [];
   for (const t of topics) {
     checkTopic(t, true);
-    remaining += 2 + utf8ByteLength(t, 'topic filter');
+    const n = utf8ByteLength(t, 'topic filter');
+    lengths.push(n);
+    remaining += 2 + n;
   }
   const [out, start] = allocate(0xa2, remaining);
   let pos = write16(out, start, id);
   pos = writeProperties(out, pos, packet.properties, 10, propsLength);
-  for (const t of topics) {
-    const n = utf8ByteLength(t, 'topic filter');
+  for (let i = 0; i < topics.length; i++) {
+    const n = lengths[i] as number;
     pos = write16(out, pos, n);
-    pos = writeUtf8(out, pos, t, n);
+    pos = writeUtf8(out, pos, topics[i] as string, n);
   }
   return out;
 }
@@ -204,7 +211,7 @@ function encodeUnsubscribe(packet: UnsubscribePacket): Uint8Array {
 function encodeReasonOnly(first: number, packet: DisconnectPacket | AuthPacket): Uint8Array {
   const type = first >>> 4;
   const code = checkReasonCode(packet.reasonCode ?? 0, type, packet.type);
-  const propsLength = propertiesLength(packet.properties, type, packet.type.toUpperCase());
+  const propsLength = propertiesLength(packet.properties, type);
   if (propsLength === 0 && code === 0) return Uint8Array.of(first, 0);
   // §3.14.2.1 A DISCONNECT may carry its reason code alone; an AUTH with a reason code always
   // has a property length (§3.15.2.2.1).
@@ -227,7 +234,7 @@ export function encodeConnect5(packet: ConnectPacket): Uint8Array {
   // 5.0 allows an empty client id with Clean Start 0 (the server assigns one, §3.1.3.1) and a
   // password without a user name (§3.1.2.9).
   const clientIdLength = utf8ByteLength(packet.clientId, 'client id');
-  const propsLength = propertiesLength(packet.properties, 1, 'CONNECT');
+  const propsLength = propertiesLength(packet.properties, 1);
   let remaining = 2 + 4 + 1 + 1 + 2 + varintLength(propsLength) + propsLength + 2 + clientIdLength;
   let flags = packet.clean ? 0x02 : 0;
   let willTopicLength = 0;
@@ -237,7 +244,7 @@ export function encodeConnect5(packet: ConnectPacket): Uint8Array {
     checkTopic(will.topic, false);
     checkQos(will.qos, 'Will QoS', 'MQTT-3.1.2-12');
     willTopicLength = utf8ByteLength(will.topic, 'Will topic');
-    willPropsLength = propertiesLength(will.properties, WILL_CONTEXT, 'the Will');
+    willPropsLength = propertiesLength(will.properties, WILL_CONTEXT);
     if (will.payload.byteLength > 0xffff) fail('Will payload is longer than 65,535 bytes');
     remaining +=
       varintLength(willPropsLength) +

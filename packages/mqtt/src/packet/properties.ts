@@ -17,6 +17,7 @@
 import {
   BY_CONTEXT,
   BY_ID,
+  CONTEXT_NAMES,
   IDENTIFIER_RULE,
   Kind,
   keyOf,
@@ -34,16 +35,16 @@ export { type PropertyContext, propertyTable, WILL_CONTEXT } from './property-ta
 
 /**
  * Reads a property section at the reader's cursor. Returns `undefined` when it is empty (no
- * allocation), otherwise a plain object. `what` names the packet in messages.
+ * allocation), otherwise a plain object.
  */
 export function readProperties<T extends object>(
   r: Reader,
   context: PropertyContext,
-  what: string,
 ): T | undefined {
   const lengthAt = r.pos;
-  const length = r.varint(`${what} property length`);
+  const length = r.varint('property length');
   if (length === 0) return undefined;
+  const what = CONTEXT_NAMES[context] as string;
   const end = r.pos + length;
   if (end > r.end) {
     r.fail(
@@ -217,12 +218,9 @@ function measureValue(info: PropertyInfo, what: string, v: unknown): number {
  * Validates every property: a key that is not a property of this packet, a value of the wrong
  * type or range, a repeated property given as an array where only one is allowed, all throw.
  */
-export function propertiesLength(
-  props: object | undefined,
-  context: PropertyContext,
-  what: string,
-): number {
+export function propertiesLength(props: object | undefined, context: PropertyContext): number {
   if (props === undefined) return 0;
+  const what = CONTEXT_NAMES[context] as string;
   const record = props as Record<string, unknown>;
   let n = 0;
   let present = 0;

@@ -307,6 +307,26 @@ const PROPERTIES: readonly PropertyInfo[] = [
   },
 ];
 
+/** Name of each context in messages: the packet, or the Will. */
+export const CONTEXT_NAMES: readonly string[] = [
+  'the Will',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'AUTH',
+];
+
 /** Rule for an identifier unknown or not valid for its packet (§2.2.2.2). */
 export const IDENTIFIER_RULE = 'MQTT-2.2.2.2';
 

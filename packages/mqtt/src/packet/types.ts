@@ -254,8 +254,8 @@ export interface PublishPacket {
 }
 
 /**
- * PUBACK, PUBREC, PUBREL, PUBCOMP and UNSUBACK carry only a packet id in 3.1.1; in 5.0
- * PUBACK..PUBCOMP add a reason code and properties.
+ * PUBACK, PUBREC, PUBREL and PUBCOMP carry only a packet id in 3.1.1 (UNSUBACK too: see
+ * {@link UnsubackPacket}); in 5.0 they add a reason code and properties.
  */
 export interface AckPacket<T extends 'puback' | 'pubrec' | 'pubrel' | 'pubcomp' | 'unsuback'> {
   readonly type: T;
@@ -275,9 +275,16 @@ export type PubrelPacket = AckPacket<'pubrel'>;
 export type PubcompPacket = AckPacket<'pubcomp'>;
 
 /** UNSUBACK (server → client). */
-export interface UnsubackPacket extends AckPacket<'unsuback'> {
-  /** MQTT 5.0 only: one reason code per topic filter of the UNSUBSCRIBE, in order. */
+export interface UnsubackPacket {
+  readonly type: 'unsuback';
+  readonly packetId: number;
+  /**
+   * MQTT 5.0 only: one reason code per topic filter of the UNSUBSCRIBE, in order. Always set
+   * by the 5.0 decoder.
+   */
   readonly reasonCodes?: readonly number[];
+  /** MQTT 5.0 only. */
+  readonly properties?: AckProperties;
 }
 
 /** Retain Handling of a 5.0 subscription: when the server sends retained messages. */
