@@ -1,5 +1,6 @@
 /**
- * Codec benchmark: our encoder/parser against `mqtt-packet`, side by side in one run.
+ * Codec benchmark: our encoder/parser against `mqtt-packet`, side by side in one run, for
+ * MQTT 3.1.1 and MQTT 5.0 (rows marked `v5`, both sides at protocol version 5).
  *
  *   npm run bench:codec [-- --ms 400 --rounds 5]
  *
@@ -23,6 +24,8 @@ interface Case {
   readonly name: string;
   readonly ours: Packet;
   readonly theirs: Theirs;
+  /** Protocol version of both sides; 4 unless set. */
+  readonly version?: 4 | 5;
 }
 
 function publishCase(size: number): Case {
@@ -80,6 +83,72 @@ const cases: Case[] = [
   },
 ];
 
+/** A v5 PUBLISH as a request/response client sends it: a few properties. */
+function publishCase5(size: number, withProperties: boolean): Case {
+  const base = publishCase(size);
+  const correlationData = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+  return {
+    name: `v5 ${base.name}${withProperties ? ' + 4 properties' : ''}`,
+    version: 5,
+    ours: withProperties
+      ? {
+          ...(base.ours as Extract<Packet, { type: 'publish' }>),
+          properties: {
+            messageExpiryIntervalSec: 3600,
+            responseTopic: 'replies/plant-1',
+            correlationData,
+            userProperties: [['unit', 'degC']],
+          },
+        }
+      : base.ours,
+    theirs: withProperties
+      ? {
+          ...base.theirs,
+          properties: {
+            messageExpiryInterval: 3600,
+            responseTopic: 'replies/plant-1',
+            correlationData: Buffer.from(correlationData),
+            userProperties: { unit: 'degC' },
+          },
+        }
+      : base.theirs,
+  } as Case;
+}
+
+cases.push(
+  publishCase5(16, false),
+  publishCase5(256, true),
+  publishCase5(4096, false),
+  {
+    name: 'v5 PUBACK',
+    version: 5,
+    ours: { type: 'puback', packetId: 77, reasonCode: 0 },
+    theirs: { cmd: 'puback', messageId: 77, reasonCode: 0 },
+  },
+  {
+    name: 'v5 SUBSCRIBE 2 filters + options',
+    version: 5,
+    ours: {
+      type: 'subscribe',
+      packetId: 9,
+      properties: { subscriptionIdentifier: 42 },
+      subscriptions: [
+        { topic: 'myhome/+/+/temperature', qos: 1, noLocal: true, retainHandling: 1 },
+        { topic: 'PV/#', qos: 2 },
+      ],
+    },
+    theirs: {
+      cmd: 'subscribe',
+      messageId: 9,
+      properties: { subscriptionIdentifier: 42 },
+      subscriptions: [
+        { topic: 'myhome/+/+/temperature', qos: 1, nl: true, rap: false, rh: 1 },
+        { topic: 'PV/#', qos: 2, nl: false, rap: false, rh: 0 },
+      ],
+    },
+  } as Case,
+);
+
 let sink = 0;
 
 /** Runs `fn` in batches for `ms` milliseconds; returns ops/s. */
@@ -124,23 +193,26 @@ function run(name: string, ours: () => void, theirs: () => void): Row {
 
 const rows: Row[] = [];
 for (const c of cases) {
+  const version = c.version ?? 4;
+  const options = { protocolVersion: version };
   rows.push(
     run(
       `encode ${c.name}`,
       () => {
-        sink += encode(c.ours).length;
+        sink += encode(c.ours, version).length;
       },
       () => {
-        sink += mqttPacket.generate(c.theirs).length;
+        sink += mqttPacket.generate(c.theirs, options).length;
       },
     ),
   );
 }
 for (const c of cases) {
-  const bytes = encode(c.ours);
+  const version = c.version ?? 4;
+  const bytes = encode(c.ours, version);
   const buffer = Buffer.from(bytes);
-  const ourParser = new Parser();
-  const theirParser = mqttPacket.parser({ protocolVersion: 4 });
+  const ourParser = new Parser({ protocolVersion: version });
+  const theirParser = mqttPacket.parser({ protocolVersion: version });
   theirParser.on('packet', () => {
     sink++;
   });
@@ -161,11 +233,11 @@ for (const c of cases) {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(13);
 console.log(`codec benchmark: median of ${ROUNDS} rounds of ${MS} ms, Node ${process.version}`);
 console.log(
-  `${'case'.padEnd(36)}${'ours ops/s'.padStart(13)}${'mqtt-packet'.padStart(13)}   ratio`,
+  `${'case'.padEnd(48)}${'ours ops/s'.padStart(13)}${'mqtt-packet'.padStart(13)}   ratio`,
 );
 for (const r of rows) {
   const ratio = r.ours / r.theirs;
   const target = r.name.includes('PUBLISH') ? (ratio >= 2 ? '  ≥ 2× ✓' : '  < 2× target') : '';
-  console.log(`${r.name.padEnd(36)}${fmt(r.ours)}${fmt(r.theirs)}   ${ratio.toFixed(2)}×${target}`);
+  console.log(`${r.name.padEnd(48)}${fmt(r.ours)}${fmt(r.theirs)}   ${ratio.toFixed(2)}×${target}`);
 }
 if (sink === 42) console.log('');

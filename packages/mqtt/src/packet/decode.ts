@@ -7,15 +7,10 @@
  * @module
  */
 
-import { InvalidTopicError, MqttError, MqttErrorCode } from '../errors.js';
+import { InvalidTopicError } from '../errors.js';
 import { validateTopicFilter, validateTopicName } from '../topic/index.js';
 import { Reader } from './reader.js';
 import type { Packet, ProtocolVersion, QoS, Subscription, Will } from './types.js';
-
-/** Throws the typed error every layer uses while MQTT 5.0 is not implemented. */
-export function refuseVersion5(): never {
-  throw new MqttError(MqttErrorCode.PROTOCOL, 'MQTT 5.0 is not supported yet');
-}
 
 /** Validates a topic (filter or name) read at absolute index `at`, reusing the topic layer. */
 function checkTopic(r: Reader, topic: string, filter: boolean, at: number): void {
@@ -28,6 +23,14 @@ function checkTopic(r: Reader, topic: string, filter: boolean, at: number): void
   }
 }
 
+/** Reads a topic name or filter at the cursor and validates it. */
+export function decodeTopic(r: Reader, what: string, filter: boolean): string {
+  const at = r.pos;
+  const topic = r.string(what);
+  checkTopic(r, topic, filter, at);
+  return topic;
+}
+
 /** Names of the packets that carry only a packet id, by type code. */
 const ACK_NAMES = {
   4: 'puback',
@@ -38,16 +41,11 @@ const ACK_NAMES = {
 } as const;
 
 /**
- * Decodes the packet in `buf[start..end)` whose body begins at `bodyStart` (after the fixed
- * header). The caller has framed it: `end - bodyStart` is its remaining length.
+ * Decodes the 3.1.1 or 3.1 packet in `buf[start..end)` whose body begins at `bodyStart` (after
+ * the fixed header). The caller has framed it: `end - bodyStart` is its remaining length.
+ * MQTT 5.0 packets are decoded by `decodeAt5` (`decode-v5.ts`).
  */
-export function decodeAt(
-  buf: Uint8Array,
-  start: number,
-  bodyStart: number,
-  end: number,
-  version: ProtocolVersion,
-): Packet {
+export function decodeAt(buf: Uint8Array, start: number, bodyStart: number, end: number): Packet {
   const first = buf[start] as number;
   const type = first >>> 4;
   const flags = first & 0x0f;
@@ -75,7 +73,7 @@ export function decodeAt(
   const remaining = end - bodyStart;
   switch (type) {
     case 1:
-      return decodeConnect(r, version);
+      return decodeConnect(r);
     case 2: {
       if (remaining !== 2)
         r.fail(`CONNACK remaining length must be 2, got ${remaining}`, 'MQTT-2.2.3', start + 1);
@@ -198,8 +196,8 @@ function decodeSubscribe(r: Reader): Packet {
   return { type: 'subscribe', packetId, subscriptions };
 }
 
-function decodeConnect(r: Reader, version: ProtocolVersion): Packet {
-  if (version === 5) refuseVersion5();
+/** A 3.1.1 or 3.1 CONNECT, from its protocol name on. */
+export function decodeConnect(r: Reader): Packet {
   const nameAt = r.pos;
   const name = r.string('protocol name');
   const levelAt = r.pos;
@@ -208,8 +206,9 @@ function decodeConnect(r: Reader, version: ProtocolVersion): Packet {
   if (name !== 'MQTT' && name !== 'MQIsdp') {
     r.fail(`unknown protocol name ${JSON.stringify(name)}`, 'MQTT-3.1.2-1', nameAt);
   }
-  // [MQTT-3.1.2-2] A level this codec does not speak (5 included, for now) is reported with its
-  // own rule, so that a server can answer CONNACK 0x01 (unacceptable protocol version).
+  // [MQTT-3.1.2-2] A level this connection does not speak (5 on a 3.1.1 connection included) is
+  // reported with its own rule, so that a server can answer CONNACK 0x01 (unacceptable
+  // protocol version).
   if (!((name === 'MQTT' && level === 4) || (name === 'MQIsdp' && level === 3))) {
     r.fail(
       `unsupported protocol level ${level} for ${JSON.stringify(name)}`,

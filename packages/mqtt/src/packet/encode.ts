@@ -1,113 +1,49 @@
 /**
  * The encoder: one packet → one `Uint8Array` holding exactly that packet, validated against
- * the spec before a byte is written.
+ * the spec before a byte is written. This file encodes MQTT 3.1.1 and 3.1 and sends 5.0 to
+ * `encode-v5.ts`.
  *
- * Packets up to 16 KiB are views into a shared slab (see `bytes()` below): always use the
- * view's `byteOffset`/`byteLength`, never its `.buffer` alone. Each view's bytes belong to that
- * packet only and are never rewritten by a later encode.
+ * Packets up to 16 KiB are views into a shared slab (see `bytes()` in `writer.ts`): always use
+ * the view's `byteOffset`/`byteLength`, never its `.buffer` alone. Each view's bytes belong to
+ * that packet only and are never rewritten by a later encode.
  *
  * @module
  */
 
-import { InvalidTopicError, MalformedPacketError } from '../errors.js';
-import { validateTopicFilter, validateTopicName } from '../topic/index.js';
-import { refuseVersion5 } from './decode.js';
-import type { Packet, ProtocolVersion, PublishPacket, QoS, Subscription } from './types.js';
+import { encode5, encodeConnect5, encodePublish5 } from './encode-v5.js';
+import type { Packet, ProtocolVersion, PublishPacket, Subscription } from './types.js';
 import { PacketTypeCode } from './types.js';
 import { utf8ByteLength, writeUtf8 } from './utf8.js';
+import {
+  allocate,
+  bytes,
+  checkPacketId,
+  checkQos,
+  checkTopic,
+  EMPTY,
+  fail,
+  MAX_REMAINING_LENGTH,
+  write16,
+  writeBytes,
+} from './writer.js';
 
-/** The largest remaining length a 4-byte variable byte integer can express. */
-export const MAX_REMAINING_LENGTH = 268_435_455;
-
-const EMPTY = new Uint8Array(0);
-
-function fail(message: string, rule?: string): never {
-  throw new MalformedPacketError(message, -1, rule);
-}
+export { MAX_REMAINING_LENGTH };
 
 function checkVersion(version: ProtocolVersion): void {
-  if (version === 5) refuseVersion5();
-  if (version !== 3 && version !== 4) fail(`unknown protocol version ${String(version)}`);
-}
-
-function checkPacketId(id: number | undefined): number {
-  if (id === undefined || !Number.isInteger(id) || id < 1 || id > 0xffff) {
-    fail(`packet id must be 1..65535, got ${String(id)}`, 'MQTT-2.3.1-1');
+  if (version !== 3 && version !== 4 && version !== 5) {
+    fail(`unknown protocol version ${String(version)}`);
   }
-  return id;
-}
-
-function checkQos(qos: number, what: string, rule: string): QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) fail(`${what} must be 0, 1 or 2, got ${qos}`, rule);
-  return qos;
-}
-
-function checkTopic(topic: string, filter: boolean): void {
-  try {
-    if (filter) validateTopicFilter(topic);
-    else validateTopicName(topic);
-  } catch (error) {
-    if (error instanceof InvalidTopicError) {
-      fail(error.message, filter ? error.rule : (error.rule ?? 'MQTT-3.3.2-2'));
-    }
-    throw error;
-  }
-}
-
-function varintLength(n: number): number {
-  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
 }
 
 /**
- * Small packets are carved out of a shared slab, as Node's Buffer pool does: allocating a
- * separate ArrayBuffer per packet costs more than encoding it. A slab is never rewritten; a
- * new one replaces it when full, and the old one lives as long as a packet views it.
+ * Nothing silent: a 5.0-only field given to the 3.1.1 encoder is refused, not dropped. A
+ * reason code of 0 means what a 3.1.1 packet means, and is allowed.
  */
-const SLAB_BYTES = 256 * 1024;
-const POOLED_MAX_BYTES = 16 * 1024;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabUsed = 0;
-
-function bytes(n: number): Uint8Array {
-  if (n > POOLED_MAX_BYTES) return new Uint8Array(n);
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsed = 0;
+function only311(packet: { readonly properties?: object; readonly reasonCode?: number }): void {
+  if (packet.properties !== undefined) fail('properties exist only in MQTT 5.0');
+  if (packet.reasonCode !== undefined && packet.reasonCode !== 0) {
+    fail('reason codes exist only in MQTT 5.0');
   }
-  const view = slab.subarray(slabUsed, slabUsed + n);
-  // Keep views 8-byte aligned.
-  slabUsed += (n + 7) & ~7;
-  return view;
-}
-
-/** Allocates the packet and writes its fixed header; returns the buffer and the body offset. */
-function allocate(firstByte: number, remaining: number): [Uint8Array, number] {
-  if (remaining > MAX_REMAINING_LENGTH) {
-    fail(`remaining length ${remaining} exceeds ${MAX_REMAINING_LENGTH}`, 'MQTT-2.2.3');
-  }
-  const out = bytes(1 + varintLength(remaining) + remaining);
-  out[0] = firstByte;
-  let pos = 1;
-  let n = remaining;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out[pos++] = byte;
-  } while (n > 0);
-  return [out, pos];
-}
-
-function write16(out: Uint8Array, pos: number, value: number): number {
-  out[pos] = value >>> 8;
-  out[pos + 1] = value & 0xff;
-  return pos + 2;
-}
-
-function writeBytes(out: Uint8Array, pos: number, bytes: Uint8Array): number {
-  pos = write16(out, pos, bytes.byteLength);
-  out.set(bytes, pos);
-  return pos + bytes.byteLength;
 }
 
 /**
@@ -115,9 +51,12 @@ function writeBytes(out: Uint8Array, pos: number, bytes: Uint8Array): number {
  * topic, and the payload copied once.
  */
 export function encodePublish(packet: PublishPacket, version: ProtocolVersion = 4): Uint8Array {
-  // PUBLISH is the same in 3.1 and 3.1.1; the parameter keeps the call sites right for 5.0,
-  // which adds properties after the packet id.
-  if (version !== 4 && version !== 3) checkVersion(version);
+  // PUBLISH is the same in 3.1 and 3.1.1; 5.0 adds properties after the packet id.
+  if (version !== 4 && version !== 3) {
+    if (version === 5) return encodePublish5(packet);
+    checkVersion(version);
+  }
+  if (packet.properties !== undefined) fail('properties exist only in MQTT 5.0');
   const { topic, payload, qos, dup, retain } = packet;
   checkQos(qos, 'QoS', 'MQTT-3.3.1-4');
   if (dup && qos === 0) fail('DUP must be 0 for QoS 0 messages', 'MQTT-3.3.1-2');
@@ -140,9 +79,13 @@ export function encodePublish(packet: PublishPacket, version: ProtocolVersion = 
   return out;
 }
 
-function encodeAck(first: number, packetId: number | undefined): Uint8Array {
+function encodeAck(
+  first: number,
+  packet: { readonly packetId: number; readonly properties?: object; readonly reasonCode?: number },
+): Uint8Array {
+  only311(packet);
   const out = bytes(4);
-  const id = checkPacketId(packetId);
+  const id = checkPacketId(packet.packetId);
   out[0] = first;
   out[1] = 2;
   out[2] = id >>> 8;
@@ -151,35 +94,44 @@ function encodeAck(first: number, packetId: number | undefined): Uint8Array {
 }
 
 /**
- * Encodes any control packet for the given protocol version (4 = MQTT 3.1.1, 3 = MQTT 3.1).
- * A CONNECT is encoded for its own `protocolVersion` (protocol name `MQIsdp` for 3).
+ * Encodes any control packet for the given protocol version (4 = MQTT 3.1.1, 3 = MQTT 3.1,
+ * 5 = MQTT 5.0). A CONNECT is encoded for its own `protocolVersion` (protocol name `MQIsdp`
+ * for 3).
  *
- * @throws {@link MalformedPacketError} (offset -1, with the rule) for a packet the spec forbids.
- * @throws {@link MqttError} with code `PROTOCOL` for version 5, not supported yet.
+ * @throws {@link MalformedPacketError} (offset -1, with the rule) for a packet the spec forbids,
+ *   a 5.0-only field (properties, a non-zero reason code, subscription options, AUTH) given
+ *   for 3.1.1 or 3.1 included.
  */
 export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array {
+  if (packet.type === 'connect') return encodeConnect(packet);
+  if (version === 5) return encode5(packet);
   checkVersion(version);
   switch (packet.type) {
     case 'publish':
       return encodePublish(packet, version);
     case 'puback':
-      return encodeAck(0x40, packet.packetId);
+      return encodeAck(0x40, packet);
     case 'pubrec':
-      return encodeAck(0x50, packet.packetId);
+      return encodeAck(0x50, packet);
     case 'pubrel':
       // [MQTT-3.6.1-1] PUBREL's fixed header flags are 0010.
-      return encodeAck(0x62, packet.packetId);
+      return encodeAck(0x62, packet);
     case 'pubcomp':
-      return encodeAck(0x70, packet.packetId);
+      return encodeAck(0x70, packet);
     case 'unsuback':
-      return encodeAck(0xb0, packet.packetId);
+      if (packet.reasonCodes !== undefined) fail('UNSUBACK reason codes exist only in MQTT 5.0');
+      return encodeAck(0xb0, packet);
     case 'pingreq':
       return Uint8Array.of(0xc0, 0);
     case 'pingresp':
       return Uint8Array.of(0xd0, 0);
     case 'disconnect':
+      only311(packet);
       return Uint8Array.of(0xe0, 0);
+    case 'auth':
+      return fail('AUTH exists only in MQTT 5.0');
     case 'connack': {
+      only311(packet);
       if (
         packet.returnCode < 0 ||
         packet.returnCode > 255 ||
@@ -193,6 +145,7 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       return Uint8Array.of(0x20, 2, packet.sessionPresent ? 1 : 0, packet.returnCode);
     }
     case 'subscribe': {
+      only311(packet);
       const id = checkPacketId(packet.packetId);
       if (packet.subscriptions.length === 0) {
         fail('SUBSCRIBE must contain at least one topic filter', 'MQTT-3.8.3-3');
@@ -202,6 +155,9 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       for (const s of packet.subscriptions) {
         checkTopic(s.topic, true);
         checkQos(s.qos, 'requested QoS', 'MQTT-3-8.3-4');
+        if (s.noLocal === true || s.retainAsPublished === true || (s.retainHandling ?? 0) !== 0) {
+          fail('subscription options exist only in MQTT 5.0');
+        }
         const n = utf8ByteLength(s.topic, 'topic filter');
         lengths.push(n);
         remaining += 3 + n;
@@ -219,6 +175,7 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       return out;
     }
     case 'suback': {
+      only311(packet);
       const id = checkPacketId(packet.packetId);
       for (const code of packet.returnCodes) {
         if (code !== 0 && code !== 1 && code !== 2 && code !== 0x80) {
@@ -231,6 +188,7 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       return out;
     }
     case 'unsubscribe': {
+      only311(packet);
       const id = checkPacketId(packet.packetId);
       if (packet.topics.length === 0) {
         fail('UNSUBSCRIBE must contain at least one topic filter', 'MQTT-3.10.3-2');
@@ -250,14 +208,16 @@ export function encode(packet: Packet, version: ProtocolVersion = 4): Uint8Array
       }
       return out;
     }
-    case 'connect':
-      return encodeConnect(packet);
   }
 }
 
 function encodeConnect(packet: Extract<Packet, { type: 'connect' }>): Uint8Array {
   const level = packet.protocolVersion;
+  if (level === 5) return encodeConnect5(packet);
   checkVersion(level);
+  if (packet.properties !== undefined || packet.will?.properties !== undefined) {
+    fail('properties exist only in MQTT 5.0');
+  }
   const name = level === 3 ? 'MQIsdp' : 'MQTT';
   if (
     !Number.isInteger(packet.keepaliveSec) ||

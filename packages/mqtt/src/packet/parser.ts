@@ -8,14 +8,16 @@
  */
 
 import { MalformedPacketError, PacketTooLargeError } from '../errors.js';
-import { decodeAt, refuseVersion5 } from './decode.js';
+import { decodeAt } from './decode.js';
+import { decodeAt5 } from './decode-v5.js';
 import type { Packet, ProtocolVersion } from './types.js';
 
 /** Options of a {@link Parser}. */
 export interface ParserOptions {
   /**
-   * Protocol level spoken on this connection: 4 (MQTT 3.1.1) or 3 (MQTT 3.1); 5 is refused
-   * until MQTT 5.0 is implemented.
+   * Protocol level spoken on this connection: 4 (MQTT 3.1.1), 3 (MQTT 3.1) or 5 (MQTT 5.0).
+   * A 5.0 parser also reads a 3.1.1 or 3.1 CONNECT at its own level, so that a server can
+   * answer it; a 3.1.1 parser refuses a 5.0 CONNECT [MQTT-3.1.2-2].
    * @default 4
    */
   readonly protocolVersion?: ProtocolVersion;
@@ -32,13 +34,17 @@ const DEFAULT_MAX_PACKET_SIZE = 268_435_455 + 5;
 /** Largest fixed header: a type byte and a 4-byte remaining length [MQTT-2.2.3]. */
 const MAX_HEADER_BYTES = 5;
 
-function checkType(first: number): void {
+function checkType(first: number, version: ProtocolVersion): void {
   const type = first >>> 4;
-  // Types 0 and 15 are reserved in MQTT 3.1.1: refuse them before waiting for a body.
-  if (type === 0 || type === 15) {
+  // Types 0 and 15 are reserved in MQTT 3.1.1, 0 only in 5.0 (15 is AUTH): refuse them before
+  // waiting for a body.
+  if (type === 0 || (type === 15 && version !== 5)) {
     throw new MalformedPacketError(`reserved packet type ${type}`, 0, 'MQTT-2.2.1');
   }
 }
+
+/** Decodes one framed packet: `decodeAt` (3.1.1, 3.1) or `decodeAt5` (5.0). */
+type DecodeAt = (buf: Uint8Array, start: number, bodyStart: number, end: number) => Packet;
 
 function tooLongLength(): never {
   // [MQTT-2.2.3] The remaining length takes at most four bytes; the fourth has no
@@ -59,6 +65,7 @@ function tooLongLength(): never {
  */
 export class Parser {
   readonly #version: ProtocolVersion;
+  readonly #decodeAt: DecodeAt;
   readonly #maxPacketSize: number;
   /** A fixed header split across chunks, and how many bytes of it arrived (0 = none). */
   readonly #head = new Uint8Array(MAX_HEADER_BYTES);
@@ -69,11 +76,10 @@ export class Parser {
   #filled = 0;
   #error: Error | undefined;
 
-  /** @throws MqttError (code PROTOCOL) for protocol version 5, not supported yet. */
   constructor(options: ParserOptions = {}) {
     const version = options.protocolVersion ?? 4;
-    if (version === 5) refuseVersion5();
     this.#version = version;
+    this.#decodeAt = version === 5 ? decodeAt5 : decodeAt;
     this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
   }
 
@@ -119,14 +125,12 @@ export class Parser {
       const partial = this.#partial;
       pos = this.#fill(chunk, pos);
       if (this.#partial !== undefined) return length;
-      if (
-        onPacket(decodeAt(partial, 0, this.#partialBody, partial.length, this.#version)) === false
-      ) {
+      if (onPacket(this.#decodeAt(partial, 0, this.#partialBody, partial.length)) === false) {
         return pos;
       }
     }
     while (pos < length) {
-      checkType(chunk[pos] as number);
+      checkType(chunk[pos] as number, this.#version);
       // Fixed header: the type byte, then the remaining length in 1..4 bytes [MQTT-2.2.3].
       let remaining = 0;
       let multiplier = 1;
@@ -158,7 +162,7 @@ export class Parser {
         this.#filled = length - pos;
         return length;
       }
-      const packet = decodeAt(chunk, pos, i, pos + total, this.#version);
+      const packet = this.#decodeAt(chunk, pos, i, pos + total);
       pos += total;
       if (onPacket(packet) === false) return pos;
     }
@@ -212,15 +216,14 @@ export class Parser {
 }
 
 /**
- * Decodes exactly one complete packet. Throws {@link MalformedPacketError} when the bytes are
- * not exactly one valid packet (cut short, trailing bytes, or any rule broken), and an
- * `MqttError` with code PROTOCOL for version 5.
+ * Decodes exactly one complete packet of the given protocol version (4 = MQTT 3.1.1, 3 = MQTT
+ * 3.1, 5 = MQTT 5.0). Throws {@link MalformedPacketError} when the bytes are not exactly one
+ * valid packet (cut short, trailing bytes, or any rule broken).
  */
 export function decode(bytes: Uint8Array, version: ProtocolVersion = 4): Packet {
-  if (version === 5) refuseVersion5();
   const length = bytes.length;
   if (length < 2) throw new MalformedPacketError('incomplete fixed header', length, 'MQTT-2.2.3');
-  checkType(bytes[0] as number);
+  checkType(bytes[0] as number, version);
   let remaining = 0;
   let multiplier = 1;
   let i = 1;
@@ -247,5 +250,5 @@ export function decode(bytes: Uint8Array, version: ProtocolVersion = 4): Packet 
       'MQTT-2.2.3',
     );
   }
-  return decodeAt(bytes, 0, i, total, version);
+  return version === 5 ? decodeAt5(bytes, 0, i, total) : decodeAt(bytes, 0, i, total);
 }

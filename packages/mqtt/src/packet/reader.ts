@@ -53,11 +53,50 @@ export class Reader {
     return v;
   }
 
+  /** Reads a big-endian four-byte integer [MQTT-1.5.3]. */
+  u32(what: string): number {
+    this.need(4, what);
+    const buf = this.buf;
+    const p = this.pos;
+    this.pos += 4;
+    // `>>> 0` keeps values above 2^31 positive.
+    return (
+      (((buf[p] as number) << 24) |
+        ((buf[p + 1] as number) << 16) |
+        ((buf[p + 2] as number) << 8) |
+        (buf[p + 3] as number)) >>>
+      0
+    );
+  }
+
+  /**
+   * Reads a variable byte integer (MQTT 5.0 §1.5.5): at most four bytes, in the shortest form
+   * [MQTT-1.5.5-1].
+   */
+  varint(what: string): number {
+    const at = this.pos;
+    let value = 0;
+    let multiplier = 1;
+    for (let i = 0; i < 4; i++) {
+      const byte = this.u8(what);
+      value += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) {
+        // A last byte of 0 after the first one means a longer form than needed.
+        if (byte === 0 && i > 0) {
+          this.fail(`${what} is not in its shortest form`, 'MQTT-1.5.5-1', at);
+        }
+        return value;
+      }
+      multiplier *= 128;
+    }
+    return this.fail(`${what} is longer than 4 bytes`, 'MQTT-1.5.5', at);
+  }
+
   /** Reads a packet identifier, which must be non-zero [MQTT-2.3.1-1]. */
-  packetId(): number {
+  packetId(rule = 'MQTT-2.3.1-1'): number {
     const at = this.pos;
     const id = this.u16('packet id');
-    if (id === 0) this.fail('packet id must not be 0', 'MQTT-2.3.1-1', at);
+    if (id === 0) this.fail('packet id must not be 0', rule, at);
     return id;
   }
 

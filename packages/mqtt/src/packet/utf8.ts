@@ -97,3 +97,22 @@ export function readUtf8(
     );
   }
 }
+
+/**
+ * True when `bytes` are well-formed UTF-8: what a PUBLISH with Payload Format Indicator 1
+ * promises (MQTT 5.0 §3.3.2.3.2). The receiver may check it and answer 0x99 (Payload format
+ * invalid); the decoder does not, so a payload is never scanned twice.
+ */
+export function isWellFormedUtf8(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    if ((bytes[i] as number) >= 0x80) {
+      try {
+        decoder.decode(bytes.subarray(i));
+        return true;
+      } catch {
+        return false;
+      }
+    }
+  }
+  return true;
+}

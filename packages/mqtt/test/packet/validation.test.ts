@@ -1,7 +1,7 @@
 /** Every validation rule: the error class, the normative statement id and the byte offset. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MalformedPacketError, MqttError, MqttErrorCode } from '../../src/errors.js';
+import { MalformedPacketError } from '../../src/errors.js';
 import { decode, encode, Parser } from '../../src/packet/index.js';
 import type { Packet } from '../../src/packet/types.js';
 
@@ -195,18 +195,18 @@ test('encode rejects what decode rejects', () => {
   );
 });
 
-test('MQTT 5.0 is refused with a typed PROTOCOL error until it is implemented', () => {
-  const refused = (e: unknown): boolean =>
-    e instanceof MqttError &&
-    !(e instanceof MalformedPacketError) &&
-    e.code === MqttErrorCode.PROTOCOL &&
-    /MQTT 5\.0 is not supported yet/.test(e.message);
-  assert.throws(() => encode({ type: 'pingreq' }, 5), refused);
-  assert.throws(
-    () =>
-      encode({ type: 'connect', protocolVersion: 5, clientId: 'c', clean: true, keepaliveSec: 0 }),
-    refused,
-  );
-  assert.throws(() => decode(Uint8Array.of(0xc0, 0), 5), refused);
-  assert.throws(() => new Parser({ protocolVersion: 5 }), refused);
+test('MQTT 5.0 is accepted by encode, decode and the Parser (no longer refused)', () => {
+  assert.deepEqual([...encode({ type: 'pingreq' }, 5)], [0xc0, 0]);
+  const connect = encode({
+    type: 'connect',
+    protocolVersion: 5,
+    clientId: 'c',
+    clean: true,
+    keepaliveSec: 0,
+  });
+  assert.equal(connect[8], 5, 'protocol level 5');
+  assert.deepEqual(decode(Uint8Array.of(0xc0, 0), 5), { type: 'pingreq' });
+  const got: Packet[] = [];
+  new Parser({ protocolVersion: 5 }).push(connect, (p) => got.push(p));
+  assert.equal(got[0]?.type, 'connect');
 });
