@@ -25,12 +25,15 @@ const obj = (v: unknown): Raw => (isObj(v) ? v : {});
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const int = (v: unknown): number | undefined => (Number.isInteger(v) ? (v as number) : undefined);
 
+/** `an analog-input`, `a digital-output`. */
+const article = (type: string): string => `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+
 /** Why a channel of `type` cannot sit on `fn`, or undefined. */
 function tableIssue(type: ChannelType, fn: (typeof MODBUS_FUNCTIONS)[number]): string | undefined {
   if (isOutput(type) && !isWritableTable(fn))
-    return `an ${type} must be a coil or a holding-register (${fn} is read-only)`;
+    return `${article(type)} must be a coil or a holding-register (${fn} is read-only)`;
   if (!isDigital(type) && isBitTable(fn))
-    return `an ${type} reads registers: input-register or holding-register`;
+    return `${article(type)} reads registers: input-register or holding-register`;
   if (type === 'analog-output' && fn !== 'holding-register')
     return 'an analog-output must be a holding-register';
   return undefined;
@@ -45,7 +48,7 @@ function dataTypeIssue(
   if (isBitTable(fn) && dataType !== 'bool') return `a ${fn} holds one bit: dataType must be bool`;
   if (type === 'counter' && dataType !== 'uint16' && dataType !== 'uint32')
     return 'a counter must be uint16 or uint32 (the register width it wraps at)';
-  if (!isDigital(type) && dataType === 'bool') return `an ${type} is a number, not bool`;
+  if (!isDigital(type) && dataType === 'bool') return `${article(type)} is a number, not bool`;
   return undefined;
 }
 
