@@ -146,6 +146,7 @@ export class ModbusDriver implements IoDriver {
   readonly #linkListeners = new Set<(state: ModbusLinkState) => void>();
   #running = false;
   #requestCount = 0;
+  #linkState: ModbusLinkState = 'idle';
 
   constructor(options: ModbusDriverOptions) {
     this.#log = options.logger;
@@ -322,12 +323,15 @@ export class ModbusDriver implements IoDriver {
   }
 
   #onLinkState(state: ModbusLinkState, error: ModbusError | undefined): void {
+    const previous = this.#linkState;
+    this.#linkState = state;
     for (const listener of this.#linkListeners) listener(state);
     if (state === 'connected' && this.#running) {
       // Fresh values at once, not a period later: at start and after every reconnect.
       for (const g of this.#groups) void this.#pollGroup(g);
-    } else if (state === 'reconnect-wait' && error !== undefined) {
+    } else if (state === 'reconnect-wait' && previous === 'connected' && error !== undefined) {
       // Every value is now as old as the link: say so at once rather than at the next poll.
+      // (Later failed attempts leave the reasons to the polls: one line each, not one per try.)
       for (const s of this.#channels.values()) this.#fail(s, error);
     }
   }
