@@ -25,6 +25,7 @@ export const REQUIREMENTS = [
   { command: 'stdbuf', package: 'coreutils', why: "mosquitto_sub's lines as they come" },
   { command: 'redis-server', package: 'redis-server', why: 'the Redis bridge tests' },
   { command: 'openssl', package: 'openssl', why: 'test certificates and PSK keys' },
+  { command: 'socat', package: 'socat', why: 'the pseudo-terminal pair of the Modbus RTU test' },
   { command: 'nats-server', package: 'nats-server', why: 'a broker without QoS 2 (NATS MQTT)' },
   {
     file: '/usr/lib/rabbitmq/bin/rabbitmq-server',

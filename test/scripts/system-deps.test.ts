@@ -20,6 +20,7 @@ const ALL = [
   'coreutils',
   'redis-server',
   'openssl',
+  'socat',
   'nats-server',
   'rabbitmq-server',
   'erlang-base',

@@ -22,6 +22,8 @@ export const AgentErrorCode = {
   STATE: 'AGENT_STATE',
   /** A part the configuration enables (MQTT, Redis, console) could not start. */
   START: 'AGENT_START',
+  /** A Modbus request failed: exception, no answer, link down (`ModbusError`). */
+  MODBUS: 'AGENT_MODBUS',
 } as const;
 
 /** The union of all {@link AgentErrorCode} values. */

@@ -62,12 +62,34 @@ export {
   CHANNEL_TYPES,
   type ChannelChange,
   type ChannelInfo,
+  type ChannelQuality,
   type ChannelType,
   checkWrite,
+  GOOD,
   type IoDriver,
   isDigital,
   isOutput,
+  QUALITIES,
+  type Quality,
+  qualityFlag,
 } from './sources/channels.js';
+export {
+  createModbusDriver,
+  type ModbusChannel,
+  ModbusDriver,
+  type ModbusDriverOptions,
+  type ModbusPoint,
+} from './sources/modbus.js';
+export {
+  MODBUS_DATA_TYPES,
+  MODBUS_FUNCTIONS,
+  type ModbusDataType,
+  type ModbusFunction,
+  WORD_ORDERS,
+  type WordOrder,
+} from './sources/modbus-codec.js';
+export { MODBUS_EXCEPTIONS, ModbusError, type ModbusFailure } from './sources/modbus-errors.js';
+export { describeTarget, type ModbusLinkState, type ModbusTarget } from './sources/modbus-link.js';
 export type { Publisher, QoS } from './sources/publisher.js';
 export {
   RedisBridge,

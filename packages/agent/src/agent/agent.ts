@@ -26,7 +26,14 @@ import { parseConfig, resolveChannel } from '../config/validate.js';
 import { AgentError, AgentErrorCode, StartError } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 import { HomeAssistantLink } from '../sinks/home-assistant.js';
-import { type ChannelInfo, type IoDriver, isOutput } from '../sources/channels.js';
+import {
+  type ChannelInfo,
+  type ChannelQuality,
+  GOOD,
+  type IoDriver,
+  isOutput,
+} from '../sources/channels.js';
+import { createModbusDriver } from '../sources/modbus.js';
 import type { Publisher } from '../sources/publisher.js';
 import { RedisBridge, type SignalState } from '../sources/redis-bridge.js';
 import { SimulatedDriver } from '../sources/simulated.js';
@@ -61,7 +68,10 @@ export interface AgentSnapshot {
     | { readonly message: string; readonly code?: string; readonly at: number }
     | undefined;
   readonly counts: AgentCounts;
-  readonly channels: readonly (ChannelInfo & { readonly value: ChannelValue | undefined })[];
+  /** Each channel with its value and the value's quality (`good`, `stale`, `bad` + reason). */
+  readonly channels: readonly (ChannelInfo & {
+    readonly value: ChannelValue | undefined;
+  } & ChannelQuality)[];
   readonly rows: readonly RowState[];
   readonly redis:
     | {
@@ -263,11 +273,15 @@ export class Agent {
       this.#driver = this.#options.driver;
       this.#ownDriver = false;
     } else {
-      this.#driver = new SimulatedDriver({
-        channels: [...this.#channels.values()],
-        ...(config.device.seed === undefined ? {} : { seed: config.device.seed }),
-        stepMs: config.device.stepMs,
-      });
+      const channels = [...this.#channels.values()];
+      this.#driver =
+        config.device.driver === 'modbus'
+          ? createModbusDriver(config.device, channels, this.#log)
+          : new SimulatedDriver({
+              channels,
+              ...(config.device.seed === undefined ? {} : { seed: config.device.seed }),
+              stepMs: config.device.stepMs,
+            });
       this.#ownDriver = true;
     }
     // Before anything connects: node-redis refuses some URLs when its client is made.
@@ -281,7 +295,15 @@ export class Agent {
     const driver = this.#driver;
     this.#unsubscribeDriver = driver.onChange((change) => {
       this.#values.set(change.id, change.value);
-      this.#emit({ type: 'channel', id: change.id, value: change.value, at: change.ts });
+      this.#emit({
+        type: 'channel',
+        id: change.id,
+        value: change.value,
+        at: change.ts,
+        ...(change.quality === undefined || change.quality === 'good'
+          ? {}
+          : { quality: change.quality, reason: change.reason ?? '' }),
+      });
     });
     for (const id of this.#channels.keys()) {
       try {
@@ -634,7 +656,11 @@ export class Agent {
       since: this.#since,
       lastError: this.#lastError,
       counts: { ...this.#counts },
-      channels: [...this.#channels.values()].map((c) => ({ ...c, value: this.#values.get(c.id) })),
+      channels: [...this.#channels.values()].map((c) => ({
+        ...c,
+        value: this.#values.get(c.id),
+        ...this.#qualityOf(c.id),
+      })),
       rows: this.#table?.rows() ?? [],
       redis:
         bridge === undefined
@@ -646,6 +672,15 @@ export class Agent {
               signals: bridge.signals(),
             },
     };
+  }
+
+  /** The quality of a channel's value as the driver reports it (good when it cannot tell). */
+  #qualityOf(id: number): ChannelQuality {
+    try {
+      return this.#driver?.quality?.(id) ?? GOOD;
+    } catch {
+      return GOOD;
+    }
   }
 
   /**

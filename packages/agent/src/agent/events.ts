@@ -110,11 +110,14 @@ export type AgentEvent =
       readonly at: number;
     }
   | {
-      /** A channel changed value. */
+      /** A channel changed value or quality. */
       readonly type: 'channel';
       readonly id: number;
       readonly value: ChannelValue;
       readonly at: number;
+      /** Present when the value is not good: `stale` or `bad`, with the reason. */
+      readonly quality?: 'stale' | 'bad';
+      readonly reason?: string;
     }
   | {
       /** A Redis message arrived (for `courier agent -r`). */

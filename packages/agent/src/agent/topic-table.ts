@@ -16,7 +16,7 @@ import type { TopicRowConfig } from '../config/schema.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import { createFormat } from '../formats/spec.js';
 import type { ChannelValue, Format, FormatContext } from '../formats/types.js';
-import type { ChannelInfo, IoDriver } from '../sources/channels.js';
+import { type ChannelInfo, type IoDriver, qualityFlag } from '../sources/channels.js';
 import type { Publisher, QoS } from '../sources/publisher.js';
 import { type AgentEvent, clipText } from './events.js';
 import { type LastSent, shouldSend } from './threshold.js';
@@ -50,6 +50,8 @@ interface Row {
   readonly format: Format;
   readonly context: FormatContext;
   last: LastSent | undefined;
+  /** The quality flag of the last value sent: a change of it is always sent. */
+  lastQuality: 0 | 1 | undefined;
   inFlight: boolean;
   /** Cancels the row's publish timer while it runs. */
   cancel: (() => void) | undefined;
@@ -132,6 +134,7 @@ export class TopicTable {
         format: createFormat(config.format),
         context: { unit: channel.unit, name: channel.name, channel: channel.id },
         last: undefined,
+        lastQuality: undefined,
         inFlight: false,
         cancel: undefined,
         state: {
@@ -199,17 +202,27 @@ export class TopicTable {
       return 'failed';
     }
     const key = format.key(value);
+    // The source's quality flag (WCC Lite: 1 valid, 0 invalid): a value turning stale or bad
+    // is news even when the number is the same, so it passes the threshold.
+    const quality = qualityFlag(this.#driver.quality?.(config.channel).quality);
     if (
+      quality === row.lastQuality &&
       !shouldSend({ enabled: config.threshold, deadband: config.deadband }, row.last, key, value)
     ) {
       state.suppressed++;
       this.#emit({ type: 'suppressed', source: 'mqtt', row: index, topic: config.topic, at });
       return 'suppressed';
     }
-    const payload = format.render({ value, ts: at }, context);
+    // A good value renders as before (no flag where a format shows none by default).
+    const payload = format.render(
+      { value, ts: at, ...(quality === 0 ? { quality } : {}) },
+      context,
+    );
     // Remember before awaiting so that a slow QoS 2 flow is not doubled by the next tick.
     const previous = row.last;
+    const previousQuality = row.lastQuality;
     row.last = { key, value };
+    row.lastQuality = quality;
     row.inFlight = true;
     try {
       await this.#publisher.publish(config.topic, payload, {
@@ -218,6 +231,7 @@ export class TopicTable {
       });
     } catch (error) {
       row.last = previous; // not sent: the threshold must let the next tick try again
+      row.lastQuality = previousQuality;
       this.#emit({
         type: 'publish-failed',
         source: 'mqtt',

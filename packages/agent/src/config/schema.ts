@@ -19,6 +19,7 @@
 import { z } from 'zod';
 import { FormatSpec } from '../formats/spec.js';
 import { CHANNEL_TYPES } from '../sources/channels.js';
+import { MODBUS_DATA_TYPES, MODBUS_FUNCTIONS, WORD_ORDERS } from '../sources/modbus-codec.js';
 
 const QOS_MESSAGE = 'must be 0, 1 or 2';
 
@@ -245,6 +246,132 @@ export const BackupSection = z
 /** The electrical signal of an analog channel; sets the default range and unit. */
 export const ANALOG_SIGNALS = ['0-10V', '0-5V', '±10V', '4-20mA', '0-20mA'] as const;
 
+/** A whole number from `min` to `max`, the message naming the range and the unit. */
+const wholeIn = (min: number, max: number, unit = '') => {
+  const error = `must be a whole number${unit === '' ? '' : ` of ${unit}`} from ${min} to ${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+};
+
+/** A poll group's name. */
+const groupName = () =>
+  nonEmpty(64).regex(/^[A-Za-z0-9_.-]+$/, {
+    error: 'must be letters, digits, "_", "." or "-"',
+  });
+
+/** Where a channel is on a Modbus device (`device.driver: modbus`). */
+export const ModbusPointSection = z
+  .object({
+    unit: wholeIn(0, 255)
+      .default(1)
+      .describe('Unit id (slave address): 1-247 on a serial line; what the gateway routes on TCP.'),
+    function: z
+      .enum(MODBUS_FUNCTIONS, { error: `must be one of ${MODBUS_FUNCTIONS.join(', ')}` })
+      .describe(
+        'Modbus table: coil (FC1, written with FC5/FC15), discrete-input (FC2), ' +
+          'input-register (FC4), holding-register (FC3, written with FC6/FC16).',
+      ),
+    address: wholeIn(0, 65535).describe(
+      'First coil or register, 0-based as on the wire (register 30001 of a manual is input-register 0).',
+    ),
+    dataType: z
+      .enum(MODBUS_DATA_TYPES, { error: `must be one of ${MODBUS_DATA_TYPES.join(', ')}` })
+      .optional()
+      .describe(
+        'Value type: bool for coils and discrete inputs; for registers default uint16 (digital), ' +
+          'uint32 (counter) or int16; 32-bit types span two registers.',
+      ),
+    wordOrder: z
+      .enum(WORD_ORDERS, { error: `must be one of ${WORD_ORDERS.join(', ')}` })
+      .default('big')
+      .describe('32-bit types: big = high word first (ABCD), little = low word first (CDAB).'),
+    scale: z
+      .number({ error: 'must be a finite number other than 0' })
+      .refine((n) => Number.isFinite(n) && n !== 0, {
+        error: 'must be a finite number other than 0',
+      })
+      .default(1)
+      .describe('Engineering value = raw × scale + offset (an RTD in tenths of a degree: 0.1).'),
+    offset: z
+      .number({ error: 'must be a finite number' })
+      .refine((n) => Number.isFinite(n), { error: 'must be a finite number' })
+      .default(0)
+      .describe('Added after the scale.'),
+    group: groupName()
+      .optional()
+      .describe('Poll group (device.modbus.groups); default the "default" group (pollMs).'),
+    writeMultiple: z
+      .boolean()
+      .default(false)
+      .describe('Write with FC15/FC16 even one coil or register (devices without FC5/FC6).'),
+  })
+  .strict();
+
+/** The parities of a serial line. */
+export const PARITIES = ['none', 'even', 'odd'] as const;
+
+/** The Modbus link of `device.driver: modbus`. */
+export const ModbusSection = z
+  .object({
+    transport: z
+      .enum(['tcp', 'rtu'], { error: 'must be "tcp" or "rtu"' })
+      .default('tcp')
+      .describe('tcp: Modbus TCP to host:port; rtu: Modbus RTU on the serial port at path.'),
+    host: text(TEXT_LIMITS.host)
+      .optional()
+      .describe('tcp: host name or IP address of the device or gateway.'),
+    port: port().default(502).describe('tcp: TCP port.'),
+    path: text(TEXT_LIMITS.path).optional().describe('rtu: serial device, e.g. /dev/ttyUSB0.'),
+    baudRate: wholeIn(300, 921600, 'bits per second').default(9600).describe('rtu: line speed.'),
+    dataBits: z
+      .union([z.literal(7), z.literal(8)], { error: 'must be 7 or 8' })
+      .default(8)
+      .describe('rtu: data bits (RTU framing needs 8).'),
+    stopBits: z
+      .union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' })
+      .default(1)
+      .describe('rtu: stop bits.'),
+    parity: z
+      .enum(PARITIES, { error: `must be one of ${PARITIES.join(', ')}` })
+      .default('none')
+      .describe('rtu: parity.'),
+    timeoutMs: wholeIn(10, 60000, 'milliseconds')
+      .default(1000)
+      .describe('How long a request waits for its answer; then its channels turn stale.'),
+    pollMs: wholeIn(10, 86_400_000, 'milliseconds')
+      .default(1000)
+      .describe('Poll period of the "default" group.'),
+    groups: z
+      .array(
+        z
+          .object({
+            name: groupName().describe('Group name, referenced by channels.'),
+            pollMs: wholeIn(10, 86_400_000, 'milliseconds').describe('Poll period.'),
+          })
+          .strict(),
+      )
+      .max(32, { error: 'must have at most 32 entries' })
+      .default([])
+      .describe('Poll groups with their own period, e.g. fast outputs, slow temperatures.'),
+    maxGap: wholeIn(0, 124)
+      .default(0)
+      .describe(
+        'Unread addresses one batched read may span between two channels (0: adjacent only).',
+      ),
+    reconnect: z
+      .object({
+        minDelayMs: wholeIn(10, 3_600_000, 'milliseconds')
+          .default(1000)
+          .describe('First delay before reconnecting; doubles after each failed attempt.'),
+        maxDelayMs: wholeIn(10, 3_600_000, 'milliseconds')
+          .default(30000)
+          .describe('Longest delay between attempts.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Reconnect backoff of a lost TCP link or serial port.'),
+  })
+  .strict();
+
 /** One I/O channel. */
 export const ChannelSection = z
   .object({
@@ -272,6 +399,9 @@ export const ChannelSection = z
       .strict()
       .optional()
       .describe('Engineering range; default from the signal (RTD: -200..850 °C).'),
+    modbus: ModbusPointSection.optional().describe(
+      'Where the channel is on the Modbus device (device.driver: modbus).',
+    ),
   })
   .strict();
 
@@ -280,9 +410,10 @@ export const DeviceSection = z
   .object({
     name: text(TEXT_LIMITS.name).default('courier').describe('Device name, shown by the console.'),
     driver: z
-      .enum(['simulated'], { error: 'must be "simulated" (the only driver built in)' })
+      .enum(['simulated', 'modbus'], { error: 'must be "simulated" or "modbus"' })
       .default('simulated')
-      .describe('I/O driver.'),
+      .describe('I/O driver: the simulated module, or a Modbus TCP/RTU device (device.modbus).'),
+    modbus: ModbusSection.optional().describe('The Modbus link (driver: modbus).'),
     seed: z.int({ error: 'must be a whole number' }).optional().describe('Seed of the simulator.'),
     stepMs: z
       .int({ error: 'must be a whole number of milliseconds, at least 10' })
@@ -509,6 +640,12 @@ export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 export type TopicRowConfig = z.output<typeof TopicRow>;
 /** One validated channel. */
 export type ChannelConfig = z.output<typeof ChannelSection>;
+/** The device section. */
+export type DeviceConfig = z.output<typeof DeviceSection>;
+/** The Modbus link of the device section. */
+export type ModbusConfig = z.output<typeof ModbusSection>;
+/** A channel's place on a Modbus device. */
+export type ModbusPointConfig = z.output<typeof ModbusPointSection>;
 /** The connection section. */
 export type ConnectionConfig = z.output<typeof ConnectionSection>;
 /** The security section. */

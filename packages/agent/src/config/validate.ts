@@ -23,6 +23,7 @@ import {
   isOutput,
 } from '../sources/channels.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { modbusIssues } from './modbus-checks.js';
 import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { checkTopicFilter, checkTopicName } from './topic.js';
@@ -91,7 +92,7 @@ const ANALOG_DEFAULTS = {
 /**
  * A channel with its defaults resolved: RTD inputs read °C over -200..850 (the Pt100 span),
  * analog channels take range and unit from their signal (0-10V by default), digital channels
- * range over 0..1 without a unit.
+ * range over 0..1 without a unit, counters count from 0 without a unit.
  */
 export function resolveChannel(channel: ChannelConfig): ChannelInfo {
   let range: { min: number; max: number };
@@ -102,6 +103,10 @@ export function resolveChannel(channel: ChannelConfig): ChannelInfo {
   } else if (channel.type === 'rtd-input') {
     range = { min: -200, max: 850 };
     unit = '°C';
+  } else if (channel.type === 'counter') {
+    // A count never wraps (the driver carries the register's wrap-around into it).
+    range = { min: 0, max: Number.MAX_SAFE_INTEGER };
+    unit = '';
   } else {
     const d = ANALOG_DEFAULTS[channel.signal ?? '0-10V'];
     range = { ...d.range };
@@ -322,6 +327,8 @@ function crossIssues(raw: unknown): ConfigIssue[] {
       });
     }
   });
+
+  modbusIssues(device, issues);
 
   // The topic table.
   const topics = arr(raw.topics);

@@ -12,6 +12,7 @@
  * | digital output   | `switch`        | a subscribe row (command); a publish row (state)  |
  * | digital input    | `binary_sensor` | a publish row (state)                             |
  * | RTD, analog in   | `sensor`        | a publish row (state)                             |
+ * | counter          | `sensor` (total increasing) | a publish row (state)                 |
  * | analog output    | `number`        | a subscribe row (command); a publish row (state)  |
  *
  * A channel without the rows its component needs, or whose rows use a format Home Assistant
@@ -166,6 +167,18 @@ function componentOf(
         ...stateRead,
       };
     }
+    case 'counter':
+      if (state === undefined || stateRead === undefined)
+        return 'a sensor needs a publish row for its state topic';
+      // A pulse count only grows (the driver carries it over the register's wrap-around).
+      return {
+        p: 'sensor',
+        ...base,
+        state_topic: state.topic,
+        ...(channel.unit === '' ? {} : { unit_of_measurement: channel.unit }),
+        state_class: 'total_increasing',
+        ...stateRead,
+      };
     case 'analog-output': {
       if (command === undefined) return 'a number needs a subscribe row for its command topic';
       const write = commandWriting(command, false);

@@ -12,19 +12,24 @@
 import { ChannelError } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 
-/** The function types of an I/O channel (LucidIoT's list). */
+/**
+ * The function types of an I/O channel: LucidIoT's list, and `counter` for pulse counts
+ * (LucidIoT publishes counters; a Modbus counter register of 16 or 32 bits wraps around, the
+ * channel's value does not).
+ */
 export const CHANNEL_TYPES = [
   'digital-input',
   'digital-output',
   'analog-input',
   'analog-output',
   'rtd-input',
+  'counter',
 ] as const;
 
 /** A channel function type. */
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 
-/** Whether values of this type are booleans (digital) or numbers (analog, RTD). */
+/** Whether values of this type are booleans (digital) or numbers (analog, RTD, counter). */
 export const isDigital = (type: ChannelType): boolean =>
   type === 'digital-input' || type === 'digital-output';
 
@@ -45,13 +50,47 @@ export interface ChannelInfo {
   readonly range: { readonly min: number; readonly max: number };
 }
 
-/** A change of a channel value reported by a driver. */
+/**
+ * How far a value can be trusted (ARCHITECTURE: "a source reports a quality per value").
+ *
+ * - `good`: the source answered and the value is current.
+ * - `stale`: the last reading failed for a reason that may pass (no answer, link lost, device
+ *   busy); the value is the last good one.
+ * - `bad`: there is no valid value (never read, or the device refused the request).
+ */
+export const QUALITIES = ['good', 'stale', 'bad'] as const;
+
+/** A value quality. */
+export type Quality = (typeof QUALITIES)[number];
+
+/** The quality of a channel's current value, with the reason when it is not good. */
+export interface ChannelQuality {
+  readonly quality: Quality;
+  /** Why the value is stale or bad, in plain words; absent when good. */
+  readonly reason?: string;
+}
+
+/** The quality of a driver that cannot fail (the simulator). */
+export const GOOD: ChannelQuality = Object.freeze({ quality: 'good' });
+
+/**
+ * A change of a channel value, or of its quality, reported by a driver. `quality` is absent
+ * from drivers that only ever report good values: absent means `good`.
+ */
 export interface ChannelChange {
   readonly id: number;
   readonly value: ChannelValue;
   /** Unix epoch milliseconds. */
   readonly ts: number;
+  /** The value's quality; absent means `good`. */
+  readonly quality?: Quality;
+  /** Why the value is stale or bad. */
+  readonly reason?: string;
 }
+
+/** WCC Lite's quality flag of a value: 1 valid (good), 0 invalid (stale or bad). */
+export const qualityFlag = (quality: Quality | undefined): 0 | 1 =>
+  quality === undefined || quality === 'good' ? 1 : 0;
 
 /**
  * The interface every I/O driver implements.
@@ -73,7 +112,12 @@ export interface IoDriver {
    * @throws {ChannelError} for an unknown channel, an input, a wrong type or a value out of range
    */
   write(id: number, value: ChannelValue): Promise<void>;
-  /** Calls `listener` on every value change; returns a function that removes it. */
+  /**
+   * The quality of the channel's current value. Optional: a driver without it reports good
+   * values only (what `read` returns is current).
+   */
+  quality?(id: number): ChannelQuality;
+  /** Calls `listener` on every value or quality change; returns a function that removes it. */
   onChange(listener: (change: ChannelChange) => void): () => void;
   /** Stops timers and releases the hardware. */
   close(): Promise<void>;

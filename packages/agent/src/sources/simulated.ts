@@ -13,7 +13,9 @@ import type { ChannelValue } from '../formats/types.js';
 import {
   type ChannelChange,
   type ChannelInfo,
+  type ChannelQuality,
   checkWrite,
+  GOOD,
   type IoDriver,
   isDigital,
   isOutput,
@@ -74,6 +76,8 @@ export class SimulatedDriver implements IoDriver {
         this.#values.set(channel.id, false);
       } else if (isOutput(channel.type)) {
         this.#values.set(channel.id, min);
+      } else if (channel.type === 'counter') {
+        this.#values.set(channel.id, Math.max(0, min));
       } else {
         // A room at 20 °C when the range allows it; otherwise the middle of the range.
         const base = channel.type === 'rtd-input' && min <= 20 && max >= 20 ? 20 : (min + max) / 2;
@@ -103,6 +107,12 @@ export class SimulatedDriver implements IoDriver {
     const value = this.#values.get(id);
     if (value === undefined) throw new ChannelError(id, 'no such channel in the simulated module');
     return value;
+  }
+
+  /** The simulator cannot fail: every value is good. */
+  quality(id: number): ChannelQuality {
+    this.peek(id);
+    return GOOD;
   }
 
   /** @inheritdoc */
@@ -137,7 +147,8 @@ export class SimulatedDriver implements IoDriver {
 
   /**
    * Advances the simulation by one step: analog and RTD inputs take a mean-reverting random
-   * walk (a slow drift around their starting point), digital inputs toggle now and then.
+   * walk (a slow drift around their starting point), digital inputs toggle now and then,
+   * counters count 0 to 3 pulses.
    * Outputs never change by themselves.
    */
   step(): void {
@@ -146,6 +157,12 @@ export class SimulatedDriver implements IoDriver {
       const current = this.#values.get(channel.id);
       if (isDigital(channel.type)) {
         if (this.#random() < this.#toggleProbability) this.#set(channel.id, current !== true);
+        continue;
+      }
+      if (channel.type === 'counter') {
+        // Pulses: 0 to 3 per step; a counter only ever goes up.
+        const n = typeof current === 'number' ? current : 0;
+        this.#set(channel.id, n + Math.floor(this.#random() * 4));
         continue;
       }
       const { min, max } = channel.range;

@@ -15,6 +15,7 @@ const TYPES: Option[] = [
   { value: 'analog-input', label: 'Analog input' },
   { value: 'analog-output', label: 'Analog output' },
   { value: 'rtd-input', label: 'RTD temperature' },
+  { value: 'counter', label: 'Counter' },
 ];
 
 const SIGNALS: Option[] = [

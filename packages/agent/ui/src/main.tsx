@@ -190,7 +190,14 @@ function Console({ device, onLogout }: { device: string; onLogout: () => void })
               : {
                   ...s,
                   channels: s.channels.map((c) =>
-                    c.id === event.id ? { ...c, value: event.value } : c,
+                    c.id === event.id
+                      ? {
+                          ...c,
+                          value: event.value,
+                          quality: event.quality ?? 'good',
+                          reason: event.reason,
+                        }
+                      : c,
                   ),
                 },
           );

@@ -272,6 +272,18 @@ export function StateSection({
                   data-value={typeof ch.value === 'boolean' ? String(ch.value) : undefined}
                 >
                   {valueText(ch)}
+                  {ch.quality !== undefined && ch.quality !== 'good' && (
+                    <div
+                      class={`badge ${ch.quality === 'bad' ? 'badge-bad' : 'badge-pending'}`}
+                      title={ch.reason}
+                      data-testid={`channel-quality-${ch.id}`}
+                    >
+                      {ch.quality}
+                    </div>
+                  )}
+                  {ch.quality !== undefined && ch.quality !== 'good' && ch.reason && (
+                    <div class="muted small">{ch.reason}</div>
+                  )}
                 </td>
                 <td>
                   <ChannelControl channel={ch} onWritten={onChannelWritten} />

@@ -24,6 +24,7 @@ const TYPE_SHORT: Record<ChannelType, string> = {
   'analog-input': 'AI',
   'analog-output': 'AO',
   'rtd-input': 'RTD',
+  counter: 'CNT',
 };
 
 const DIRECTIONS: Option[] = [

@@ -12,7 +12,8 @@ export type ChannelType =
   | 'digital-output'
   | 'analog-input'
   | 'analog-output'
-  | 'rtd-input';
+  | 'rtd-input'
+  | 'counter';
 
 export interface ChannelState {
   id: number;
@@ -21,6 +22,10 @@ export interface ChannelState {
   unit: string;
   range: { min: number; max: number };
   value: ChannelValue | undefined | null;
+  /** good, stale (the last reading failed; the value is the last good one) or bad. */
+  quality?: 'good' | 'stale' | 'bad';
+  /** Why the value is stale or bad. */
+  reason?: string;
 }
 
 export interface RowState {
@@ -112,7 +117,14 @@ export type AgentEvent =
       at: number;
     }
   | { type: 'publish-failed'; source: 'mqtt' | 'redis'; topic: string; reason: string; at: number }
-  | { type: 'channel'; id: number; value: ChannelValue; at: number }
+  | {
+      type: 'channel';
+      id: number;
+      value: ChannelValue;
+      at: number;
+      quality?: 'stale' | 'bad';
+      reason?: string;
+    }
   | { type: 'redis-message'; channel: string; message: string; at: number }
   | { type: 'config-applied'; at: number }
   | { type: 'error'; message: string; code?: string; at: number };
