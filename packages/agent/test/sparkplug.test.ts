@@ -10,8 +10,10 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { connect, type Message } from 'courier-mqtt';
+import type { Packet } from 'courier-mqtt/packet';
 import * as sparkplugPayload from 'sparkplug-payload';
 import type { UMetric, UPayload } from 'sparkplug-payload/lib/sparkplugbpayload.js';
+import { acceptSession, startFakeBroker } from '../../../test/helpers/fake-broker.js';
 import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { startFaultProxy } from '../../../test/helpers/proxy.js';
 import { Agent } from '../src/agent/agent.js';
@@ -27,7 +29,7 @@ import {
   checkWrite,
   type IoDriver,
 } from '../src/sources/channels.js';
-import { deferrer } from './util.js';
+import { deferrer, waitFor } from './util.js';
 
 const tahu = sparkplugPayload.get('spBv1.0')!;
 /**
@@ -148,15 +150,27 @@ async function hostApp(url: string, defer: (fn: () => unknown) => void) {
   defer(() => client.end({ force: true }));
   const sub = await client.subscribe('spBv1.0/#', { qos: 1 });
   const it = sub[Symbol.asyncIterator]();
-  /** The next message whose type (NBIRTH, DDATA, ...) is in `types`; others are skipped. */
+  /** Messages read but not asked for yet, in arrival order. */
+  const kept: Message[] = [];
+  const typeOf = (m: Message) =>
+    m.topic.startsWith('spBv1.0/STATE/') ? 'STATE' : (m.topic.split('/')[2] ?? '');
+  /**
+   * The first message, in arrival order, whose type (NBIRTH, DDATA, ...) is in `types`. The
+   * others are kept for a later call: the order between two types is asserted only where the
+   * rules fix it (a host STATE before the NBIRTH it allows, NBIRTH before DBIRTH).
+   */
   const next = async (...types: string[]): Promise<Seen> => {
-    for (;;) {
-      const m = (await within(it.next(), types.join(' or '))).value as Message;
-      const type = m.topic.startsWith('spBv1.0/STATE/') ? 'STATE' : (m.topic.split('/')[2] ?? '');
-      if (types.length > 0 && !types.includes(type)) continue;
-      const payload = type === 'STATE' ? {} : tahu.decodePayload(m.payload);
-      return { topic: m.topic, type, qos: m.qos, retain: m.retain, payload, raw: m };
+    let m: Message | undefined;
+    const i = kept.findIndex((k) => types.includes(typeOf(k)));
+    if (i >= 0) m = kept.splice(i, 1)[0];
+    while (m === undefined) {
+      const read = (await within(it.next(), types.join(' or '))).value as Message;
+      if (types.includes(typeOf(read))) m = read;
+      else kept.push(read);
     }
+    const type = typeOf(m);
+    const payload = type === 'STATE' ? {} : tahu.decodePayload(m.payload);
+    return { topic: m.topic, type, qos: m.qos, retain: m.retain, payload, raw: m };
   };
   return { client, next };
 }
@@ -538,5 +552,73 @@ describe('Sparkplug B edge node on the wire', () => {
     assert.equal(again.type, 'NBIRTH');
     assert.equal(num(metric(again.payload, 'bdSeq').value), 1, 'a new CONNECT, a new bdSeq');
     assert.equal(num(again.payload.seq), 0);
+  });
+
+  it('the CONNECT carries the NDEATH as its Will and a clean session; a QoS 1 DCMD is acknowledged once the output is written', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startFakeBroker(t);
+    const io = manualDriver();
+    const writes: { value: ChannelValue; finish: () => void }[] = [];
+    const slow: IoDriver = {
+      ...io.driver,
+      write: (id, value) =>
+        new Promise<void>((resolve, reject) => {
+          writes.push({ value, finish: () => io.driver.write(id, value).then(resolve, reject) });
+        }),
+    };
+    const agent = new Agent(config(broker.port), { driver: slow });
+    defer(() => agent.stop(100));
+    const started = agent.start();
+    const connection = await acceptSession(broker);
+    await started;
+    const connect = connection.received.find((p) => p.type === 'connect') as Extract<
+      Packet,
+      { type: 'connect' }
+    >;
+    assert.equal(connect.clean, true);
+    assert.equal(connect.will?.topic, 'spBv1.0/Plant/NDEATH/Edge1');
+    assert.equal(connect.will?.qos, 1);
+    assert.equal(connect.will?.retain, false);
+    const will = tahu.decodePayload(connect.will!.payload);
+    assert.deepEqual(
+      will.metrics?.map((m) => [m.name, m.type, num(m.value)]),
+      [['bdSeq', 'Int64', 0]],
+    );
+    assert.equal(will.seq, undefined);
+
+    const subscribe = (await connection.next('subscribe')) as Extract<
+      Packet,
+      { type: 'subscribe' }
+    >;
+    assert.deepEqual(subscribe.subscriptions, [
+      { topic: 'spBv1.0/Plant/NCMD/Edge1', qos: 1 },
+      { topic: 'spBv1.0/Plant/DCMD/Edge1/LucidIoT_8DO_8RTD', qos: 1 },
+    ]);
+    connection.send({ type: 'suback', packetId: subscribe.packetId, returnCodes: [1, 1] });
+    // The births wait for the SUBACK: NCMD and DCMD are subscribed before the NBIRTH.
+    const first = (await connection.next('publish')) as Extract<Packet, { type: 'publish' }>;
+    assert.equal(first.topic, 'spBv1.0/Plant/NBIRTH/Edge1');
+    assert.ok(
+      connection.received.indexOf(first) > connection.received.indexOf(subscribe),
+      'NBIRTH after SUBSCRIBE',
+    );
+    connection.send({
+      type: 'publish',
+      topic: 'spBv1.0/Plant/DCMD/Edge1/LucidIoT_8DO_8RTD',
+      payload: command([{ name: 'Valve', type: 'Boolean', value: true }]),
+      qos: 1,
+      retain: false,
+      dup: false,
+      packetId: 42,
+    });
+    await waitFor(() => writes.length === 1, 'the output write');
+    // A barrier: PUBREL is answered at once; a PUBACK sent on arrival would come before it.
+    connection.send({ type: 'pubrel', packetId: 99 });
+    await connection.next('pubcomp');
+    assert.equal(connection.received.filter((p) => p.type === 'puback').length, 0);
+    writes[0]!.finish();
+    const ack = (await connection.next('puback')) as Extract<Packet, { type: 'puback' }>;
+    assert.equal(ack.packetId, 42);
+    assert.equal(io.values.get(0), true);
   });
 });
