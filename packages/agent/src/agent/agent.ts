@@ -26,6 +26,7 @@ import { parseConfig, resolveChannel } from '../config/validate.js';
 import { AgentError, AgentErrorCode, StartError } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 import { HomeAssistantLink } from '../sinks/home-assistant.js';
+import { BdSeqCounter, SparkplugNode } from '../sinks/sparkplug.js';
 import {
   type ChannelInfo,
   type ChannelQuality,
@@ -98,6 +99,8 @@ const RESTART_SECTIONS = [
   'backup',
   // The Will and the availability topic come from it.
   'homeassistant',
+  // The Will (NDEATH), the subscriptions and the births come from it.
+  'sparkplug',
 ] as const;
 
 function needsRestart(a: AgentConfig, b: AgentConfig): boolean {
@@ -169,6 +172,10 @@ export class Agent {
   #bridge: RedisBridge | undefined;
   /** Home Assistant discovery, when `homeassistant.discovery` is on. */
   #homeAssistant: HomeAssistantLink | undefined;
+  /** The Sparkplug B edge node, when `sparkplug.enabled` is on. */
+  #sparkplug: SparkplugNode | undefined;
+  /** Sparkplug's bdSeq goes on counting when a new configuration restarts the agent. */
+  readonly #bdSeq = new BdSeqCounter();
   #channels = new Map<number, ChannelInfo>();
   readonly #values = new Map<number, ChannelValue>();
   #unsubscribeDriver: (() => void) | undefined;
@@ -304,6 +311,7 @@ export class Agent {
           ? {}
           : { quality: change.quality, reason: change.reason ?? '' }),
       });
+      this.#sparkplug?.channelChanged(change);
     });
     for (const id of this.#channels.keys()) {
       try {
@@ -329,7 +337,12 @@ export class Agent {
     this.#clientStatus = undefined;
     const table = this.#newTable(config, driver, client);
     this.#table = table;
-    client.on('state', (s: ClientState) => this.#onClientState(s));
+    client.on('state', (s: ClientState) => {
+      // Every attempt says 'connecting' before its CONNECT: the NDEATH Will gets its bdSeq.
+      if (s.status === 'connecting') this.#sparkplug?.connecting();
+      else if (s.status !== 'connected') this.#sparkplug?.lost();
+      this.#onClientState(s);
+    });
     // Never silent: a message the client had to give up is an error the log and console see.
     client.on('dropped', (d) =>
       this.#emit({
@@ -340,6 +353,7 @@ export class Agent {
       }),
     );
     this.#homeAssistant = this.#newHomeAssistant(config, client);
+    this.#sparkplug = this.#newSparkplug(config, client);
     this.#onClientState(client.state);
     table.start();
     await this.#bridge?.start();
@@ -364,10 +378,15 @@ export class Agent {
     const homeAssistant = this.#homeAssistant;
     this.#homeAssistant = undefined;
     homeAssistant?.stop();
+    const sparkplug = this.#sparkplug;
+    this.#sparkplug = undefined;
     if (client !== undefined) {
       // A clean DISCONNECT discards the Will: say "offline" first; end() waits for it.
       if (homeAssistant !== undefined && client.state.status === 'connected') {
         homeAssistant.goOffline().catch(() => undefined);
+      }
+      if (sparkplug !== undefined && client.state.status === 'connected') {
+        sparkplug.goOffline().catch(() => undefined);
       }
       this.#setState(ModuleState.DISCONNECTING, this.#server);
       try {
@@ -479,6 +498,24 @@ export class Agent {
     });
   }
 
+  /** The Sparkplug B edge node of `config` when it is enabled, publishing through `client`. */
+  #newSparkplug(config: AgentConfig, client: Client): SparkplugNode | undefined {
+    if (!config.sparkplug.enabled) return undefined;
+    return new SparkplugNode(config, [...this.#channels.values()], this.#bdSeq, {
+      publish: (topic, payload, options) => client.publish(topic, payload, options),
+      setWill: (will) => client.setWill(will),
+      reconnect: () => client.reconnect(),
+      value: (id) => this.#values.get(id),
+      write: (id, value) => this.setOutput(id, value),
+      emit: (e) => this.#emit(e),
+      report: (level, message, details) => {
+        if (level === 'warn') this.#log?.warn(details ?? {}, message);
+        else this.#log?.info(details ?? {}, message);
+      },
+      now: Date.now,
+    });
+  }
+
   /** A new topic table changes the entities: announce them again (removed ones removed). */
   async #swapHomeAssistant(config: AgentConfig): Promise<void> {
     const client = this.#client;
@@ -524,6 +561,7 @@ export class Agent {
       ...(this.#table?.subscriptions() ?? []),
       ...(this.#bridge?.writeBack.filters() ?? []),
       ...(this.#homeAssistant?.filters() ?? []),
+      ...(this.#sparkplug?.filters() ?? []),
     ];
     for (const { topic, qos } of all)
       byTopic.set(topic, Math.max(byTopic.get(topic) ?? 0, qos) as 0 | 1 | 2);
@@ -743,6 +781,9 @@ export class Agent {
     if (s.status === 'connected' && !this.#subscribed) {
       this.#subscribed = true;
       void this.#subscribe();
+    } else if (s.status === 'connected' && this.#subscription !== undefined) {
+      // The client subscribed again at the CONNACK, before this: the births may go.
+      this.#sparkplug?.connected();
     }
     if (s.status === 'connected') {
       // Birth and discovery on every connection (the broker may have lost retained messages).
@@ -773,6 +814,7 @@ export class Agent {
       // broker send it again instead of losing it.
       const sub = await client.subscribe(filters, { ack: 'manual' });
       this.#subscription = sub;
+      this.#sparkplug?.connected();
       for (const done of this.#onSubscribed) done();
       this.#onSubscribed.clear();
       // Messages are applied one after another, in the order they arrived, by the table and
@@ -782,6 +824,7 @@ export class Agent {
         for await (const m of sub) {
           try {
             if (await this.#homeAssistant?.handle(m.topic, m.payload)) continue;
+            if (await this.#sparkplug?.handle(m.topic, m.payload)) continue;
             await (this.#table ?? table).handleMessage(m.topic, m.payload);
             await this.#bridge?.writeBack.handle(m.topic, m.payload);
           } finally {

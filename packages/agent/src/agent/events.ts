@@ -83,9 +83,10 @@ export type AgentEvent =
       readonly at: number;
     }
   | {
-      /** A subscribe row received a valid payload and drove its output. */
+      /** A subscribe row or a Sparkplug command received a valid payload and drove its output. */
       readonly type: 'received';
-      readonly row: number;
+      /** The subscribe row; absent for a Sparkplug command. */
+      readonly row?: number;
       readonly topic: string;
       readonly payload: string;
       readonly value: ChannelValue;

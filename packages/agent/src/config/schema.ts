@@ -231,6 +231,52 @@ export const HomeAssistantSection = z
   })
   .strict();
 
+/** The words of a Sparkplug id's rule, shared by the schema and the checks across fields. */
+export const SPARKPLUG_ID_RULE = 'must not contain "/", "+" or "#" (a Sparkplug topic token)';
+
+/** A Sparkplug B group, edge node, device or host id: one topic token [tck-id-intro-*-chars]. */
+const sparkplugId = () => nonEmpty(64).regex(/^[^/+#]+$/, { error: SPARKPLUG_ID_RULE });
+
+/** The Sparkplug B edge node (Sparkplug 3.0; see docs/integrations.md). */
+export const SparkplugSection = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Run as a Sparkplug B edge node: births, deaths, data and commands.'),
+    groupId: sparkplugId().optional().describe('Sparkplug group id (required when enabled).'),
+    edgeNodeId: sparkplugId()
+      .optional()
+      .describe('Sparkplug edge node id (required when enabled).'),
+    deviceId: sparkplugId()
+      .optional()
+      .describe('Device id of the I/O module; default the device name with "/", "+", "#" as "_".'),
+    primaryHostId: sparkplugId()
+      .optional()
+      .describe(
+        'Wait for this host application online on spBv1.0/STATE/<id> before the births; reconnect when it goes offline.',
+      ),
+    deadband: z
+      .number({ error: 'must be a number from 0 to 1000000' })
+      .min(0, { error: 'must be a number from 0 to 1000000' })
+      .max(1_000_000, { error: 'must be a number from 0 to 1000000' })
+      .default(0)
+      .describe(
+        'Analog metrics: a change of at most this much from the value last reported is not sent; 0 sends every change.',
+      ),
+    aliases: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Give channel metrics an alias (the channel id) in the births and send only it in DDATA.',
+      ),
+    analogType: z
+      .enum(['Double', 'Float'], { error: 'must be "Double" or "Float"' })
+      .default('Double')
+      .describe('Sparkplug datatype of analog and RTD metrics.'),
+  })
+  .strict();
+
 /** The backup server (Mongoose `mqtt1`): same shape as the primary. */
 export const BackupSection = z
   .object({
@@ -627,6 +673,7 @@ export const AgentConfigSchema = z
       .describe('The topic table.'),
     redis: RedisSection.prefault({}),
     homeassistant: HomeAssistantSection.prefault({}),
+    sparkplug: SparkplugSection.prefault({}),
     web: WebSection.prefault({}),
   })
   .strict()
@@ -652,6 +699,8 @@ export type ConnectionConfig = z.output<typeof ConnectionSection>;
 export type SecurityConfig = z.output<typeof SecuritySection>;
 /** The login section. */
 export type LoginConfig = z.output<typeof LoginSection>;
+/** The Sparkplug section. */
+export type SparkplugConfig = z.output<typeof SparkplugSection>;
 /** The Redis section. */
 export type RedisConfig = z.output<typeof RedisSection>;
 /** One Redis device. */

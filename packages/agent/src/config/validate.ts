@@ -26,6 +26,7 @@ import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { modbusIssues } from './modbus-checks.js';
 import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
+import { sparkplugIssues } from './sparkplug.js';
 import { checkTopicFilter, checkTopicName } from './topic.js';
 import { checkWireString, type WireKind } from './wire-string.js';
 
@@ -261,6 +262,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   // The Will payload is binary data with a two-byte length [MQTT-3.1.3.4].
   wireIssue(lwt.message, 'lwt.message', 'Will message', issues, 'binary');
   homeAssistantIssues(raw, issues);
+  sparkplugIssues(raw, issues);
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;

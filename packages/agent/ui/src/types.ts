@@ -101,7 +101,7 @@ export type AgentEvent =
     }
   | {
       type: 'received';
-      row: number;
+      row?: number;
       topic: string;
       payload: string;
       value: ChannelValue;

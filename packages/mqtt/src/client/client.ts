@@ -358,6 +358,25 @@ export class Client {
   }
 
   /**
+   * Ends the current connection with a DISCONNECT (the broker discards its Will) and connects
+   * again as after a lost connection: the same backoff and failover, a new CONNECT with the
+   * Will of {@link setWill}. For protocols above MQTT that must start a new session on a
+   * signal of their own: a Sparkplug B edge node whose primary host application went offline
+   * disconnects and connects again. Does nothing unless connected; `reconnect: false` makes
+   * the client close instead, as on any lost connection.
+   */
+  reconnect(): void {
+    const link = this.#link;
+    if (this.#ended || link === undefined || this.#state.current.status !== 'connected') return;
+    this.#session.disconnect(now());
+    this.#writer.uncork();
+    link.stream.end();
+    // Torn down on this side (byServer false): our own drop says nothing about a poison
+    // message.
+    link.close(ConnectionLostError.failed(link.display, false, new Error('reconnect requested')));
+  }
+
+  /**
    * Resolves when every message accepted so far has completed its flow (and, with a durable
    * store, every state change is on disk): the moment a device may power off.
    */
