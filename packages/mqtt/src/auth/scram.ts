@@ -189,7 +189,7 @@ export class ScramSha256Authenticator implements Authenticator {
     const state = this.#state;
     try {
       if (state.step === 'first-sent') {
-        return await this.#clientFinal(state.nonce, state.clientFirstBare, data);
+        return await this.#clientFinal(state, data);
       }
       if (state.step === 'final-sent') {
         this.#verify(state.serverSignature, data);
@@ -198,7 +198,8 @@ export class ScramSha256Authenticator implements Authenticator {
       }
       throw this.#error(`unexpected challenge: ${describe(state)}`);
     } catch (error) {
-      this.#state = { step: 'failed' };
+      // A start() made while the key derivation ran owns the state now: leave it alone.
+      if (this.#state === state) this.#state = { step: 'failed' };
       throw error;
     }
   }
@@ -233,10 +234,10 @@ export class ScramSha256Authenticator implements Authenticator {
   }
 
   async #clientFinal(
-    nonce: string,
-    clientFirstBare: string,
+    state: Extract<State, { step: 'first-sent' }>,
     data: Uint8Array | undefined,
   ): Promise<Uint8Array> {
+    const { nonce, clientFirstBare } = state;
     const message = 'server-first-message';
     const text = this.#text(data, message);
     const attributes = this.#attributes(text, message);
@@ -291,6 +292,11 @@ export class ScramSha256Authenticator implements Authenticator {
     }
 
     const { clientKey, serverKey } = await this.#keys(salt64, salt, iterations);
+    if (this.#state !== state) {
+      // start() or reauthenticate() began another exchange while PBKDF2 ran on the thread
+      // pool: this answer belongs to an abandoned exchange and must not overwrite the new one.
+      throw this.#error('the exchange was abandoned (start() was called again meanwhile)');
+    }
     const clientFinalWithoutProof = `c=biws,r=${serverNonce}`;
     const authMessage = `${clientFirstBare},${text},${clientFinalWithoutProof}`;
     const storedKey = createHash('sha256').update(clientKey).digest();

@@ -315,6 +315,15 @@ describe('order of the steps', () => {
     assert.equal(text(await client.challenge(bytes(RFC.serverFirst))), RFC.clientFinal);
     client.success(bytes(RFC.serverFinal));
   });
+
+  test('an exchange abandoned during the key derivation does not disturb the new one', async () => {
+    const client = started();
+    const stale = client.challenge(bytes(RFC.serverFirst));
+    assert.equal(text(client.start()), RFC.clientFirst);
+    await refused(() => stale, undefined, /abandoned/);
+    assert.equal(text(await client.challenge(bytes(RFC.serverFirst))), RFC.clientFinal);
+    client.success(bytes(RFC.serverFinal));
+  });
 });
 
 describe('options', () => {
