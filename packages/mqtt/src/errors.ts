@@ -66,6 +66,12 @@ export const MqttErrorCode = {
    * (delivered at least once, not exactly once).
    */
   QOS_DOWNGRADED: 'MQTT_QOS_DOWNGRADED',
+  /**
+   * MQTT 5.0 enhanced authentication failed on this side: the server's challenge or final
+   * data is malformed or does not verify (e.g. a wrong SCRAM server signature), or the
+   * server reported an authentication error in it.
+   */
+  AUTHENTICATION: 'MQTT_AUTHENTICATION',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
@@ -442,5 +448,43 @@ export class AbortedError extends MqttError {
 
   constructor(message: string, cause?: unknown) {
     super(MqttErrorCode.ABORTED, message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * MQTT 5.0 enhanced authentication (§4.12) failed on the client's side: the server's
+ * Authentication Data is malformed, out of order or out of bounds, or it does not verify
+ * (a SCRAM server signature that does not match proves the server does not know the
+ * password: the connection must not be used), or the server reported an error in it.
+ */
+export class AuthenticationError extends MqttError {
+  override get name(): string {
+    return 'AuthenticationError';
+  }
+
+  /** The Authentication Method, e.g. `SCRAM-SHA-256`. */
+  readonly method: string;
+  /**
+   * What is wrong, as a dotted path: the message and its attribute, e.g.
+   * `server-first-message.i`; undefined when no single field is at fault.
+   */
+  readonly field: string | undefined;
+  /** The error the server reported in its data (SCRAM's `e=` value), when it reported one. */
+  readonly serverError: string | undefined;
+
+  constructor(
+    method: string,
+    message: string,
+    details?: { field?: string; serverError?: string; cause?: unknown },
+  ) {
+    const where = details?.field === undefined ? '' : `${details.field}: `;
+    super(
+      MqttErrorCode.AUTHENTICATION,
+      `${method} authentication: ${where}${message}`,
+      details?.cause === undefined ? undefined : { cause: details.cause },
+    );
+    this.method = method;
+    this.field = details?.field;
+    this.serverError = details?.serverError;
   }
 }

@@ -11,9 +11,11 @@
  *
  * @module
  */
+export * from './auth/index.js';
 export * from './client/index.js';
 export {
   AbortedError,
+  AuthenticationError,
   ClientClosedError,
   ConnectionLostError,
   ConnectionRefusedError,

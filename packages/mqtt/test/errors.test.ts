@@ -13,6 +13,7 @@ import * as entry from '../src/index.js';
 
 const {
   AbortedError,
+  AuthenticationError,
   ClientClosedError,
   ConnectionLostError,
   ConnectionRefusedError,
@@ -60,6 +61,7 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
   MQTT_MESSAGE_DROPPED: [MessageDroppedError, () => new MessageDroppedError('t', 'full')],
   MQTT_POISON_MESSAGE: [PoisonMessageError, () => new PoisonMessageError('t', 1, 3)],
   MQTT_QOS_DOWNGRADED: [QosDowngradedError, () => new QosDowngradedError('t')],
+  MQTT_AUTHENTICATION: [AuthenticationError, () => new AuthenticationError('SCRAM-SHA-256', 'x')],
 };
 
 /** Subclasses that refine a code's class and keep its code. */
