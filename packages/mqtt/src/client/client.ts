@@ -123,7 +123,11 @@ export class Client {
       {
         send: (packet) => this.#send(packet),
         deliver: (message, ack) => this.#subscriptions.deliver(message, ack),
-        drop: (error) => this.#link?.close(error),
+        drop: (error) => {
+          // What the session wrote last (a 5.0 DISCONNECT with its reason) goes out first.
+          this.#writer.uncork();
+          this.#link?.close(error);
+        },
         failed: (topic, qos, error) => this.#reportDropped('out', topic, qos, error),
         connected: (connack) => this.#onConnected(connack),
       },

@@ -280,6 +280,11 @@ export class Session {
   #acksHead = 0;
   /** Incoming QoS 2 acknowledgements not yet sent, by packet id (to recognise a DUP resend). */
   readonly #pendingQos2 = new Map<number, InboundAck>();
+  /**
+   * Incoming QoS 1 messages of this connection whose PUBACK has not gone out: with the QoS 2
+   * ids awaiting PUBREL, what the server has in flight towards us (MQTT 5.0 Receive Maximum).
+   */
+  #inboundQos1 = 0;
   /** Reading is paused by the driver: the broker's packets wait unread in the socket. */
   #receivePaused = false;
   /**
@@ -597,6 +602,7 @@ export class Session {
    */
   connectionLost(): void {
     this.#link = 'offline';
+    this.#inboundQos1 = 0;
     this.#pingSentAt = -1;
     this.#receivePaused = false;
     // A QoS 1 acknowledgement belongs to the connection the PUBLISH came on: the broker sends
@@ -801,6 +807,7 @@ export class Session {
       acks[this.#acksHead] = undefined as unknown as InboundAck;
       this.#acksHead++;
       if (head.qos === 2) this.#pendingQos2.delete(head.packetId);
+      if (head.live && head.qos === 1) this.#inboundQos1--;
       if (head.live && this.#link === 'online') {
         this.#send({ type: head.qos === 1 ? 'puback' : 'pubrec', packetId: head.packetId }, now);
       }
@@ -1056,12 +1063,14 @@ export class Session {
   }
 
   #receivePublish(packet: PublishPacket, now: number): void {
+    if (packet.qos > 0 && this.#overReceiveMaximum(packet)) return;
     switch (packet.qos) {
       case 0:
         this.#host.deliver(packet, undefined);
         return;
       case 1:
         // Acknowledged once the application has taken the message (flow control).
+        this.#inboundQos1++;
         this.#host.deliver(packet, this.#expectAck(packet.packetId!, 1));
         return;
       case 2: {
@@ -1112,6 +1121,27 @@ export class Session {
       message,
       new PublishRejectedError(message.topic, code, ack.properties?.reasonString),
       now,
+    );
+    return true;
+  }
+
+  /**
+   * MQTT 5.0 [MQTT-3.3.4-9]: a server may not have more QoS 1/2 messages unacknowledged
+   * towards us than the Receive Maximum we announced. One more is answered with DISCONNECT
+   * 0x93 and the connection dropped with a typed error: it would grow what we hold without
+   * bound. A QoS 2 redelivery of an id we hold is not a new one.
+   */
+  #overReceiveMaximum(packet: PublishPacket): boolean {
+    if (this.#options.protocolVersion !== 5) return false;
+    if (packet.qos === 2 && this.#incomingQos2.has(packet.packetId!)) return false;
+    const receiveMaximum = this.#options.connectProperties?.receiveMaximum ?? 65535;
+    if (this.#inboundQos1 + this.#incomingQos2.size < receiveMaximum) return false;
+    this.#host.send({ type: 'disconnect', reasonCode: 0x93 });
+    this.#host.drop(
+      new ProtocolError(
+        `${this.#server} sent more than our Receive Maximum of ${receiveMaximum} unacknowledged QoS 1/2 messages (DISCONNECT 0x93 Receive Maximum exceeded)`,
+        'MQTT-3.3.4-9',
+      ),
     );
     return true;
   }

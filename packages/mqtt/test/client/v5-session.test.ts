@@ -13,6 +13,7 @@ import {
   createClient,
   MqttErrorCode,
   PacketTooLargeError,
+  ProtocolError,
   PublishRejectedError,
   ServerDisconnectError,
   UnsupportedByServerError,
@@ -373,3 +374,37 @@ for (const [packet, code] of [
     }
   });
 }
+
+test('a broker overrunning our Receive Maximum gets DISCONNECT 0x93 and the client a typed error', async (t) => {
+  const broker = await startFakeBroker(t, V5);
+  const { client, c } = await open(t, broker, {}, { receiveMaximum: 2 });
+  const pending = client.subscribe('rm/#', { qos: 2, ack: 'manual' });
+  const sub = (await c.next('subscribe')) as { packetId: number };
+  c.send({ type: 'suback', packetId: sub.packetId, returnCodes: [2] });
+  await pending;
+  const payload = new Uint8Array(1);
+  const publish = (packetId: number, qos: 1 | 2): void =>
+    c.send({ type: 'publish', topic: 'rm/t', payload, qos, retain: false, dup: false, packetId });
+  publish(1, 1);
+  publish(2, 2);
+  // A redelivery of an id we hold is not one more.
+  c.send({
+    type: 'publish',
+    topic: 'rm/t',
+    payload,
+    qos: 2,
+    retain: false,
+    dup: true,
+    packetId: 2,
+  });
+  publish(3, 1);
+  const disconnect = (await c.next('disconnect')) as { reasonCode?: number };
+  assert.equal(disconnect.reasonCode, 0x93);
+  for await (const s of client.states()) {
+    if (s.status !== 'closed') continue;
+    assert.ok(s.lastError instanceof ProtocolError, String(s.lastError));
+    assert.equal(s.lastError.rule, 'MQTT-3.3.4-9');
+    assert.match(s.lastError.message, /Receive Maximum of 2/);
+    break;
+  }
+});
