@@ -1063,6 +1063,18 @@ export class Session {
   }
 
   #receivePublish(packet: PublishPacket, now: number): void {
+    // [MQTT-3.3.2-10] We announce no Topic Alias Maximum (0): any alias from the server is
+    // invalid, and a PUBLISH with an empty topic must not reach the application.
+    if (packet.properties?.topicAlias !== undefined) {
+      this.#host.send({ type: 'disconnect', reasonCode: 0x94 });
+      this.#host.drop(
+        new ProtocolError(
+          `${this.#server} sent Topic Alias ${packet.properties.topicAlias}, over our Topic Alias Maximum of 0 (DISCONNECT 0x94 Topic Alias invalid)`,
+          'MQTT-3.3.2-10',
+        ),
+      );
+      return;
+    }
     if (packet.qos > 0 && this.#overReceiveMaximum(packet)) return;
     switch (packet.qos) {
       case 0:

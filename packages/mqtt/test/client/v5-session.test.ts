@@ -408,3 +408,25 @@ test('a broker overrunning our Receive Maximum gets DISCONNECT 0x93 and the clie
     break;
   }
 });
+
+test('a Topic Alias from the broker, which we never allowed, gets DISCONNECT 0x94 and a typed error, not a crash', async (t) => {
+  const broker = await startFakeBroker(t, V5);
+  const { client, c } = await open(t, broker);
+  c.send({
+    type: 'publish',
+    topic: '',
+    payload: new Uint8Array(1),
+    qos: 0,
+    retain: false,
+    dup: false,
+    properties: { topicAlias: 1 },
+  });
+  const disconnect = (await c.next('disconnect')) as { reasonCode?: number };
+  assert.equal(disconnect.reasonCode, 0x94);
+  for await (const s of client.states()) {
+    if (s.status !== 'closed') continue;
+    assert.ok(s.lastError instanceof ProtocolError, String(s.lastError));
+    assert.equal(s.lastError.rule, 'MQTT-3.3.2-10');
+    break;
+  }
+});
