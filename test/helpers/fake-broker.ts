@@ -7,7 +7,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
-import { encode, type Packet, Parser } from 'courier-mqtt/packet';
+import { encode, type Packet, Parser, type ProtocolVersion } from 'courier-mqtt/packet';
 
 /** One client connection as the fake broker sees it. */
 export interface FakeConnection {
@@ -29,8 +29,18 @@ export interface FakeBroker {
   close(): Promise<void>;
 }
 
+/** How the fake broker speaks. */
+export interface FakeBrokerOptions {
+  /** The protocol version its parser and encoder use. @default 4 */
+  readonly protocolVersion?: ProtocolVersion;
+}
+
 /** Starts a fake broker; every connection is handed to the test through `accept()`. */
-export async function startFakeBroker(t: TestContext): Promise<FakeBroker> {
+export async function startFakeBroker(
+  t: TestContext,
+  options: FakeBrokerOptions = {},
+): Promise<FakeBroker> {
+  const version = options.protocolVersion ?? 4;
   const pending: FakeConnection[] = [];
   const waiters: ((c: FakeConnection) => void)[] = [];
   const sockets = new Set<Socket>();
@@ -38,7 +48,7 @@ export async function startFakeBroker(t: TestContext): Promise<FakeBroker> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    const parser = new Parser();
+    const parser = new Parser({ protocolVersion: version });
     const received: Packet[] = [];
     let cursor = new Map<string, number>();
     const listeners: (() => void)[] = [];
@@ -50,7 +60,7 @@ export async function startFakeBroker(t: TestContext): Promise<FakeBroker> {
       socket,
       received,
       send: (p) => {
-        if (!socket.destroyed) socket.write(encode(p));
+        if (!socket.destroyed) socket.write(encode(p, version));
       },
       next: (type, timeoutMs = 5000) =>
         new Promise((resolve, reject) => {

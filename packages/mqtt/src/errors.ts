@@ -72,10 +72,21 @@ export const MqttErrorCode = {
    * server reported an authentication error in it.
    */
   AUTHENTICATION: 'MQTT_AUTHENTICATION',
+  /**
+   * MQTT 5.0: the broker said in its CONNACK that it does not support what an operation
+   * asks for (a QoS above its Maximum QoS, retain, wildcard or shared subscriptions).
+   */
+  NOT_SUPPORTED_BY_SERVER: 'MQTT_NOT_SUPPORTED_BY_SERVER',
+  /** MQTT 5.0: the broker answered a publish with a PUBACK or PUBREC reason code ≥ 0x80. */
+  PUBLISH_REJECTED: 'MQTT_PUBLISH_REJECTED',
+  /** MQTT 5.0: the broker sent DISCONNECT, with a reason code saying why. */
+  DISCONNECTED_BY_SERVER: 'MQTT_DISCONNECTED_BY_SERVER',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
 export type MqttErrorCode = (typeof MqttErrorCode)[keyof typeof MqttErrorCode];
+
+import { reasonCodeName } from './packet/reason-codes.js';
 
 const brandOf = (name: string): symbol => Symbol.for(`courier-mqtt.error.${name}`);
 
@@ -348,30 +359,156 @@ const REFUSAL_REASONS: Readonly<Record<number, string>> = {
   5: 'not authorized',
 };
 
-/** The broker answered CONNECT with a non-zero CONNACK return code. */
+/**
+ * MQTT 5.0 Connect Reason Codes that a retry may cure without a change on our side: the
+ * server is busy, unavailable, over a quota or rate, or sends us elsewhere. Every other
+ * refusal (credentials, client id, protocol, banned, a Will the server will not take) needs
+ * a fix first.
+ */
+const TRANSIENT_V5_REFUSALS: ReadonlySet<number> = new Set([
+  0x80, 0x83, 0x88, 0x89, 0x97, 0x9c, 0x9d, 0x9f,
+]);
+
+/** Details of a refusal beyond its code (MQTT 5.0 CONNACK properties). */
+export interface RefusalDetails {
+  /** The server's Reason String, for people. */
+  readonly reasonString?: string;
+  /** The server's Server Reference (with 0x9C / 0x9D): where to connect instead. */
+  readonly serverReference?: string;
+}
+
+/**
+ * The broker answered CONNECT with a non-zero CONNACK return code: 1..5 in MQTT 3.1.1 (and
+ * from a 3.1.1 broker refusing a 5.0 CONNECT), a Connect Reason Code ≥ 0x80 in 5.0.
+ */
 export class ConnectionRefusedError extends MqttError {
   override get name(): string {
     return 'ConnectionRefusedError';
   }
 
-  /** The CONNACK return code, 1..5 in MQTT 3.1.1 (others are reported as they come). */
+  /** The CONNACK return code (3.1.1) or Connect Reason Code (5.0). */
   readonly returnCode: number;
   /** The server that refused, as a URL without credentials. */
   readonly server: string;
+  /** MQTT 5.0: the server's Reason String, if it sent one. */
+  readonly reasonString: string | undefined;
+  /** MQTT 5.0: the server's Server Reference, if it sent one. */
+  readonly serverReference: string | undefined;
 
-  constructor(returnCode: number, server: string) {
-    const reason = REFUSAL_REASONS[returnCode] ?? `unknown return code ${returnCode}`;
+  constructor(returnCode: number, server: string, details: RefusalDetails = {}) {
+    const reason =
+      (returnCode >= 0x80 ? reasonCodeName(returnCode, 'connack') : REFUSAL_REASONS[returnCode]) ??
+      `unknown return code ${returnCode}`;
+    const code =
+      returnCode >= 0x80
+        ? `CONNACK reason code 0x${returnCode.toString(16)}`
+        : `CONNACK return code ${returnCode}`;
+    const said = details.reasonString === undefined ? '' : `: ${details.reasonString}`;
     super(
       MqttErrorCode.CONNECTION_REFUSED,
-      `connection refused by ${server}: ${reason} (CONNACK return code ${returnCode})`,
+      `connection refused by ${server}: ${reason} (${code})${said}`,
     );
     this.returnCode = returnCode;
     this.server = server;
+    this.reasonString = details.reasonString;
+    this.serverReference = details.serverReference;
   }
 
-  /** True for refusals that retrying with the same settings cannot fix (1, 2, 4, 5). */
+  /**
+   * True for refusals that retrying with the same settings cannot fix: in 3.1.1 every code
+   * but 3 (server unavailable); in 5.0 every code but unspecified and implementation-specific
+   * errors, server unavailable or busy, quota or connection rate exceeded, and the server
+   * references 0x9C / 0x9D.
+   */
   get permanent(): boolean {
+    if (this.returnCode >= 0x80) return !TRANSIENT_V5_REFUSALS.has(this.returnCode);
     return this.returnCode !== 3;
+  }
+}
+
+/** What the broker said it does not support, in its MQTT 5.0 CONNACK. */
+export type ServerFeature =
+  | 'maximum-qos'
+  | 'retain'
+  | 'wildcard-subscriptions'
+  | 'shared-subscriptions';
+
+/**
+ * MQTT 5.0: an operation asks for something the broker's CONNACK said it does not support.
+ * Refused before anything is sent (the broker would disconnect us for it), never silently
+ * downgraded.
+ */
+export class UnsupportedByServerError extends MqttError {
+  override get name(): string {
+    return 'UnsupportedByServerError';
+  }
+
+  /** What is not supported. */
+  readonly feature: ServerFeature;
+
+  constructor(feature: ServerFeature, message: string) {
+    super(MqttErrorCode.NOT_SUPPORTED_BY_SERVER, message);
+    this.feature = feature;
+  }
+}
+
+/**
+ * MQTT 5.0: the broker answered a QoS 1/2 publish with a PUBACK or PUBREC reason code
+ * ≥ 0x80 (e.g. 0x87 Not authorized, 0x97 Quota exceeded). The flow is over: the message is
+ * not retried and is removed from the store.
+ */
+export class PublishRejectedError extends MqttError {
+  override get name(): string {
+    return 'PublishRejectedError';
+  }
+
+  /** Topic of the message. */
+  readonly topic: string;
+  /** The PUBACK / PUBREC reason code. */
+  readonly reasonCode: number;
+  /** The server's Reason String, if it sent one. */
+  readonly reasonString: string | undefined;
+
+  constructor(topic: string, reasonCode: number, reasonString?: string) {
+    const name = reasonCodeName(reasonCode, 'puback') ?? 'unknown reason code';
+    super(
+      MqttErrorCode.PUBLISH_REJECTED,
+      `message to ${JSON.stringify(topic)} rejected by the server: ${name} (reason code 0x${reasonCode.toString(16)})${reasonString === undefined ? '' : `: ${reasonString}`}`,
+    );
+    this.topic = topic;
+    this.reasonCode = reasonCode;
+    this.reasonString = reasonString;
+  }
+}
+
+/**
+ * MQTT 5.0: the broker ended the connection with a DISCONNECT packet, saying why (e.g.
+ * 0x8B Server shutting down, 0x8E Session taken over, 0x9C Use another server).
+ */
+export class ServerDisconnectError extends MqttError {
+  override get name(): string {
+    return 'ServerDisconnectError';
+  }
+
+  /** The server, as a URL without credentials. */
+  readonly server: string;
+  /** The Disconnect Reason Code. */
+  readonly reasonCode: number;
+  /** The server's Reason String, if it sent one. */
+  readonly reasonString: string | undefined;
+  /** The server's Server Reference (with 0x9C / 0x9D): where to connect instead. */
+  readonly serverReference: string | undefined;
+
+  constructor(server: string, reasonCode: number, details: RefusalDetails = {}) {
+    const name = reasonCodeName(reasonCode, 'disconnect') ?? 'unknown reason code';
+    super(
+      MqttErrorCode.DISCONNECTED_BY_SERVER,
+      `${server} disconnected: ${name} (reason code 0x${reasonCode.toString(16)})${details.reasonString === undefined ? '' : `: ${details.reasonString}`}${details.serverReference === undefined ? '' : `; server reference ${JSON.stringify(details.serverReference)}`}`,
+    );
+    this.server = server;
+    this.reasonCode = reasonCode;
+    this.reasonString = details.reasonString;
+    this.serverReference = details.serverReference;
   }
 }
 

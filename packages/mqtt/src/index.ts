@@ -30,8 +30,13 @@ export {
   PacketTooLargeError,
   PoisonMessageError,
   ProtocolError,
+  PublishRejectedError,
   QosDowngradedError,
   QueueFullError,
+  type RefusalDetails,
+  ServerDisconnectError,
+  type ServerFeature,
+  UnsupportedByServerError,
 } from './errors.js';
 export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
 export * from './store/index.js';

@@ -30,11 +30,14 @@ const {
   PoisonMessageError,
   ProtocolError,
   QosDowngradedError,
+  PublishRejectedError,
   QueueFullError,
+  ServerDisconnectError,
   StoreCorruptionError,
   StoreError,
   StoreLockedError,
   TlsError,
+  UnsupportedByServerError,
   WebSocketError,
 } = entry;
 
@@ -62,6 +65,12 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
   MQTT_POISON_MESSAGE: [PoisonMessageError, () => new PoisonMessageError('t', 1, 3)],
   MQTT_QOS_DOWNGRADED: [QosDowngradedError, () => new QosDowngradedError('t')],
   MQTT_AUTHENTICATION: [AuthenticationError, () => new AuthenticationError('SCRAM-SHA-256', 'x')],
+  MQTT_NOT_SUPPORTED_BY_SERVER: [
+    UnsupportedByServerError,
+    () => new UnsupportedByServerError('retain', 'no retain'),
+  ],
+  MQTT_PUBLISH_REJECTED: [PublishRejectedError, () => new PublishRejectedError('t', 0x87)],
+  MQTT_DISCONNECTED_BY_SERVER: [ServerDisconnectError, () => new ServerDisconnectError('s', 0x8b)],
 };
 
 /** Subclasses that refine a code's class and keep its code. */

@@ -16,6 +16,7 @@ import {
   ConnectionLostError,
   ConnectionRefusedError,
   type MqttError,
+  ServerDisconnectError,
 } from '../errors.js';
 import { encode } from '../packet/index.js';
 import type { ConnackPacket, Packet, QoS } from '../packet/types.js';
@@ -41,6 +42,7 @@ import {
   toBytes,
   type WillOptions,
 } from './options.js';
+import { referencedServer } from './servers.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
@@ -114,11 +116,18 @@ export class Client {
         maxInflight: options.maxInflight,
         offlineQueue: options.offlineQueue,
         ...(options.will === undefined ? {} : { will: options.will }),
+        ...(options.connectProperties === undefined
+          ? {}
+          : { connectProperties: options.connectProperties }),
       },
       {
         send: (packet) => this.#send(packet),
         deliver: (message, ack) => this.#subscriptions.deliver(message, ack),
-        drop: (error) => this.#link?.close(error),
+        drop: (error) => {
+          // What the session wrote last (a 5.0 DISCONNECT with its reason) goes out first.
+          this.#writer.uncork();
+          this.#link?.close(error);
+        },
         failed: (topic, qos, error) => this.#reportDropped('out', topic, qos, error),
         connected: (connack) => this.#onConnected(connack),
       },
@@ -168,9 +177,12 @@ export class Client {
     return this.#state.current;
   }
 
-  /** The client identifier sent in CONNECT. */
+  /**
+   * The client identifier sent in CONNECT: the configured one or, once an MQTT 5.0 broker
+   * assigned one to an empty id, that one (used by every later CONNECT).
+   */
   get clientId(): string {
-    return this.#options.clientId;
+    return this.#session.clientId;
   }
 
   /** Outgoing messages accepted and not yet completed (queued or in flight). */
@@ -282,7 +294,8 @@ export class Client {
 
   /**
    * Subscribes to one or more filters. Resolves with a {@link Subscription} once the broker
-   * answered; `granted` tells, per filter, the QoS granted or 0x80 where it refused.
+   * answered; `granted` tells, per filter, the QoS granted or, where it refused, 0x80 (3.1.1)
+   * or the 5.0 reason code (≥ 0x80).
    * While disconnected the SUBSCRIBE is sent on the next connection.
    *
    * Delivery is flow-controlled: a QoS 1/2 message is acknowledged to the broker only when
@@ -325,7 +338,7 @@ export class Client {
     }
     subscription.granted = codes.map((code) => code as Granted);
     codes.forEach((code, i) => {
-      if (code === 0x80) this.#subscriptions.unlisten(list[i]!.topic, subscription);
+      if (code >= 0x80) this.#subscriptions.unlisten(list[i]!.topic, subscription);
     });
     return subscription;
   }
@@ -458,8 +471,11 @@ export class Client {
     this.#ticker.unref();
 
     let serverIndex = 0;
+    /** MQTT 5.0: the server the last one sent us to (0x9C / 0x9D), for one attempt. */
+    let referred: ServerOptions | undefined;
     while (!this.#ended) {
-      const server = this.#options.servers[serverIndex]!;
+      const server = referred ?? this.#options.servers[serverIndex]!;
+      referred = undefined;
       this.#state.set({
         status: 'connecting',
         server: redactUrl(server.url),
@@ -492,11 +508,18 @@ export class Client {
         error instanceof ConnectionRefusedError && error.permanent,
       );
       serverIndex = next.serverIndex;
+      if (error instanceof ConnectionRefusedError || error instanceof ServerDisconnectError) {
+        referred = referencedServer(
+          error instanceof ConnectionRefusedError ? error.returnCode : error.reasonCode,
+          error.serverReference,
+          server,
+        );
+      }
       this.#state.set({
         status: 'reconnect-wait',
         lastError: error,
         retryInMs: next.delayMs,
-        server: redactUrl(this.#options.servers[serverIndex]!.url),
+        server: redactUrl((referred ?? this.#options.servers[serverIndex]!).url),
       });
       await new Promise<void>((wake) => {
         const timer = setTimeout(wake, next.delayMs);

@@ -26,6 +26,10 @@ export const CLIENT_KEYS = {
   password: true,
   will: true,
   protocolVersion: true,
+  sessionExpirySec: true,
+  receiveMaximum: true,
+  requestResponseInformation: true,
+  userProperties: true,
   connectTimeoutMs: true,
   tls: true,
   psk: true,
@@ -78,7 +82,9 @@ export const OFFLINE_QUEUE_KEYS = {
 } as const satisfies KnownKeys<OfflineQueueOptions>;
 
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
-const MQTT5_PROPERTIES = 'MQTT 5 properties are not supported: protocolVersion is 4 or 3';
+const MQTT5_PROPERTIES =
+  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
+const WILL_PROPERTIES = 'Will properties are not supported yet';
 
 /**
  * MQTT.js `IClientOptions` names (and Node TLS names given at the top level) that are not
@@ -137,7 +143,7 @@ export const SERVER_HINTS: Readonly<Record<string, string>> = {
 /** Names of the will in MQTT.js, the agent's configuration and other clients. */
 export const WILL_HINTS: Readonly<Record<string, string>> = {
   message: 'did you mean will.payload?',
-  properties: MQTT5_PROPERTIES,
+  properties: WILL_PROPERTIES,
 };
 
 /** Names of other clients' backoff settings. */

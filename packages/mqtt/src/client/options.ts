@@ -6,12 +6,12 @@
 
 import { InvalidOptionError, InvalidTopicError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
-import type { QoS, Will } from '../packet/types.js';
+import type { ConnectProperties, QoS, UserProperties, Will } from '../packet/types.js';
 import type { FailoverPolicy } from '../session/backoff.js';
 import type { SessionStore } from '../store/types.js';
 import { validateTopicName } from '../topic/index.js';
 import type { PskOptions, TlsOptions } from '../transport/types.js';
-import { validateClientId, validatePassword } from './mqtt-strings.js';
+import { validateClientId, validateMqttString, validatePassword } from './mqtt-strings.js';
 import {
   CLIENT_HINTS,
   CLIENT_KEYS,
@@ -144,8 +144,28 @@ export interface ClientOptions {
   /** May be binary [MQTT-3.1.3.5]. Never logged nor put in an error. */
   readonly password?: string | Uint8Array;
   readonly will?: WillOptions;
-  /** 4 = MQTT 3.1.1, 3 = MQTT 3.1. @default 4 */
-  readonly protocolVersion?: 3 | 4;
+  /** 5 = MQTT 5.0, 4 = MQTT 3.1.1, 3 = MQTT 3.1. @default 4 */
+  readonly protocolVersion?: 3 | 4 | 5;
+  /**
+   * MQTT 5.0: Session Expiry Interval, seconds the broker keeps the session after the
+   * connection ends (0 = it ends with the connection, 4294967295 = never expires). With
+   * `clean: false` and 0 the broker still ends the session at disconnect: set it for a
+   * persistent session. @default 0
+   */
+  readonly sessionExpirySec?: number;
+  /**
+   * MQTT 5.0: Receive Maximum announced to the broker, the QoS 1/2 messages it may send us
+   * before we acknowledged them (1..65,535). A broker that sends more is disconnected with
+   * reason code 0x93. @default 65535
+   */
+  readonly receiveMaximum?: number;
+  /** MQTT 5.0: ask the broker for Response Information in its CONNACK. @default false */
+  readonly requestResponseInformation?: boolean;
+  /**
+   * MQTT 5.0: User Properties of the CONNECT, as `[name, value]` pairs (repeats kept) or an
+   * object. At most 1,000 pairs.
+   */
+  readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
   /** Time allowed for TCP + TLS + CONNACK. @default 30000 */
   readonly connectTimeoutMs?: number;
   readonly tls?: TlsOptions;
@@ -188,7 +208,9 @@ export interface ResolvedOptions {
   readonly keepaliveSec: number;
   readonly pingTimeoutMs: number;
   readonly will: Will | undefined;
-  readonly protocolVersion: 3 | 4;
+  readonly protocolVersion: 3 | 4 | 5;
+  /** MQTT 5.0: the CONNECT properties (undefined for 3.1.1 and 3.1). */
+  readonly connectProperties: ConnectProperties | undefined;
   readonly connectTimeoutMs: number;
   readonly reconnect: Required<ReconnectOptions> | false;
   readonly store: SessionStore | undefined;
@@ -271,6 +293,86 @@ export function resolveWill(w: unknown): Will {
   };
 }
 
+/** Options that only MQTT 5.0 has. */
+const V5_ONLY = [
+  'sessionExpirySec',
+  'receiveMaximum',
+  'requestResponseInformation',
+  'userProperties',
+] as const;
+
+/** Most User Properties a CONNECT may carry: a bound on what we send. */
+const MAX_USER_PROPERTIES = 1000;
+
+/**
+ * Validates User Properties given as pairs or an object.
+ * @throws {@link InvalidOptionError} naming the field
+ */
+export function resolveUserProperties(value: unknown, field: string): UserProperties {
+  const pairs: unknown[] = Array.isArray(value)
+    ? value
+    : typeof value === 'object' && value !== null
+      ? Object.entries(value)
+      : [];
+  if (!Array.isArray(value) && (typeof value !== 'object' || value === null)) {
+    throw new InvalidOptionError(field, 'must be [name, value] pairs or an object of strings');
+  }
+  if (pairs.length > MAX_USER_PROPERTIES) {
+    throw new InvalidOptionError(
+      field,
+      `at most ${MAX_USER_PROPERTIES} pairs, got ${pairs.length}`,
+    );
+  }
+  return pairs.map((pair, i): readonly [string, string] => {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidOptionError(`${field}[${i}]`, 'must be a [name, value] pair of strings');
+    }
+    const [name, text] = pair as unknown[];
+    validateMqttString(name, `${field}[${i}] name`);
+    validateMqttString(text, `${field}[${i}] value`);
+    return [name, text];
+  });
+}
+
+/** The CONNECT properties of a 5.0 client; refuses a 5.0-only option given for 3.1.1. */
+function resolveConnectProperties(
+  options: ClientOptions,
+  protocolVersion: 3 | 4 | 5,
+  maxPacketSize: number,
+): ConnectProperties | undefined {
+  if (protocolVersion !== 5) {
+    const given = V5_ONLY.find((f) => options[f] !== undefined);
+    if (given !== undefined) {
+      throw new InvalidOptionError(given, 'is an MQTT 5.0 option: set protocolVersion: 5');
+    }
+    return undefined;
+  }
+  const sessionExpirySec = integer(
+    'sessionExpirySec',
+    options.sessionExpirySec ?? 0,
+    0,
+    0xffff_ffff,
+  );
+  const receiveMaximum = integer('receiveMaximum', options.receiveMaximum ?? 65535, 1, 65535);
+  const requestResponseInformation = boolean(
+    'requestResponseInformation',
+    options.requestResponseInformation ?? false,
+  );
+  const userProperties =
+    options.userProperties === undefined
+      ? undefined
+      : resolveUserProperties(options.userProperties, 'userProperties');
+  // Absent means the default on the wire: leave out what equals it.
+  return {
+    ...(sessionExpirySec === 0 ? {} : { sessionExpiryIntervalSec: sessionExpirySec }),
+    ...(receiveMaximum === 65535 ? {} : { receiveMaximum }),
+    // Ours, never the broker's: MQTT.js copies the broker's limit into its CONNECT.
+    ...(maxPacketSize === MAX_PACKET_SIZE ? {} : { maximumPacketSizeBytes: maxPacketSize }),
+    ...(requestResponseInformation ? { requestResponseInformation } : {}),
+    ...(userProperties === undefined || userProperties.length === 0 ? {} : { userProperties }),
+  };
+}
+
 /**
  * Fills defaults and validates. Pure: throws {@link InvalidOptionError} naming the field and
  * the allowed range; never touches the network.
@@ -320,8 +422,17 @@ export function resolveOptions(
   );
 
   const clean = boolean('clean', options.clean ?? true);
+  const protocolVersion = options.protocolVersion ?? 4;
+  if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) {
+    throw new InvalidOptionError(
+      'protocolVersion',
+      `must be 5 (MQTT 5.0), 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${JSON.stringify(protocolVersion)}`,
+    );
+  }
   const clientId = options.clientId ?? randomClientId();
-  validateClientId(clientId, { clean });
+  // [MQTT-3.1.3-6] In 5.0 the server assigns an id to an empty one whatever Clean Start says
+  // (the client adopts it and uses it from then on).
+  validateClientId(clientId, { clean: clean || protocolVersion === 5 });
   const keepaliveSec = integer('keepaliveSec', options.keepaliveSec ?? 60, 0, 65535);
   const pingTimeoutMs = integer(
     'pingTimeoutMs',
@@ -329,13 +440,6 @@ export function resolveOptions(
     1,
     3_600_000,
   );
-  const protocolVersion = options.protocolVersion ?? 4;
-  if (protocolVersion !== 3 && protocolVersion !== 4) {
-    throw new InvalidOptionError(
-      'protocolVersion',
-      `must be 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${JSON.stringify(protocolVersion)}`,
-    );
-  }
   const connectTimeoutMs = integer(
     'connectTimeoutMs',
     options.connectTimeoutMs ?? 30_000,
@@ -414,6 +518,8 @@ export function resolveOptions(
     100_000_000,
   );
 
+  const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
+
   return {
     servers: [primary, ...backups],
     clientId,
@@ -422,6 +528,7 @@ export function resolveOptions(
     pingTimeoutMs,
     will,
     protocolVersion,
+    connectProperties,
     connectTimeoutMs,
     reconnect,
     store: options.store,

@@ -106,3 +106,30 @@ export function resolveServer(entry: unknown, prefix: string): ServerOptions {
   }
   return out;
 }
+
+/**
+ * MQTT 5.0 (§4.11): the server a CONNACK or DISCONNECT with reason code 0x9C (Use another
+ * server) or 0x9D (Server moved) points to, for the next attempt; undefined when there is
+ * none or it cannot be parsed. The reference is a space-separated list of `host[:port]`: the
+ * first entry is used, with the current server's scheme (a server may not talk us out of
+ * TLS), path, credentials and TLS settings.
+ */
+export function referencedServer(
+  reasonCode: number,
+  reference: string | undefined,
+  current: ServerOptions,
+): ServerOptions | undefined {
+  if ((reasonCode !== 0x9c && reasonCode !== 0x9d) || reference === undefined) return undefined;
+  const first = reference.trim().split(/\s+/)[0] ?? '';
+  // Only host[:port]: a scheme, path or user info in the reference is not followed.
+  if (!/^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/.test(first)) return undefined;
+  try {
+    const url = parseServerUrl(current.url);
+    const ws = url.protocol === 'ws' || url.protocol === 'wss';
+    const next = `${url.protocol}://${first}${ws ? url.path : ''}`;
+    parseServerUrl(next);
+    return { ...current, url: next };
+  } catch {
+    return undefined;
+  }
+}

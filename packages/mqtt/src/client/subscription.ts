@@ -105,8 +105,13 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 }
 
-/** SUBACK return code of a refused filter. */
-export type Granted = QoS | 0x80;
+/**
+ * What the SUBACK said of one filter: the QoS granted (0, 1, 2), or a refusal: 0x80 in
+ * 3.1.1; in 5.0 a Subscribe Reason Code ≥ 0x80 (0x87 Not authorized, 0x8F Topic Filter
+ * invalid, 0x97 Quota exceeded, 0x9E / 0xA1 / 0xA2 shared subscriptions, subscription
+ * identifiers, wildcards not supported, ...).
+ */
+export type Granted = QoS | 0x80 | 0x83 | 0x87 | 0x8f | 0x91 | 0x97 | 0x9e | 0xa1 | 0xa2;
 
 /** A message of a subscription made with `ack: 'manual'`. */
 export interface AckableMessage extends Message {

@@ -1,5 +1,5 @@
 /**
- * The MQTT 3.1.1 session state machine, sans I/O.
+ * The MQTT session state machine (3.1, 3.1.1 and 5.0), sans I/O.
  *
  * It takes events — the connection opened or was lost, a packet arrived, the user published,
  * subscribed or unsubscribed, time passed — and answers through a {@link SessionHost}: packets
@@ -28,6 +28,11 @@
  * (sent with a packet id, awaiting PUBACK/PUBREC, or PUBREL sent awaiting PUBCOMP). Both are
  * mirrored in the {@link SessionStore} so a durable store can resume them after a crash.
  *
+ * MQTT 5.0: the CONNACK's limits are adopted for the connection ({@link ServerLimits}): the
+ * in-flight window shrinks to the server's Receive Maximum, and a publish or subscribe the
+ * server said it cannot take (too large, QoS above its maximum, retain, wildcard or shared
+ * subscriptions) is refused before it reaches the wire.
+ *
  * @module
  */
 
@@ -35,14 +40,20 @@ import {
   ConnectionRefusedError,
   KeepaliveTimeoutError,
   type MqttError,
+  PacketTooLargeError,
   PoisonMessageError,
   ProtocolError,
+  PublishRejectedError,
   QosDowngradedError,
   QueueFullError,
+  ServerDisconnectError,
+  UnsupportedByServerError,
 } from '../errors.js';
+import { encodePublish } from '../packet/encode.js';
 import type {
   ConnackPacket,
   ConnectPacket,
+  ConnectProperties,
   Packet,
   ProtocolVersion,
   PublishPacket,
@@ -121,6 +132,41 @@ export interface SessionOptions {
   readonly maxInflight: number;
   /** Bounds of the offline queue, applied by {@link Session.admit}. @default unbounded */
   readonly offlineQueue?: QueueLimits;
+  /** MQTT 5.0: the CONNECT properties. */
+  readonly connectProperties?: ConnectProperties;
+}
+
+/**
+ * What an MQTT 5.0 server's CONNACK said it accepts, defaults filled in (§3.2.2.3): the
+ * limits of the current connection (or of the last one, while offline).
+ */
+export interface ServerLimits {
+  /** QoS 1/2 publishes it takes unacknowledged at once. */
+  readonly receiveMaximum: number;
+  /** Largest packet it accepts, in bytes; Infinity when it set no limit. */
+  readonly maximumPacketSizeBytes: number;
+  readonly maximumQos: QoS;
+  readonly retainAvailable: boolean;
+  /** Highest Topic Alias it accepts from us; 0 = none. */
+  readonly topicAliasMaximum: number;
+  readonly wildcardSubscriptionAvailable: boolean;
+  readonly subscriptionIdentifiersAvailable: boolean;
+  readonly sharedSubscriptionAvailable: boolean;
+}
+
+/** The limits of {@link ServerLimits} a 5.0 CONNACK without properties means. */
+function limitsOf(connack: ConnackPacket): ServerLimits {
+  const p = connack.properties ?? {};
+  return {
+    receiveMaximum: p.receiveMaximum ?? 65535,
+    maximumPacketSizeBytes: p.maximumPacketSizeBytes ?? Number.POSITIVE_INFINITY,
+    maximumQos: p.maximumQos ?? 2,
+    retainAvailable: p.retainAvailable ?? true,
+    topicAliasMaximum: p.topicAliasMaximum ?? 0,
+    wildcardSubscriptionAvailable: p.wildcardSubscriptionAvailable ?? true,
+    subscriptionIdentifiersAvailable: p.subscriptionIdentifiersAvailable ?? true,
+    sharedSubscriptionAvailable: p.sharedSubscriptionAvailable ?? true,
+  };
 }
 
 /** User name and password sent in CONNECT. */
@@ -197,6 +243,12 @@ export class Session {
   readonly #store: SessionStore;
 
   #link: LinkState = 'offline';
+  /** The client id of the next CONNECT: the configured one, or the one the server assigned. */
+  #clientId: string;
+  /** The keep-alive in force: ours, or the server's (MQTT 5.0 Server Keep Alive). */
+  #keepaliveSec: number;
+  /** MQTT 5.0: the last CONNACK's limits; undefined before the first (and for 3.1.1). */
+  #limits: ServerLimits | undefined;
   /** The Will of the next CONNECT. */
   #will: Will | undefined;
   #nextSeq = 1;
@@ -228,6 +280,11 @@ export class Session {
   #acksHead = 0;
   /** Incoming QoS 2 acknowledgements not yet sent, by packet id (to recognise a DUP resend). */
   readonly #pendingQos2 = new Map<number, InboundAck>();
+  /**
+   * Incoming QoS 1 messages of this connection whose PUBACK has not gone out: with the QoS 2
+   * ids awaiting PUBREL, what the server has in flight towards us (MQTT 5.0 Receive Maximum).
+   */
+  #inboundQos1 = 0;
   /** Reading is paused by the driver: the broker's packets wait unread in the socket. */
   #receivePaused = false;
   /**
@@ -252,6 +309,8 @@ export class Session {
 
   constructor(options: SessionOptions, host: SessionHost, store: SessionStore) {
     this.#options = options;
+    this.#clientId = options.clientId;
+    this.#keepaliveSec = options.keepaliveSec;
     this.#will = options.will;
     this.#host = host;
     this.#store = store;
@@ -260,6 +319,24 @@ export class Session {
   /** The link state. */
   get link(): LinkState {
     return this.#link;
+  }
+
+  /**
+   * The client id: the configured one, or, once an MQTT 5.0 server assigned one to an empty
+   * id (Assigned Client Identifier), that one, used by every later CONNECT.
+   */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
+  /** The keep-alive in force, in seconds: ours, or the MQTT 5.0 server's Server Keep Alive. */
+  get keepaliveSec(): number {
+    return this.#keepaliveSec;
+  }
+
+  /** MQTT 5.0: what the last CONNACK said the server accepts; undefined before it (and in 3.1.1). */
+  get serverLimits(): ServerLimits | undefined {
+    return this.#limits;
   }
 
   /** Outgoing QoS 1/2 messages holding a packet id. */
@@ -329,12 +406,15 @@ export class Session {
     this.#lastReceivedAt = now;
     this.#pingSentAt = -1;
     const o = this.#options;
+    this.#keepaliveSec = o.keepaliveSec;
+    const properties = o.protocolVersion === 5 ? o.connectProperties : undefined;
     const connect: ConnectPacket = {
       type: 'connect',
       protocolVersion: o.protocolVersion,
-      clientId: o.clientId,
+      clientId: this.#clientId,
       clean: o.clean,
       keepaliveSec: o.keepaliveSec,
+      ...(properties === undefined || Object.keys(properties).length === 0 ? {} : { properties }),
       ...(credentials.username === undefined ? {} : { username: credentials.username }),
       ...(credentials.password === undefined ? {} : { password: credentials.password }),
       ...(this.#will === undefined ? {} : { will: this.#will }),
@@ -361,6 +441,7 @@ export class Session {
   connectionAccepted(connack: ConnackPacket, now: number): boolean {
     this.#link = 'online';
     this.#lastReceivedAt = now;
+    if (this.#options.protocolVersion === 5) this.#adopt(connack);
     if (!connack.sessionPresent && this.#knownFilters.size > 0) {
       // The broker holds no subscriptions for us: restore them (ours, and a restored
       // store's), after the SUBSCRIBE/UNSUBSCRIBE made while offline.
@@ -394,6 +475,92 @@ export class Session {
     this.#resendInflight(now);
     this.#pump(now);
     return connack.sessionPresent;
+  }
+
+  /** MQTT 5.0: what the CONNACK tells the client to use for this connection. */
+  #adopt(connack: ConnackPacket): void {
+    this.#limits = limitsOf(connack);
+    const p = connack.properties;
+    // [MQTT-3.2.2-16] Kept for every later CONNECT, so a persistent session can be resumed.
+    if (p?.assignedClientIdentifier !== undefined) this.#clientId = p.assignedClientIdentifier;
+    // [MQTT-3.2.2-21] The server's keep-alive replaces ours.
+    if (p?.serverKeepAliveSec !== undefined) this.#keepaliveSec = p.serverKeepAliveSec;
+  }
+
+  /**
+   * The outgoing window: our `maxInflight`, and in 5.0 no more than the server's Receive
+   * Maximum [MQTT-3.3.4-7] (brokers disconnect a client that overruns it).
+   */
+  #window(): number {
+    const receiveMaximum = this.#limits?.receiveMaximum ?? 65535;
+    return Math.min(this.#options.maxInflight, receiveMaximum);
+  }
+
+  /**
+   * MQTT 5.0: why the server cannot take this publish, as its CONNACK said; undefined when it
+   * can (and always in 3.1.1).
+   */
+  #publishRefusal(message: OutMessage): MqttError | undefined {
+    const limits = this.#limits;
+    if (limits === undefined) return undefined;
+    const { topic, qos } = message;
+    if (qos > limits.maximumQos) {
+      // [MQTT-3.2.2-11] Refused, not downgraded: the caller asked for a delivery guarantee.
+      return new UnsupportedByServerError(
+        'maximum-qos',
+        `publish to ${JSON.stringify(topic)} with QoS ${qos} refused: the server's Maximum QoS is ${limits.maximumQos}`,
+      );
+    }
+    if (message.retain && !limits.retainAvailable) {
+      // [MQTT-3.2.2-14]
+      return new UnsupportedByServerError(
+        'retain',
+        `retained publish to ${JSON.stringify(topic)} refused: the server does not support retained messages`,
+      );
+    }
+    const max = limits.maximumPacketSizeBytes;
+    // A PUBLISH is at most 5 + 2 + 3 bytes per topic unit + 2 + 5 + properties + payload:
+    // encode to measure only when that bound does not fit.
+    if (
+      max !== Number.POSITIVE_INFINITY &&
+      message.payload.byteLength + 3 * topic.length + 14 > max
+    ) {
+      // Any id measures the same: two bytes. A queued message has none yet.
+      const packet = this.#publishPacket(message, false);
+      const measured = qos === 0 ? packet : { ...packet, packetId: 1 };
+      const size = encodePublish(measured, 5).byteLength;
+      // [MQTT-3.1.2-24] The server would disconnect us for it.
+      if (size > max) return new PacketTooLargeError(size, max);
+    }
+    return undefined;
+  }
+
+  /**
+   * MQTT 5.0: why the server cannot take these subscriptions, as its CONNACK said; undefined
+   * when it can.
+   */
+  #subscribeRefusal(subscriptions: readonly { topic: string }[]): MqttError | undefined {
+    const limits = this.#limits;
+    if (limits === undefined) return undefined;
+    for (const { topic } of subscriptions) {
+      if (topic.startsWith('$share/')) {
+        if (!limits.sharedSubscriptionAvailable) {
+          return new UnsupportedByServerError(
+            'shared-subscriptions',
+            `subscribe to ${JSON.stringify(topic)} refused: the server does not support shared subscriptions`,
+          );
+        }
+      } else if (
+        !limits.wildcardSubscriptionAvailable &&
+        (topic.includes('+') || topic.includes('#'))
+      ) {
+        return new UnsupportedByServerError(
+          'wildcard-subscriptions',
+          `subscribe to ${JSON.stringify(topic)} refused: the server does not support wildcard subscriptions`,
+        );
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -435,6 +602,7 @@ export class Session {
    */
   connectionLost(): void {
     this.#link = 'offline';
+    this.#inboundQos1 = 0;
     this.#pingSentAt = -1;
     this.#receivePaused = false;
     // A QoS 1 acknowledgement belongs to the connection the PUBLISH came on: the broker sends
@@ -513,6 +681,11 @@ export class Session {
       retain,
       op,
     };
+    const refusal = this.#publishRefusal(message);
+    if (refusal !== undefined) {
+      op.reject(refusal);
+      return;
+    }
     if (qos > 0) this.#store.putOutgoing(toRecord(message));
     if (qos === 0 && this.#link === 'online' && this.queuedCount === 0) {
       this.#send({ type: 'publish', topic, payload, qos: 0, retain, dup: false }, now);
@@ -577,6 +750,11 @@ export class Session {
     op: Settleable<readonly number[]>,
     now: number,
   ): void {
+    const refusal = this.#subscribeRefusal(subscriptions);
+    if (refusal !== undefined) {
+      op.reject(refusal);
+      return;
+    }
     for (const s of subscriptions) this.#store.putSubscription({ filter: s.topic, qos: s.qos });
     this.#control({ kind: 'subscribe', subscriptions, op }, now);
   }
@@ -629,6 +807,7 @@ export class Session {
       acks[this.#acksHead] = undefined as unknown as InboundAck;
       this.#acksHead++;
       if (head.qos === 2) this.#pendingQos2.delete(head.packetId);
+      if (head.live && head.qos === 1) this.#inboundQos1--;
       if (head.live && this.#link === 'online') {
         this.#send({ type: head.qos === 1 ? 'puback' : 'pubrec', packetId: head.packetId }, now);
       }
@@ -689,9 +868,9 @@ export class Session {
    * never stopped sending.
    */
   tick(now: number): void {
-    if (this.#link !== 'online' || this.#options.keepaliveSec === 0) return;
+    if (this.#link !== 'online' || this.#keepaliveSec === 0) return;
     if (this.#receivePaused) {
-      if (now - this.#lastSentAt >= this.#options.keepaliveSec * 1000) {
+      if (now - this.#lastSentAt >= this.#keepaliveSec * 1000) {
         this.#send({ type: 'pingreq' }, now);
       }
       return;
@@ -703,7 +882,7 @@ export class Session {
       }
       return;
     }
-    const keepaliveMs = this.#options.keepaliveSec * 1000;
+    const keepaliveMs = this.#keepaliveSec * 1000;
     if (now - Math.min(this.#lastSentAt, this.#lastReceivedAt) >= keepaliveMs) {
       this.#pingSentAt = now;
       this.#send({ type: 'pingreq' }, now);
@@ -730,6 +909,7 @@ export class Session {
       case 'puback': {
         const message = this.#inflight.get(packet.packetId);
         if (message !== undefined && message === this.#probe) this.#probePassed(now);
+        if (this.#rejected(message, packet, now)) return;
         if (message?.qos === 2 && message.phase === 'sent') {
           // RabbitMQ answers a QoS 2 PUBLISH with PUBACK: it took the message as QoS 1. The
           // flow is over (no PUBREC will come): settle, and say it was not exactly once.
@@ -748,6 +928,10 @@ export class Session {
         const message = this.#inflight.get(packet.packetId);
         if (message === undefined || message.qos !== 2) {
           this.#unexpectedAcks++;
+          return;
+        }
+        if (this.#rejected(message, packet, now)) {
+          if (message === this.#probe) this.#probePassed(now);
           return;
         }
         if (message.phase === 'sent') {
@@ -798,7 +982,8 @@ export class Session {
         } else {
           packet.returnCodes.forEach((code, i) => {
             const { topic, qos } = control.subscriptions[i]!;
-            if (code === 0x80) {
+            // 0x80 in 3.1.1; in 5.0 every reason code from 0x80 on refuses the filter.
+            if (code >= 0x80) {
               this.#store.deleteSubscription(topic);
               // A restored filter the broker now refuses is not tried again.
               if (control.op === undefined) this.#knownFilters.delete(topic);
@@ -828,6 +1013,20 @@ export class Session {
         this.#pingSentAt = -1;
         this.#probePassed(now);
         return;
+      case 'disconnect':
+        // [MQTT-3.14.0-1] Only a 5.0 server may send DISCONNECT, saying why it closes.
+        if (this.#options.protocolVersion === 5) {
+          const p = packet.properties;
+          this.#host.drop(
+            new ServerDisconnectError(this.#server, packet.reasonCode ?? 0, {
+              ...(p?.reasonString === undefined ? {} : { reasonString: p.reasonString }),
+              ...(p?.serverReference === undefined ? {} : { serverReference: p.serverReference }),
+            }),
+          );
+          return;
+        }
+        this.#host.drop(new ProtocolError('unexpected DISCONNECT from the server'));
+        return;
       default:
         // CONNACK outside the handshake, or a client-only packet from the server.
         this.#host.drop(
@@ -850,7 +1049,13 @@ export class Session {
     }
     if (packet.returnCode !== 0) {
       this.#link = 'offline';
-      this.#host.drop(new ConnectionRefusedError(packet.returnCode, this.#server));
+      const p = packet.properties;
+      this.#host.drop(
+        new ConnectionRefusedError(packet.returnCode, this.#server, {
+          ...(p?.reasonString === undefined ? {} : { reasonString: p.reasonString }),
+          ...(p?.serverReference === undefined ? {} : { serverReference: p.serverReference }),
+        }),
+      );
       return;
     }
     this.connectionAccepted(packet, now);
@@ -858,12 +1063,26 @@ export class Session {
   }
 
   #receivePublish(packet: PublishPacket, now: number): void {
+    // [MQTT-3.3.2-10] We announce no Topic Alias Maximum (0): any alias from the server is
+    // invalid, and a PUBLISH with an empty topic must not reach the application.
+    if (packet.properties?.topicAlias !== undefined) {
+      this.#host.send({ type: 'disconnect', reasonCode: 0x94 });
+      this.#host.drop(
+        new ProtocolError(
+          `${this.#server} sent Topic Alias ${packet.properties.topicAlias}, over our Topic Alias Maximum of 0 (DISCONNECT 0x94 Topic Alias invalid)`,
+          'MQTT-3.3.2-10',
+        ),
+      );
+      return;
+    }
+    if (packet.qos > 0 && this.#overReceiveMaximum(packet)) return;
     switch (packet.qos) {
       case 0:
         this.#host.deliver(packet, undefined);
         return;
       case 1:
         // Acknowledged once the application has taken the message (flow control).
+        this.#inboundQos1++;
         this.#host.deliver(packet, this.#expectAck(packet.packetId!, 1));
         return;
       case 2: {
@@ -896,6 +1115,47 @@ export class Session {
         this.#host.deliver(packet, ack);
       }
     }
+  }
+
+  /**
+   * MQTT 5.0: a PUBACK or PUBREC with a reason code ≥ 0x80 ends the flow [MQTT-4.3.3]: no
+   * PUBREL follows, and the message is not sent again (the server has judged it). Returns
+   * whether it did.
+   */
+  #rejected(
+    message: OutMessage | undefined,
+    ack: { readonly reasonCode?: number; readonly properties?: { reasonString?: string } },
+    now: number,
+  ): boolean {
+    const code = ack.reasonCode ?? 0;
+    if (code < 0x80 || message === undefined || message.phase !== 'sent') return false;
+    this.#fail(
+      message,
+      new PublishRejectedError(message.topic, code, ack.properties?.reasonString),
+      now,
+    );
+    return true;
+  }
+
+  /**
+   * MQTT 5.0 [MQTT-3.3.4-9]: a server may not have more QoS 1/2 messages unacknowledged
+   * towards us than the Receive Maximum we announced. One more is answered with DISCONNECT
+   * 0x93 and the connection dropped with a typed error: it would grow what we hold without
+   * bound. A QoS 2 redelivery of an id we hold is not a new one.
+   */
+  #overReceiveMaximum(packet: PublishPacket): boolean {
+    if (this.#options.protocolVersion !== 5) return false;
+    if (packet.qos === 2 && this.#incomingQos2.has(packet.packetId!)) return false;
+    const receiveMaximum = this.#options.connectProperties?.receiveMaximum ?? 65535;
+    if (this.#inboundQos1 + this.#incomingQos2.size < receiveMaximum) return false;
+    this.#host.send({ type: 'disconnect', reasonCode: 0x93 });
+    this.#host.drop(
+      new ProtocolError(
+        `${this.#server} sent more than our Receive Maximum of ${receiveMaximum} unacknowledged QoS 1/2 messages (DISCONNECT 0x93 Receive Maximum exceeded)`,
+        'MQTT-3.3.4-9',
+      ),
+    );
+    return true;
   }
 
   #expectAck(packetId: number, qos: 1 | 2): InboundAck {
@@ -977,8 +1237,19 @@ export class Session {
     const queue = this.#queue;
     while (this.#queueHead < queue.length) {
       const message = queue[this.#queueHead]!;
+      // Accepted under another connection's limits (or offline): this server may not take it.
+      const refusal = this.#publishRefusal(message);
+      if (refusal !== undefined) {
+        queue[this.#queueHead] = undefined as unknown as OutMessage;
+        this.#queueHead++;
+        this.#queuedBytes -= message.payload.byteLength;
+        if (message.qos > 0) this.#store.deleteOutgoing(message.seq);
+        if (message.op === undefined) this.#host.failed?.(message.topic, message.qos, refusal);
+        else message.op.reject(refusal);
+        continue;
+      }
       if (message.qos > 0) {
-        if (this.#inflight.size >= this.#options.maxInflight) break;
+        if (this.#inflight.size >= this.#window()) break;
         const id = this.#allocatePacketId();
         if (id === 0) break;
         message.packetId = id;

@@ -99,7 +99,7 @@ test('unknown options are refused, and the names MQTT.js users bring are mapped 
     ['key', /did you mean tls\.key/],
     ['servername', /did you mean tls\.servername/],
     ['ALPNProtocols', /did you mean tls\.alpn/],
-    ['properties', /MQTT 5 properties are not supported/],
+    ['properties', /CONNECT properties are options of their own: sessionExpirySec/],
     ['port', /server URL/],
     ['incomingStore', /did you mean store/],
   ];
@@ -150,7 +150,11 @@ test('every documented option is accepted (the key lists match the interfaces)',
     username: 'u',
     password: 'p',
     will: { topic: 'w', payload: 'gone', qos: 1, retain: true },
-    protocolVersion: 4,
+    protocolVersion: 5,
+    sessionExpirySec: 3600,
+    receiveMaximum: 10,
+    requestResponseInformation: true,
+    userProperties: [['site', 'north']],
     connectTimeoutMs: 5000,
     tls: {
       servername: 'broker.example',
@@ -351,4 +355,38 @@ test('TLS option shapes are checked without a connection', () => {
   refused(TLS_URL, { tls: { passphrase: 'x' } }, 'tls.passphrase', /tls\.key is not/);
   refused(TLS_URL, { tls: null }, 'tls', /must be an object/);
   refused(URL_OK, { servers: [{ url: TLS_URL, tls: { ca: 'junk' } }] }, 'servers[0].tls.ca');
+});
+
+test('MQTT 5.0 options become CONNECT properties, ours only; refused for 3.1.1 by field', () => {
+  const o = resolveOptions(URL_OK, {
+    protocolVersion: 5,
+    sessionExpirySec: 600,
+    receiveMaximum: 20,
+    maxPacketSize: 4096,
+    requestResponseInformation: true,
+    userProperties: { site: 'north' },
+  });
+  assert.deepEqual(o.connectProperties, {
+    sessionExpiryIntervalSec: 600,
+    receiveMaximum: 20,
+    maximumPacketSizeBytes: 4096,
+    requestResponseInformation: true,
+    userProperties: [['site', 'north']],
+  });
+  // Defaults are left out: absent on the wire means the same.
+  assert.deepEqual(resolveOptions(URL_OK, { protocolVersion: 5 }).connectProperties, {});
+  assert.equal(resolveOptions(URL_OK).connectProperties, undefined);
+  refused(URL_OK, { sessionExpirySec: 60 }, 'sessionExpirySec', /set protocolVersion: 5/);
+  refused(URL_OK, { protocolVersion: 4, receiveMaximum: 5 }, 'receiveMaximum', /MQTT 5\.0/);
+  refused(URL_OK, { protocolVersion: 5, receiveMaximum: 0 }, 'receiveMaximum', /1 to 65535/);
+  refused(URL_OK, { protocolVersion: 5, sessionExpirySec: -1 }, 'sessionExpirySec');
+  refused(URL_OK, { protocolVersion: 5, userProperties: [['a']] }, 'userProperties[0]');
+  refused(URL_OK, { protocolVersion: 5, userProperties: 'a=b' }, 'userProperties');
+  refused(URL_OK, { protocolVersion: 6 }, 'protocolVersion', /must be 5/);
+  // [MQTT-3.1.3-6] 5.0 lets the server assign an id even for a persistent session.
+  assert.equal(
+    resolveOptions(URL_OK, { protocolVersion: 5, clientId: '', clean: false }).clientId,
+    '',
+  );
+  refused(URL_OK, { clientId: '', clean: false }, 'clientId', /MQTT-3\.1\.3-7/);
 });
