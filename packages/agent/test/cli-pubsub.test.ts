@@ -324,3 +324,94 @@ describe('courier pub / sub', () => {
     );
   });
 });
+
+describe('courier pub / sub at MQTT 5.0', () => {
+  it('-V mqttv5 both ways with mosquitto_pub / mosquitto_sub -V mqttv5', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    // courier sub at 5.0 reads what mosquitto_pub sends at 5.0.
+    const sub = startCli([
+      'sub',
+      '-V',
+      'mqttv5',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'v5/#',
+      '-v',
+      '-C',
+      '1',
+      '-q',
+      '1',
+      '-d',
+    ]);
+    await waitFor(
+      () => sub.stderr.includes('Subscribed'),
+      `the subscription (stderr: ${sub.stderr})`,
+    );
+    const pub = await mosquitto('mosquitto_pub', [
+      '-V',
+      'mqttv5',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'v5/a',
+      '-m',
+      'hello',
+      '-q',
+      '1',
+    ]);
+    assert.equal(pub.status, 0, pub.stderr);
+    assert.equal(await sub.exited, 0, sub.stderr);
+    assert.equal(sub.stdout, 'v5/a hello\n');
+
+    // mosquitto_sub at 5.0 reads what courier pub sends at 5.0, QoS 2.
+    const mosq = startMosquittoSub(t, [
+      '-V',
+      'mqttv5',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'v5/b',
+      '-C',
+      '1',
+      '-q',
+      '2',
+    ]);
+    await waitFor(() => mosq.subscribed(), `mosquitto_sub's SUBACK (output: ${mosq.output})`);
+    const sent = await runCli([
+      'pub',
+      '-V',
+      '5',
+      '-h',
+      b.host,
+      '-p',
+      p,
+      '-t',
+      'v5/b',
+      '-m',
+      'world',
+      '-q',
+      '2',
+      '-i',
+      'courier-v5-pub',
+    ]);
+    assert.equal(sent.status, 0, sent.stderr);
+    assert.equal(await mosq.exited, 0);
+    assert.equal(mosq.messages().trim(), 'world');
+    // The broker saw our client at protocol level 5.
+    assert.match(b.log(), /as courier-v5-pub \(p5,/);
+  });
+
+  it('-V with a version courier does not speak is a usage error naming the versions', async () => {
+    const r = await runCli(['pub', '-V', 'mqttv6', '-t', 'x', '-m', 'y']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /mqttv5, mqttv311 and mqttv31/);
+  });
+});

@@ -56,7 +56,7 @@ function connectionFlags(cmd: Command): Command {
     .option('-u, --username <user>', 'user name')
     .option('-P, --pw <password>', 'password')
     .option('-k, --keepalive <sec>', 'keep-alive in seconds', int('keepalive', 0, 65535), 60)
-    .option('-V, --protocol-version <version>', 'mqttv31 or mqttv311', 'mqttv311')
+    .option('-V, --protocol-version <version>', 'mqttv5, mqttv311 or mqttv31', 'mqttv311')
     .option('-c, --disable-clean-session', 'persistent session (needs -i)')
     .option('-d, --debug', 'print packets sent and received')
     .option('--cafile <file>', 'CA certificate(s), PEM: enables TLS')

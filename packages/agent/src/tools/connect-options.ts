@@ -26,7 +26,7 @@ export interface ConnectFlags {
   readonly password?: string | undefined;
   /** `-k` @default 60 */
   readonly keepalive?: number | undefined;
-  /** `-V`: `mqttv31`, `mqttv311`, `31`, `311` @default mqttv311 */
+  /** `-V`: `mqttv5`, `5`, `mqttv311`, `311`, `mqttv31`, `31` (mosquitto_pub's words) @default mqttv311 */
   readonly protocolVersion?: string | undefined;
   /** `-c`: disable clean session */
   readonly persistent?: boolean | undefined;
@@ -112,12 +112,13 @@ export async function resolveConnectFlags(flags: ConnectFlags): Promise<Resolved
       'Error: Invalid keepalive given, it must be between 5 and 65535 inclusive.',
     );
   }
-  let protocolVersion: 3 | 4 = 4;
+  let protocolVersion: 3 | 4 | 5 = 4;
   const v = flags.protocolVersion;
   if (v === 'mqttv31' || v === '31') protocolVersion = 3;
+  else if (v === 'mqttv5' || v === '5') protocolVersion = 5;
   else if (v !== undefined && v !== 'mqttv311' && v !== '311') {
     throw new UsageError(
-      `Error: Invalid protocol version argument given (${v}); courier speaks mqttv31 and mqttv311.`,
+      `Error: Invalid protocol version argument given (${v}); courier speaks mqttv5, mqttv311 and mqttv31.`,
     );
   }
   if (flags.persistent === true && (flags.id === undefined || flags.id === '')) {
