@@ -159,6 +159,20 @@ function willOf(config: AgentConfig): Pick<ClientOptions, 'will'> {
   };
 }
 
+/** The protocol level of each MQTT version a configuration may name. */
+const PROTOCOL_LEVEL = { '3.1': 3, '3.1.1': 4, '5': 5 } as const;
+
+/**
+ * MQTT 5's Session Expiry Interval: as configured; without it, a persistent session
+ * (`cleanSession: false`) never expires, as in 3.1.1, and a clean one ends with the connection.
+ * Nothing for 3.1.1 and 3.1, which have no such property.
+ */
+function sessionExpiryOf(connection: ConnectionConfig): Pick<ClientOptions, 'sessionExpirySec'> {
+  if (connection.protocolVersion !== '5') return {};
+  const sec = connection.sessionExpirySec ?? (connection.cleanSession ? 0 : 0xffff_ffff);
+  return sec === 0 ? {} : { sessionExpirySec: sec };
+}
+
 /**
  * Builds the client's URL and options, reading certificate files relative to `baseDir`.
  * @throws {ConfigError} when a certificate or key file cannot be read
@@ -201,6 +215,8 @@ export async function resolveClientOptions(
     // An empty id lets the library generate a recognisable `courier-` id.
     ...(connection.clientId === '' ? {} : { clientId: connection.clientId }),
     clean: connection.cleanSession,
+    protocolVersion: PROTOCOL_LEVEL[connection.protocolVersion],
+    ...sessionExpiryOf(connection),
     keepaliveSec: connection.keepaliveSec,
     connectTimeoutMs: Math.round(connection.connectTimeoutSec * 1000),
     family,
@@ -225,6 +241,8 @@ const FIELD_OF: Readonly<Record<string, string>> = {
   url: 'connection.server',
   clientId: 'connection.clientId',
   clean: 'connection.cleanSession',
+  protocolVersion: 'connection.protocolVersion',
+  sessionExpirySec: 'connection.sessionExpirySec',
   keepaliveSec: 'connection.keepaliveSec',
   pingTimeoutMs: 'connection.keepaliveSec',
   connectTimeoutMs: 'connection.connectTimeoutSec',

@@ -89,6 +89,18 @@ export const ConnectionSection = z
       .boolean()
       .default(true)
       .describe('false makes the session persistent on the server (needs a clientId).'),
+    protocolVersion: z
+      .enum(['3.1', '3.1.1', '5'], { error: 'must be "3.1", "3.1.1" or "5"' })
+      .default('3.1.1')
+      .describe('MQTT version spoken to the server.'),
+    sessionExpirySec: z
+      .int({ error: 'must be a whole number of seconds from 0 to 4294967295' })
+      .min(0, { error: 'must be a whole number of seconds from 0 to 4294967295' })
+      .max(4_294_967_295, { error: 'must be a whole number of seconds from 0 to 4294967295' })
+      .optional()
+      .describe(
+        'MQTT 5: how long the server keeps a persistent session after the connection ends; default 0 with cleanSession, "never expires" without.',
+      ),
     keepaliveSec: z
       .int({ error: 'must be a whole number of seconds from 0 to 65535' })
       .min(0, { error: 'must be a whole number of seconds from 0 to 65535' })

@@ -262,6 +262,12 @@ function crossIssues(raw: unknown): ConfigIssue[] {
   // The Will payload is binary data with a two-byte length [MQTT-3.1.3.4].
   wireIssue(lwt.message, 'lwt.message', 'Will message', issues, 'binary');
   homeAssistantIssues(raw, issues);
+  if (connection.sessionExpirySec !== undefined && connection.protocolVersion !== '5') {
+    issues.push({
+      path: 'connection.sessionExpirySec',
+      message: 'is an MQTT 5 setting: set connection.protocolVersion to "5"',
+    });
+  }
   sparkplugIssues(raw, issues);
 
   const reconnect = obj(raw.reconnect);

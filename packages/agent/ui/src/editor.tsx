@@ -320,7 +320,15 @@ export function SecretField(props: FieldProps & { secretKey?: string }) {
   );
 }
 
-const OPTIONS_FIELDS = ['ipv4', 'ipv6', 'dns', 'cleanSession', 'keepaliveSec'];
+const OPTIONS_FIELDS = [
+  'ipv4',
+  'ipv6',
+  'dns',
+  'cleanSession',
+  'keepaliveSec',
+  'protocolVersion',
+  'sessionExpirySec',
+];
 
 /** The route whose page shows the field at `path`, if one does. */
 export function routeOfPath(path: string): string | undefined {

@@ -172,6 +172,21 @@ export function OptionsSection() {
           step="1"
           hint="0 disables it."
         />
+        <SelectField
+          path="connection.protocolVersion"
+          label="MQTT version"
+          options={[
+            { value: '3.1.1', label: '3.1.1' },
+            { value: '5', label: '5.0' },
+            { value: '3.1', label: '3.1' },
+          ]}
+        />
+        <NumberField
+          path="connection.sessionExpirySec"
+          label="Session expiry (s)"
+          step="1"
+          hint="MQTT 5 only. Empty: 0 with a clean session, never expires without."
+        />
       </div>
       <h2>Reconnect</h2>
       <div class="grid">
