@@ -98,8 +98,8 @@ describe('connection flags', () => {
       'Error: You must provide a client id if you are using the -c option.',
     );
     await refused(
-      { protocolVersion: '5' },
-      'Error: Invalid protocol version argument given (5); courier speaks mqttv31 and mqttv311.',
+      { protocolVersion: '6' },
+      'Error: Invalid protocol version argument given (6); courier speaks mqttv5, mqttv311 and mqttv31.',
     );
     await refused(
       { password: 'p' },
