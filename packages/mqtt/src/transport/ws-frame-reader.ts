@@ -6,8 +6,10 @@
  *
  * Chunks are kept in a list with a byte count and each frame takes exactly its bytes from it:
  * a payload inside one chunk is a view of that chunk, and only a payload spread over chunks is
- * copied, once, into a buffer of its exact size. A large frame arriving in small chunks thus
- * costs one copy, not one per chunk (the `Buffer.concat` per chunk it replaces was quadratic).
+ * copied, once, into a buffer of its exact size (allocated when its first part arrives; its
+ * size was checked against the limit at the header). A large frame arriving in small chunks
+ * thus costs one copy of each byte, not a copy of everything so far on every chunk as the
+ * `Buffer.concat` per chunk it replaces did (quadratic).
  *
  * @module
  */
@@ -120,6 +122,9 @@ export class WebSocketFrameReader {
   #fin = false;
   #opcode = 0;
   #payloadBytes = 0;
+  /** A payload arriving over several chunks, and how much of it is here. */
+  #partial: Uint8Array | undefined;
+  #filled = 0;
   /** The message in progress: its opcode (TEXT or BINARY; 0 = none) and its size so far. */
   #messageOpcode = 0;
   #messageBytes = 0;
@@ -133,9 +138,9 @@ export class WebSocketFrameReader {
     this.#acceptText = options.acceptText ?? true;
   }
 
-  /** Bytes received and not yet consumed by a complete frame. */
+  /** Bytes received and not yet reported in an event. */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#buffered + (this.#partial === undefined ? 0 : this.#filled);
   }
 
   /**
@@ -171,6 +176,7 @@ export class WebSocketFrameReader {
         this.#error = error;
         this.#chunks = [];
         this.#buffered = 0;
+        this.#partial = undefined;
       }
       throw error;
     }
@@ -186,12 +192,35 @@ export class WebSocketFrameReader {
       );
     }
     if (this.#state === STATE_HEADER) return this.#readHeader();
-    if (this.#buffered < this.#payloadBytes) return false;
+    const payload = this.#takePayload();
+    if (payload === undefined) return false;
     this.#state = STATE_HEADER;
-    const payload = this.#consume(this.#payloadBytes);
     if (isControlOpcode(this.#opcode)) this.#control(payload, onEvent);
     else this.#data(payload, onEvent);
     return true;
+  }
+
+  /**
+   * The payload of the current frame once all of it is here. A payload inside the buffered
+   * chunks is taken from them ({@link #consume}); one that is still arriving is copied, chunk
+   * by chunk, into a buffer of its exact size, so that the chunk list stays short however the
+   * bytes trickle in (and the peak is one payload, not the chunks plus their copy).
+   */
+  #takePayload(): Uint8Array | undefined {
+    const length = this.#payloadBytes;
+    if (this.#partial === undefined) {
+      if (this.#buffered >= length) return this.#consume(length);
+      if (this.#buffered === 0) return undefined;
+      this.#partial = new Uint8Array(length);
+      this.#filled = 0;
+    }
+    const take = Math.min(length - this.#filled, this.#buffered);
+    this.#copyInto(this.#partial, this.#filled, take);
+    this.#filled += take;
+    if (this.#filled < length) return undefined;
+    const payload = this.#partial;
+    this.#partial = undefined;
+    return payload;
   }
 
   /** The byte `index` bytes into the unconsumed input (header bytes only: a few chunks). */
@@ -364,29 +393,35 @@ export class WebSocketFrameReader {
    * exactly `length` bytes. The caller made sure they are buffered.
    */
   #consume(length: number): Uint8Array {
-    this.#buffered -= length;
     const first = this.#chunks[0];
     if (first === undefined || length === 0) return new Uint8Array(0);
     if (length <= first.byteLength) {
+      this.#buffered -= length;
       const bytes = first.subarray(0, length);
       if (length === first.byteLength) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(length);
       return bytes;
     }
     const out = new Uint8Array(length);
+    this.#copyInto(out, 0, length);
+    return out;
+  }
+
+  /** Moves the next `length` buffered bytes into `out` at `offset`. */
+  #copyInto(out: Uint8Array, offset: number, length: number): void {
     let filled = 0;
     let used = 0;
     while (filled < length) {
       const chunk = this.#chunks[used] as Uint8Array;
       const take = Math.min(chunk.byteLength, length - filled);
-      out.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), filled);
+      out.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), offset + filled);
       filled += take;
       if (take === chunk.byteLength) used++;
       else this.#chunks[used] = chunk.subarray(take);
     }
     // One splice for all the chunks used up: shifting them one by one would be quadratic.
     this.#chunks.splice(0, used);
+    this.#buffered -= length;
     this.#bytesCopied += length;
-    return out;
   }
 }
