@@ -53,6 +53,8 @@ class WebSocketStream extends Duplex {
   /** Message bytes read from the current socket chunk, pushed together by `#flush`. */
   #pending: Uint8Array[] = [];
   #closeSent = false;
+  /** Bytes that followed the 101 response, read on the first `_read`. */
+  #initial: Buffer | undefined;
 
   constructor(socket: Duplex, maxMessageBytes: number, initial: Buffer) {
     super();
@@ -62,7 +64,13 @@ class WebSocketStream extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('close', () => this.destroy());
     socket.on('error', (error: Error) => this.destroy(error));
-    if (initial.length > 0) this.#onData(initial);
+    if (initial.length > 0) {
+      // Frames that came with the 101 response wait for the first read: a broken one must
+      // fail the stream once its owner listens for 'error', not while `openWebSocket` is
+      // still resolving (an 'error' nobody listens to crashes the process).
+      this.#initial = initial;
+      socket.pause();
+    }
   }
 
   #onData(chunk: Buffer): void {
@@ -130,6 +138,12 @@ class WebSocketStream extends Duplex {
   }
 
   override _read(): void {
+    const initial = this.#initial;
+    if (initial !== undefined) {
+      this.#initial = undefined;
+      this.#onData(initial);
+      if (this.destroyed) return;
+    }
     // Data is pushed as frames arrive; the reader wants more: let the socket flow again.
     this.#socket.resume();
   }
