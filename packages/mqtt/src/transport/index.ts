@@ -23,3 +23,4 @@ export type {
   TransportProtocol,
 } from './types.js';
 export { parseServerUrl, redactUrl, type ServerUrl } from './url.js';
+export { WebSocketFrameError } from './ws-frame-reader.js';

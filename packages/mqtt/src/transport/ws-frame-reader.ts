@@ -74,6 +74,8 @@ export interface WebSocketFrameReaderOptions {
   /**
    * Largest message accepted, in bytes, all of its fragments together. Checked at each frame
    * header, before the frame's payload is buffered: a peer cannot make the reader hold more.
+   * (A frame that arrives in pieces gets a buffer of its announced size when its first
+   * payload bytes come, so this is also the most one frame can make the reader allocate.)
    * @default 268435472 (256 MiB + 16)
    */
   readonly maxMessageBytes?: number;
@@ -149,11 +151,6 @@ export class WebSocketFrameReader {
    */
   get bytesCopied(): number {
     return this.#bytesCopied;
-  }
-
-  /** True while a fragmented message is partly received. */
-  get inMessage(): boolean {
-    return this.#messageOpcode !== 0;
   }
 
   /**

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { MqttErrorCode } from '../../src/errors.js';
+import * as library from '../../src/index.js';
 import { WebSocketError } from '../../src/transport/errors.js';
 import {
   encodeClosePayload,
@@ -502,6 +503,14 @@ test('frame reader: nothing may follow a close frame [§5.5.1]', () => {
   const later = new WebSocketFrameReader();
   later.push(close, () => {});
   assert.throws(() => later.push(Uint8Array.of(0x82), () => {}), WebSocketFrameError);
+});
+
+test('frame reader: its error class is exported by the library, for instanceof', () => {
+  assert.equal(library.WebSocketFrameError, WebSocketFrameError);
+  const error = new WebSocketFrameError('x', 'RFC 6455 §5.1', 1002);
+  assert.ok(error instanceof library.WebSocketError);
+  assert.ok(error instanceof library.MqttError);
+  assert.equal(error.name, 'WebSocketFrameError');
 });
 
 test('frame reader: after an error every push throws the same error', () => {
