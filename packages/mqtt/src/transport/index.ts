@@ -29,3 +29,4 @@ export type {
   TransportProtocol,
 } from './types.js';
 export { parseServerUrl, redactUrl, type ServerUrl } from './url.js';
+export { WebSocketFrameError } from './ws-frame-reader.js';

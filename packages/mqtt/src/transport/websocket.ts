@@ -9,6 +9,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { WebSocketError } from './errors.js';
+import { CloseCode, encodeClosePayload, encodeFrame, MASK_BYTES, Opcode } from './ws-frame.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type WebSocketEvent,
+  WebSocketFrameError,
+  WebSocketFrameReader,
+} from './ws-frame-reader.js';
 
 /** Options of {@link openWebSocket}. */
 export interface WebSocketOptions {
@@ -18,139 +25,125 @@ export interface WebSocketOptions {
   readonly secure: boolean;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
-  /** Largest frame accepted. @default 256 MiB + 16 */
-  readonly maxFrameBytes?: number;
+  /**
+   * Largest message accepted from the server, all fragments together, checked before it is
+   * buffered: a larger one fails the connection with close code 1009.
+   * @default 268435472 (256 MiB + 16)
+   */
+  readonly maxMessageBytes?: number;
 }
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const OP_CONTINUATION = 0x0;
-const OP_TEXT = 0x1;
-const OP_BINARY = 0x2;
-const OP_CLOSE = 0x8;
-const OP_PING = 0x9;
-const OP_PONG = 0xa;
 
-/** Builds one masked client frame [RFC 6455 §5.3: a client masks every frame]. */
-function frame(opcode: number, payload: Uint8Array): Buffer {
-  const length = payload.byteLength;
-  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(headerLength + 4 + length);
-  out[0] = 0x80 | opcode;
-  if (length < 126) {
-    out[1] = 0x80 | length;
-  } else if (length < 65536) {
-    out[1] = 0x80 | 126;
-    out.writeUInt16BE(length, 2);
-  } else {
-    out[1] = 0x80 | 127;
-    out.writeBigUInt64BE(BigInt(length), 2);
-  }
-  const mask = randomBytes(4);
-  mask.copy(out, headerLength);
-  const body = headerLength + 4;
-  for (let i = 0; i < length; i++) out[body + i] = payload[i]! ^ mask[i & 3]!;
-  return out;
+/** A client frame: every one is masked, with a fresh key [RFC 6455 §5.3]. */
+function clientFrame(opcode: Opcode, payload: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  return encodeFrame(opcode, payload, { mask: randomBytes(MASK_BYTES) });
 }
 
-/** The WebSocket connection as a byte-stream Duplex. */
+/**
+ * The WebSocket connection as a byte-stream Duplex: binary messages in and out, their
+ * boundaries ignored, since MQTT packets need not align with them [MQTT-6.0.0-2]. Framing rules
+ * are the reader's ({@link WebSocketFrameReader}); this class answers pings, runs the closing
+ * handshake and fails the connection with the close code a broken frame calls for.
+ */
 class WebSocketStream extends Duplex {
   readonly #socket: Duplex;
-  readonly #maxFrameBytes: number;
-  #buffer: Buffer = Buffer.alloc(0);
-  #fragments: Buffer[] = [];
+  // [MQTT-6.0.0-1] MQTT travels in binary messages only; a text message fails the connection.
+  readonly #reader: WebSocketFrameReader;
+  /** Message bytes read from the current socket chunk, pushed together by `#flush`. */
+  #pending: Uint8Array[] = [];
   #closeSent = false;
+  /** Bytes that followed the 101 response, read on the first `_read`. */
+  #initial: Buffer | undefined;
 
-  constructor(socket: Duplex, maxFrameBytes: number, initial: Buffer) {
+  constructor(socket: Duplex, maxMessageBytes: number, initial: Buffer) {
     super();
     this.#socket = socket;
-    this.#maxFrameBytes = maxFrameBytes;
+    this.#reader = new WebSocketFrameReader({ maxMessageBytes, acceptText: false });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.push(null));
     socket.on('close', () => this.destroy());
     socket.on('error', (error: Error) => this.destroy(error));
-    if (initial.length > 0) this.#onData(initial);
+    if (initial.length > 0) {
+      // Frames that came with the 101 response wait for the first read: a broken one must
+      // fail the stream once its owner listens for 'error', not while `openWebSocket` is
+      // still resolving (an 'error' nobody listens to crashes the process).
+      this.#initial = initial;
+      socket.pause();
+    }
   }
 
   #onData(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     try {
-      while (this.#parseFrame()) {
-        // keep going
-      }
+      this.#reader.push(chunk, this.#onEvent);
+      this.#flush();
     } catch (error) {
+      // [RFC 6455 §7.1.7] Fail the connection: say why in a close frame, then drop it.
+      if (error instanceof WebSocketFrameError) this.#sendClose(error.closeCode);
       this.destroy(error as Error);
     }
   }
 
-  /** Parses one frame from the buffer; false when more bytes are needed. */
-  #parseFrame(): boolean {
-    const b = this.#buffer;
-    if (b.length < 2) return false;
-    const fin = (b[0]! & 0x80) !== 0;
-    const opcode = b[0]! & 0x0f;
-    if ((b[0]! & 0x70) !== 0) throw new WebSocketError('WebSocket frame with reserved bits set');
-    if ((b[1]! & 0x80) !== 0)
-      throw new WebSocketError('masked frame from the server (RFC 6455 §5.1)');
-    let length = b[1]! & 0x7f;
-    let offset = 2;
-    if (length === 126) {
-      if (b.length < 4) return false;
-      length = b.readUInt16BE(2);
-      offset = 4;
-    } else if (length === 127) {
-      if (b.length < 10) return false;
-      const big = b.readBigUInt64BE(2);
-      if (big > BigInt(this.#maxFrameBytes)) {
-        throw new WebSocketError(`WebSocket frame of ${big} bytes exceeds the limit`);
-      }
-      length = Number(big);
-      offset = 10;
-    }
-    if (length > this.#maxFrameBytes) {
-      throw new WebSocketError(`WebSocket frame of ${length} bytes exceeds the limit`);
-    }
-    if (b.length < offset + length) return false;
-    const payload = b.subarray(offset, offset + length);
-    this.#buffer = b.subarray(offset + length);
-    switch (opcode) {
-      case OP_BINARY:
-      case OP_TEXT:
-      case OP_CONTINUATION:
-        if (fin && this.#fragments.length === 0) {
-          this.#deliver(payload);
-        } else {
-          this.#fragments.push(payload);
-          if (fin) {
-            this.#deliver(Buffer.concat(this.#fragments));
-            this.#fragments = [];
-          }
-        }
+  readonly #onEvent = (event: WebSocketEvent): void => {
+    switch (event.type) {
+      case 'data':
+        if (event.payload.byteLength > 0) this.#pending.push(event.payload);
         break;
-      case OP_PING:
-        this.#socket.write(frame(OP_PONG, payload));
+      case 'ping':
+        // [§5.5.2] Answer with a pong carrying the same bytes, unless we are closing.
+        if (!this.#closeSent) this.#sendControl(clientFrame(Opcode.PONG, event.payload));
         break;
-      case OP_PONG:
+      case 'pong':
+        // Unsolicited pongs are allowed as a heartbeat and need no answer [§5.5.3].
         break;
-      case OP_CLOSE:
-        if (!this.#closeSent) {
-          this.#closeSent = true;
-          this.#socket.write(frame(OP_CLOSE, payload.subarray(0, 2)));
-        }
+      case 'close':
+        // [§5.5.1] Answer with a close frame echoing the code, unless ours went first; then
+        // the server closes the TCP connection [§7.1.1], and our end of it follows.
+        this.#sendClose(event.code);
         this.#socket.end();
+        this.#flush();
         this.push(null);
         break;
-      default:
-        throw new WebSocketError(`unknown WebSocket opcode ${opcode}`);
     }
-    return true;
-  }
+  };
 
-  /** Pushes a message's bytes; a full read buffer pauses the socket (back-pressure). */
-  #deliver(bytes: Buffer): void {
+  /**
+   * Pushes the message bytes one socket chunk held, as one chunk: frames are not message
+   * boundaries to the reader of a byte stream, and one push per chunk is what TCP gives it.
+   * (A view when they come from one frame; a copy of at most a chunk's size otherwise.) A full
+   * read buffer pauses the socket: back-pressure reaches the server through TCP.
+   */
+  #flush(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    const bytes = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending);
     if (!this.push(bytes)) this.#socket.pause();
   }
 
+  /**
+   * Writes a control frame unless the socket is already ending: a ping that races our close
+   * needs no pong [§5.5.1: nothing is sent after a close frame]. Data frames are written
+   * without this check, so that writing after the end fails loudly.
+   */
+  #sendControl(frame: Uint8Array): void {
+    if (this.#socket.writableEnded || this.#socket.destroyed) return;
+    this.#socket.write(frame);
+  }
+
+  #sendClose(code: number | undefined): void {
+    if (this.#closeSent) return;
+    this.#closeSent = true;
+    this.#sendControl(clientFrame(Opcode.CLOSE, encodeClosePayload(code)));
+  }
+
   override _read(): void {
+    const initial = this.#initial;
+    if (initial !== undefined) {
+      this.#initial = undefined;
+      this.#onData(initial);
+      if (this.destroyed) return;
+    }
     // Data is pushed as frames arrive; the reader wants more: let the socket flow again.
     this.#socket.resume();
   }
@@ -160,19 +153,20 @@ class WebSocketStream extends Duplex {
     _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
-    this.#socket.write(frame(OP_BINARY, chunk), callback);
+    this.#socket.write(clientFrame(Opcode.BINARY, chunk), callback);
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    // One frame for everything written in one tick.
-    this.#socket.write(frame(OP_BINARY, Buffer.concat(chunks.map((c) => c.chunk))), callback);
+    // One frame for everything written in one tick, masked straight from the chunks.
+    const frame = clientFrame(
+      Opcode.BINARY,
+      chunks.map((c) => c.chunk),
+    );
+    this.#socket.write(frame, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#closeSent) {
-      this.#closeSent = true;
-      this.#socket.write(frame(OP_CLOSE, Uint8Array.of(0x03, 0xe8)));
-    }
+    this.#sendClose(CloseCode.NORMAL);
     this.#socket.end();
     callback();
   }
@@ -246,7 +240,9 @@ export function openWebSocket(socket: Duplex, options: WebSocketOptions): Promis
         return;
       }
       cleanup();
-      resolve(new WebSocketStream(socket, options.maxFrameBytes ?? 268_435_472, rest));
+      resolve(
+        new WebSocketStream(socket, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, rest),
+      );
     };
     const onError = (error: Error): void => fail(error.message, error);
     const onClose = (): void => fail('the connection closed during the upgrade');
