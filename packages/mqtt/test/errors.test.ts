@@ -81,6 +81,11 @@ const refinements: [ErrorClass, ErrorClass, () => entry.MqttError][] = [
     StoreError,
     () => new StoreCorruptionError('/x/log', 'torn-tail', 10, 4, 'short record'),
   ],
+  [
+    entry.WebSocketFrameError,
+    entry.WebSocketError,
+    () => new entry.WebSocketFrameError('masked frame', 'RFC 6455 §5.1', 1002),
+  ],
 ];
 
 const brand = (name: string): symbol => Symbol.for(`courier-mqtt.error.${name}`);

@@ -32,6 +32,10 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 268_435_472;
  * before the TCP connection is dropped.
  */
 export class WebSocketFrameError extends WebSocketError {
+  override get name(): string {
+    return 'WebSocketFrameError';
+  }
+
   /** The rule broken, e.g. `RFC 6455 §5.1`. */
   readonly rule: string;
   /** The close status that tells the peer why: 1002, 1003, 1007 or 1009 [§7.4.1]. */
