@@ -526,7 +526,7 @@ export class Agent {
     this.#homeAssistant = next;
     if (next === undefined || this.#state !== ModuleState.CONNECTED) return;
     // What the old table announced and the new one lacks is removed, as after a restart.
-    await next.handle(next.discovery.topic, new TextEncoder().encode(JSON.stringify(before)));
+    next.forget(before);
     await next.announce();
   }
 

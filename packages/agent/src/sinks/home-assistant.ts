@@ -367,20 +367,27 @@ export class HomeAssistantLink {
       return true;
     }
     if (topic !== this.#discovery.topic) return false;
-    // Our own retained configuration (a previous run's, or the echo of ours): components it
-    // announced that we no longer have are removed by sending them with only their platform.
+    // Our own retained configuration (a previous run's, or the echo of ours).
     let previous: unknown;
     try {
       previous = JSON.parse(new TextDecoder().decode(payload));
     } catch {
       previous = undefined;
     }
+    if (this.forget(previous)) await this.#publishDiscovery();
+    return true;
+  }
+
+  /**
+   * Components that `previous` (a discovery payload of ours) announced and we no longer have
+   * are removed by the next discovery sent: each goes with only its platform.
+   * @returns whether the discovery changed (and should be sent)
+   */
+  forget(previous: unknown): boolean {
     const removed = removedComponents(previous, this.#discovery.payload);
-    if (removed.size > 0) {
-      this.#discovery = buildDiscovery(this.#config, this.#channels, this.#version, removed);
-      this.#host.report('info', `Home Assistant: removing ${[...removed.keys()].join(', ')}`);
-      await this.#publishDiscovery();
-    }
+    if (removed.size === 0) return false;
+    this.#discovery = buildDiscovery(this.#config, this.#channels, this.#version, removed);
+    this.#host.report('info', `Home Assistant: removing ${[...removed.keys()].join(', ')}`);
     return true;
   }
 

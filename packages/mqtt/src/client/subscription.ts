@@ -212,7 +212,7 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
   #head = 0;
   #full = false;
   #ended = false;
-  /** Whether a reader has asked for the iterator (see {@link wants}). */
+  /** Whether a reader has asked for the iterator (see {@link started}). */
   #started = false;
   #dropped = 0;
   #waiter: ((result: IteratorResult<Message>) => void) | undefined;
@@ -240,14 +240,14 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
   }
 
   /**
-   * Whether this subscription takes a message, given whether a `message` event listener is
-   * attached. A subscription whose iterator was never asked for, beside a listener, is the
-   * callback style (`client.on('message', ...)` then `subscribe()`, as with MQTT.js): the
-   * listener takes the message, and the subscription neither keeps it nor holds its
-   * acknowledgement. Without a listener it keeps it for a reader that starts late.
+   * Whether a reader has asked for the iterator. Beside a `message` event listener, a
+   * subscription never iterated is the callback style (`client.on('message', ...)` then
+   * `subscribe()`, as with MQTT.js): the listener takes the message, and the subscription
+   * neither keeps it nor holds its acknowledgement. Without a listener it keeps it for a reader
+   * that starts late.
    */
-  wants(listening: boolean): boolean {
-    return this.#started || !listening;
+  get started(): boolean {
+    return this.#started;
   }
 
   /**

@@ -116,7 +116,7 @@ export class Subscriptions {
     const listening = this.#host.listening();
     if (listening) this.#host.emitMessage(message);
     let subscriptions = this.#trie.match(packet.topic);
-    if (listening) subscriptions = subscriptions.filter((s) => s.wants(true));
+    if (listening) subscriptions = subscriptions.filter((s) => s.started);
     if (ack === undefined) {
       for (const subscription of subscriptions) subscription.push(message, undefined);
       return;
