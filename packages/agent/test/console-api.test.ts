@@ -458,6 +458,7 @@ describe('console API: configuration', () => {
       'security.psk.key': false,
       'backup.login.password': false,
       'backup.security.psk.key': false,
+      'azure.deviceKey': false,
       'web.passwordHash': false,
       'redis.url': true,
     });
