@@ -5,17 +5,20 @@
 // renewed before it expires without a lost message.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
 import {
   azureIotHub,
   azureIotHubSas,
   type Client,
   type ClientOptions,
+  type ClientState,
   ConnectionRefusedError,
   connect,
   InvalidOptionError,
   ProfileViolationError,
   resolveOptions,
 } from 'courier-mqtt';
+import { encode, type Packet, Parser } from 'courier-mqtt/packet';
 import { type AwsIotEmulator, startAwsIotEmulator } from '../../../../test/helpers/aws-iot.js';
 import {
   type AzureIotHubEmulator,
@@ -305,6 +308,62 @@ test('AWS and Exosite: QoS 2, retain and sizes refused before the wire, the conn
   assert.equal(murano.state.status, 'connected');
 });
 
+test('Exosite: a QoS 2 message from the server is not answered with PUBREC; the client closes with why', async (t) => {
+  // A scripted TLS peer that misbehaves as Murano never does: it sends a QoS 2 PUBLISH. Murano
+  // disconnects a device that sends PUBREC, so the client must close instead of answering.
+  const received: Packet[] = [];
+  const server = createTlsServer({ key: certs.server.key, cert: certs.server.cert }, (socket) => {
+    socket.on('error', () => undefined);
+    const parser = new Parser({ protocolVersion: 4 });
+    socket.on('data', (chunk: Uint8Array) =>
+      parser.push(chunk, (packet) => {
+        received.push(packet);
+        if (packet.type === 'connect') {
+          socket.write(encode({ type: 'connack', sessionPresent: false, returnCode: 0 }, 4));
+          socket.write(
+            encode(
+              {
+                type: 'publish',
+                topic: '$resource/data_out',
+                payload: new TextEncoder().encode('1'),
+                qos: 2,
+                retain: false,
+                dup: false,
+                packetId: 7,
+              },
+              4,
+            ),
+          );
+        }
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as { port: number }).port;
+  const client = await connect(`mqtts://127.0.0.1:${port}`, {
+    profile: 'exosite',
+    tls: { ca: certs.ca.cert, servername: 'localhost' },
+    reconnect: false,
+  });
+  t.after(() => client.end({ force: true }));
+  let closed: ClientState | undefined;
+  for await (const state of client.states()) {
+    if (state.status === 'closed') {
+      closed = state;
+      break;
+    }
+  }
+  const error = closed?.lastError;
+  assert.ok(error instanceof ProfileViolationError, String(error));
+  assert.equal(error.rule, 'qos2-flow');
+  assert.deepEqual(
+    received.map((p) => p.type),
+    ['connect'],
+    'no PUBREC was written',
+  );
+});
+
 // ─── Azure-like endpoint ─────────────────────────────────────────────────────────────
 
 test('the SAS token is Microsoft’s: the emulator verifies it, and refuses a wrong key', async (t) => {
@@ -385,8 +444,9 @@ test('Azure: a short-lived token is renewed before it expires, a QoS 1 stream lo
     hub: 'localhost',
     deviceId: DEVICE,
     key: KEY,
-    ttlSec: 3,
-    renewBeforeSec: 1,
+    // Tokens live 3 to 4 s (the expiry is in whole seconds) and are renewed 2 s before.
+    ttlSec: 4,
+    renewBeforeSec: 2,
     minTtlSec: 1,
     tls: { ca: certs.ca.cert },
   });
