@@ -484,3 +484,76 @@ test('Azure: a short-lived token is renewed before it expires, a QoS 1 stream lo
   assert.equal(got.size, sent);
   assert.equal(client.droppedCount, 0);
 });
+
+test('azureIotHub: each setting checked with its field named; the builder’s options resolve', () => {
+  const base = { hub: 'myhub.azure-devices.net', deviceId: DEVICE, key: KEY };
+  const field = (o: object, name: string): void => {
+    assert.throws(
+      () => azureIotHub({ ...base, ...o }),
+      (e: unknown) => e instanceof InvalidOptionError && e.field === name,
+      name,
+    );
+  };
+  field({ hub: 'not a host' }, 'azureIotHub.hub');
+  field({ deviceId: 'a/b' }, 'azureIotHub.deviceId');
+  field({ deviceId: 'd'.repeat(129) }, 'azureIotHub.deviceId');
+  field({ key: '' }, 'azureIotHub.key');
+  field({ ttlSec: 59 }, 'azureIotHub.ttlSec');
+  field({ ttlSec: 1.5 }, 'azureIotHub.ttlSec');
+  field({ ttlSec: 600, renewBeforeSec: 600 }, 'azureIotHub.renewBeforeSec');
+  field({ deviceKey: KEY }, 'azureIotHub.deviceKey');
+  const { url, options } = azureIotHub(base);
+  assert.equal(url, 'mqtts://myhub.azure-devices.net:8883');
+  const resolved = resolveOptions(url, options);
+  assert.equal(resolved.profile.name, 'azure-iot-hub');
+  assert.equal(resolved.clientId, DEVICE);
+  assert.equal(resolved.servers[0]!.username, AZURE_USER);
+  assert.equal(resolved.clean, false);
+});
+
+test('a password provider is called at each attempt; one that fails or answers no password is a typed error', async () => {
+  const { options } = azureIotHub({
+    hub: 'localhost',
+    deviceId: DEVICE,
+    key: KEY,
+    tls: { ca: certs.ca.cert },
+  });
+  const url = `mqtts://127.0.0.1:${azure.port}`;
+  let calls = 0;
+  const provider = options.password as () => unknown;
+  const client = await connect(url, {
+    ...options,
+    password: () => {
+      calls++;
+      return provider() as string;
+    },
+    reconnect: { minDelayMs: 10, maxDelayMs: 10 },
+  });
+  const before = azure.connections.length;
+  client.reconnect();
+  await azure.until(() => azure.connections.length > before);
+  assert.equal(calls, 2, 'one call per connection attempt');
+  await client.end();
+
+  const failing = await connect(url, {
+    ...options,
+    password: () => {
+      throw new Error('key vault unreachable');
+    },
+    reconnect: false,
+  }).then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
+  assert.ok(failing instanceof InvalidOptionError && failing.field === 'password');
+  assert.match(failing.message, /the password provider failed: key vault unreachable/);
+  const garbage = await connect(url, {
+    ...options,
+    password: () => ({ password: 'x', expiresAtMs: Number.NaN }),
+    reconnect: false,
+  }).then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
+  assert.ok(garbage instanceof InvalidOptionError && garbage.field === 'password().expiresAtMs');
+});
