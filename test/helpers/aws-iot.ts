@@ -17,6 +17,7 @@
  * @module
  */
 
+import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
@@ -45,6 +46,8 @@ export interface AwsIotEmulator {
   readonly refusals: AwsRefusal[];
   /** Connections that passed the TLS checks and reached the broker. */
   readonly accepted: () => number;
+  /** Resolves once `predicate` holds (checked at each packet and refusal); rejects after `timeoutMs`. */
+  until(predicate: () => boolean, timeoutMs?: number): Promise<void>;
   /** The broker behind (listener 0, plain); listener 1 is TLS without AWS's rules. */
   readonly broker: Mosquitto;
   close(): Promise<void>;
@@ -67,10 +70,15 @@ export async function startAwsIotEmulator(
   const refusals: AwsRefusal[] = [];
   const sockets = new Set<Socket>();
   let accepted = 0;
+  const changes = new EventEmitter();
+  const changed = (): void => {
+    changes.emit('change');
+  };
 
   const refuse = (socket: Socket, rule: string, detail: string): void => {
     refusals.push({ rule, detail });
     socket.destroy();
+    changed();
   };
 
   const relay = (client: TLSSocket): void => {
@@ -99,9 +107,11 @@ export async function startAwsIotEmulator(
         refusals.push(...broken);
         client.destroy();
         upstream.destroy();
+        changed();
         return;
       }
       upstream.write(chunk);
+      changed();
     });
     upstream.on('data', (chunk: Uint8Array) => client.write(chunk));
   };
@@ -129,7 +139,10 @@ export async function startAwsIotEmulator(
       },
     );
     // A ClientHello with other ALPN names fails the handshake before the callback.
-    server.on('tlsClientError', (error) => refusals.push({ rule: 'tls', detail: error.message }));
+    server.on('tlsClientError', (error) => {
+      refusals.push({ rule: 'tls', detail: error.message });
+      changed();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     return { server, port: typeof address === 'object' && address !== null ? address.port : 0 };
@@ -150,6 +163,24 @@ export async function startAwsIotEmulator(
     packets,
     refusals,
     accepted: () => accepted,
+    until: (predicate, timeoutMs = 20_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (predicate()) {
+          resolve();
+          return;
+        }
+        const timer = setTimeout(() => {
+          changes.off('change', look);
+          reject(new Error(`AWS emulator: condition not met within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const look = (): void => {
+          if (!predicate()) return;
+          clearTimeout(timer);
+          changes.off('change', look);
+          resolve();
+        };
+        changes.on('change', look);
+      }),
     broker,
     close,
   };

@@ -229,7 +229,10 @@ test('AWS-like endpoint: SNI and ALPN x-amzn-mqtt-ca accepted on 443, refused wi
 });
 
 test('AWS-like endpoint: a subscribe of 20 filters goes out as SUBSCRIBEs of 8, 8 and 4', async (t) => {
-  const client = await connect(`mqtts://127.0.0.1:${aws.port8883}`, awsOptions());
+  const client = await connect(
+    `mqtts://127.0.0.1:${aws.port8883}`,
+    awsOptions({ reconnect: { minDelayMs: 10, maxDelayMs: 10 } }),
+  );
   t.after(() => client.end({ force: true }));
   const from = aws.packets.length;
   const filters = Array.from({ length: 20 }, (_, i) => ({
@@ -264,6 +267,26 @@ test('AWS-like endpoint: a subscribe of 20 filters goes out as SUBSCRIBEs of 8, 
   const iterator = sub[Symbol.asyncIterator]();
   const first = await iterator.next();
   assert.equal(first.value?.topic, 'split/19');
+
+  // A new connection without a session (clean: true): the 20 subscriptions are restored, in
+  // packets of 8 again.
+  const mark = aws.packets.length;
+  const restored = (): number[] =>
+    aws.packets
+      .slice(mark)
+      .filter((p) => p.type === 'subscribe')
+      .map((p) => (p.type === 'subscribe' ? p.subscriptions.length : 0));
+  const refusedBefore = aws.refusals.length;
+  client.reconnect();
+  await aws.until(
+    () =>
+      restored().reduce((a, b) => a + b, 0) >= 20 ||
+      aws.refusals.slice(refusedBefore).some((r) => r.rule === 'filters'),
+  );
+  assert.deepEqual(aws.refusals.slice(refusedBefore), [], 'no AWS rule broken');
+  assert.deepEqual(restored(), [8, 8, 4]);
+  await client.publish('split/0', 'again', { qos: 1 });
+  assert.equal((await iterator.next()).value?.topic, 'split/0');
 });
 
 test('AWS and Exosite: QoS 2, retain and sizes refused before the wire, the connection kept', async (t) => {
