@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createClient as createRedisClient } from 'redis';
+import { startAzureIotHubEmulator } from '../../../test/helpers/azure-iot-hub.js';
 import { testCerts, tlsListenerLines } from '../../../test/helpers/certs.js';
 import { startRedis } from '../../../test/helpers/redis.js';
 import {
@@ -475,6 +476,45 @@ describe('web console in Chromium', () => {
       fx.agent.config.topics.map((r) => r.topic),
       ['OfficeTemp', 'RTD9', 'ValveState'],
     );
+  });
+
+  it('Azure IoT Hub: the State card shows hub, SAS expiry and renewal; the device key is only "set"', async (t) => {
+    const certs = await testCerts();
+    const key = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
+    const hub = await startAzureIotHubEmulator(t, certs, { 'pump-7': key }, 'localhost');
+    const fx = await startConsoleFixture(t);
+    const { login: _login, ...config } = fx.agent.config;
+    const applied = await fx.agent.applyConfig({
+      ...config,
+      connection: {
+        ...config.connection,
+        server: '127.0.0.1',
+        port: hub.port,
+        clientId: 'pump-7',
+        profile: 'azure-iot-hub',
+      },
+      security: { authMode: 'server', ca: certs.ca.certFile },
+      lwt: {},
+      topics: [],
+      azure: { hub: 'localhost', deviceId: 'pump-7', deviceKey: key, sasTtlSec: 3600 },
+    } as never);
+    assert.deepEqual(applied, { ok: true, applied: 'reconnected' });
+    await fx.agent.whenConnected(10_000);
+    const page = await loggedInPage(t, fx.web.url);
+    const card = page.locator('[data-testid=platform-card]');
+    await card.filter({ hasText: /Azure IoT Hub/ }).waitFor();
+    const expires = hub.connections.at(-1)!.expirySec * 1000;
+    assert.equal(
+      await page.locator('[data-testid=platform-sas-expiry]').textContent(),
+      await page.evaluate((at) => new Date(at).toLocaleString(), expires),
+    );
+    assert.notEqual(await page.locator('[data-testid=platform-sas-renewal]').textContent(), '—');
+    assert.equal(await page.locator('[data-testid=platform-device-key]').textContent(), '********');
+    await go(page, 'connection');
+    await page.locator('input[name="azure.hub"]').waitFor();
+    assert.equal(await page.locator('input[name="azure.hub"]').inputValue(), 'localhost');
+    assert.equal(await page.locator('input[name="azure.deviceKey"]').inputValue(), '');
+    assert.equal((await page.content()).includes(key), false, 'the key is not in the page');
   });
 
   it('takes a screenshot of every section at desktop and phone width', async (t) => {

@@ -42,8 +42,62 @@ export function ConnectionSection() {
         />
         <NumberField path="connection.connectTimeoutSec" label="Connect timeout (s)" />
       </div>
+      <Platform />
       <BackupServer />
     </EditSection>
+  );
+}
+
+const PROFILES = [
+  { value: 'generic', label: 'Generic MQTT broker' },
+  { value: 'exosite', label: 'Exosite Murano' },
+  { value: 'aws-iot', label: 'AWS IoT Core' },
+  { value: 'azure-iot-hub', label: 'Azure IoT Hub' },
+] as const;
+
+/**
+ * The cloud platform (`connection.profile`) and, for Azure IoT Hub, the device identity the
+ * SAS token is signed from. The device key is a secret field: shown as set or not, never sent
+ * back by the server. Leaving Azure removes the `azure` section and its key.
+ */
+function Platform() {
+  const editor = useEditor();
+  const profile = String(getAt(editor.draft, 'connection.profile') ?? 'generic');
+  const pick = (value: string) => {
+    editor.set('connection.profile', value);
+    if (value === 'azure-iot-hub' && getAt(editor.draft, 'azure') === undefined) {
+      editor.set('azure', { hub: '', deviceId: '', sasTtlSec: 3600 });
+    } else if (value !== 'azure-iot-hub') {
+      editor.set('azure', undefined);
+      editor.setSecret('azure.deviceKey', undefined);
+    }
+  };
+  return (
+    <>
+      <h2>Cloud platform</h2>
+      <div class="grid">
+        <SelectField
+          path="connection.profile"
+          label="Platform"
+          options={PROFILES}
+          onPick={pick}
+          hint="Applies the platform's documented MQTT limits (QoS, retain, sizes, TLS)."
+        />
+        {profile === 'azure-iot-hub' && (
+          <>
+            <TextField
+              path="azure.hub"
+              label="IoT hub"
+              placeholder="myhub.azure-devices.net"
+              wide
+            />
+            <TextField path="azure.deviceId" label="Device id" />
+            <SecretField path="azure.deviceKey" label="Device key" hint="Base64 symmetric key." />
+            <NumberField path="azure.sasTtlSec" label="SAS token lifetime (s)" step="1" />
+          </>
+        )}
+      </div>
+    </>
   );
 }
 
