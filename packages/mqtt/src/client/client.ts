@@ -82,6 +82,9 @@ interface ClientEvents {
 
 const now = (): number => performance.now();
 
+/** The longest delay `setTimeout` honours (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function closedError(): ClientClosedError {
   return new ClientClosedError();
 }
@@ -642,10 +645,15 @@ export class Client {
    */
   #scheduleRenewal(link: Connection, times: CredentialTimes): void {
     this.#stopRenewal();
-    const delayMs = Math.max(0, times.renewAtMs - Date.now());
+    // A timer longer than 2^31-1 ms fires at once: wait in steps (a token may live a year).
+    const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, times.renewAtMs - Date.now()));
     this.#renewTimer = setTimeout(() => {
       this.#renewTimer = undefined;
       if (this.#ended || this.#link !== link || this.#state.current.status !== 'connected') {
+        return;
+      }
+      if (Date.now() < times.renewAtMs) {
+        this.#scheduleRenewal(link, times);
         return;
       }
       this.#renewing = true;
