@@ -43,6 +43,9 @@ export * from './store/index.js';
 export {
   isValidTopicFilter,
   isValidTopicName,
+  matchingFilter,
+  parseSharedFilter,
+  type SharedFilter,
   TopicTrie,
   topicMatches,
   validateTopicFilter,
