@@ -33,6 +33,7 @@ export {
   PublishRejectedError,
   QosDowngradedError,
   QueueFullError,
+  RequestTimeoutError,
   type RefusalDetails,
   ServerDisconnectError,
   type ServerFeature,
