@@ -574,6 +574,13 @@ export class Client {
       this.#store.clear();
     } else {
       this.#session.restore(snapshot);
+      // New Subscription Identifiers must not reuse those the broker may still hold.
+      this.#subscriptions.restoreIds(
+        snapshot.subscriptions.map((s) => ({
+          filter: s.filter,
+          ...(s.subscriptionIdentifier === undefined ? {} : { id: s.subscriptionIdentifier }),
+        })),
+      );
     }
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
