@@ -76,6 +76,7 @@ export type {
   DroppedMessage,
   EndOptions,
   FilterRequest,
+  OutgoingPublishProperties,
   PublishOptions,
   SubscribeOptions,
 } from './types.js';

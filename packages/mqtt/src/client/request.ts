@@ -121,11 +121,6 @@ function checkQos(value: unknown): QoS {
   return value;
 }
 
-/** A received message's properties (MQTT 5.0), whatever the `Message` type says of them. */
-function propertiesOf(message: Message) {
-  return (message as Message & { readonly properties?: OutgoingPublishProperties }).properties;
-}
-
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
@@ -269,7 +264,7 @@ export class Requests {
     // One request at a time, in arrival order: a slow handler holds back the next request's
     // acknowledgement, so the broker's flow control bounds what waits.
     for await (const request of subscription) {
-      const props = propertiesOf(request);
+      const props = request.properties;
       const responseTopic = props?.responseTopic;
       if (responseTopic === undefined) {
         responder.skipped++;
@@ -332,7 +327,7 @@ export class Requests {
 
   async #consume(responseTopic: string, subscription: Subscription): Promise<void> {
     for await (const response of subscription) {
-      const correlationData = propertiesOf(response)?.correlationData;
+      const correlationData = response.properties?.correlationData;
       const pending = correlationData === undefined ? undefined : this.#settle(hex(correlationData));
       if (pending === undefined) this.#unmatched++;
       else pending.resolve(response);
