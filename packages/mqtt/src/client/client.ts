@@ -45,9 +45,9 @@ import {
 import {
   type RequestOptions,
   Requests,
-  type RespondOptions,
   type Responder,
   type ResponderFailure,
+  type RespondOptions,
   type ResponseReply,
 } from './request.js';
 import { referencedServer } from './servers.js';
@@ -64,14 +64,14 @@ import type {
 } from './types.js';
 import { storeFailure, WriteAhead } from './write-ahead.js';
 
-export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   RequestOptions,
-  RespondOptions,
   Responder,
   ResponderFailure,
+  RespondOptions,
   ResponseReply,
 } from './request.js';
+export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   DroppedMessage,
   EndOptions,
@@ -442,11 +442,7 @@ export class Client {
    * a bad option; {@link QueueFullError} with `maxPendingRequests` requests waiting
    * @returns rejects with {@link RequestTimeoutError} after `timeoutMs` (default 30 s)
    */
-  request(
-    topic: string,
-    payload: string | Uint8Array,
-    options?: RequestOptions,
-  ): Promise<Message> {
+  request(topic: string, payload: string | Uint8Array, options?: RequestOptions): Promise<Message> {
     if (this.#ended) return Promise.reject(closedError());
     try {
       return this.#requests.request(topic, payload, options);

@@ -79,7 +79,10 @@ const V5_SUBSCRIBE_OPTIONS = [
   'userProperties',
 ] as const;
 
-function optionalBoolean(options: SubscribeOptions, field: 'noLocal' | 'retainAsPublished'): boolean {
+function optionalBoolean(
+  options: SubscribeOptions,
+  field: 'noLocal' | 'retainAsPublished',
+): boolean {
   const value = options[field];
   if (value === undefined) return false;
   if (typeof value !== 'boolean') {

@@ -112,7 +112,8 @@ export const SUBSCRIBE_HINTS: Readonly<Record<string, string>> = {
   nl: 'did you mean noLocal?',
   rap: 'did you mean retainAsPublished?',
   rh: 'did you mean retainHandling?',
-  properties: 'did you mean userProperties? (the subscription identifier is assigned by the client)',
+  properties:
+    'did you mean userProperties? (the subscription identifier is assigned by the client)',
   subscriptionIdentifier: 'not an option: the client assigns one per subscribe() call',
 };
 

@@ -34,8 +34,8 @@ import type {
   Subscription,
   UnsubackPacket,
 } from '../packet/types.js';
-import { parseSharedFilter } from '../topic/index.js';
 import type { OutgoingRecord, StoredSubscription, StoreSnapshot } from '../store/types.js';
+import { parseSharedFilter } from '../topic/index.js';
 import type { QueuedOutside, SessionContext, Settleable } from './types.js';
 
 /** An outgoing message in the session's hands. */
