@@ -15,6 +15,11 @@ export {
   type FilterRequest,
   type OutgoingPublishProperties,
   type PublishOptions,
+  type RequestOptions,
+  type RespondOptions,
+  type Responder,
+  type ResponderFailure,
+  type ResponseReply,
   type SubscribeOptions,
 } from './client.js';
 export {
