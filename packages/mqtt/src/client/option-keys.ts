@@ -30,6 +30,8 @@ export const CLIENT_KEYS = {
   receiveMaximum: true,
   requestResponseInformation: true,
   userProperties: true,
+  topicAliasMaximum: true,
+  outgoingTopicAliases: true,
   connectTimeoutMs: true,
   tls: true,
   psk: true,
@@ -83,7 +85,7 @@ export const OFFLINE_QUEUE_KEYS = {
 
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
-  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
+  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties, topicAliasMaximum';
 const WILL_PROPERTIES = 'Will properties are not supported yet';
 
 /**
