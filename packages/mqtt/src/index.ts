@@ -24,6 +24,7 @@ export {
   KeepaliveTimeoutError,
   MalformedPacketError,
   MessageDroppedError,
+  MessageExpiredError,
   MqttError,
   MqttErrorCode,
   type MqttErrorOptions,

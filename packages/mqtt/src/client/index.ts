@@ -16,9 +16,9 @@ export {
   type OutgoingPublishProperties,
   type PublishOptions,
   type RequestOptions,
-  type RespondOptions,
   type Responder,
   type ResponderFailure,
+  type RespondOptions,
   type ResponseReply,
   type SubscribeOptions,
 } from './client.js';
