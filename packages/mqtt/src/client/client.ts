@@ -408,12 +408,12 @@ export class Client {
         ),
       );
     } catch (error) {
-      void this.#subscriptions.unsubscribeOf(subscription).catch(() => undefined);
+      void this.#subscriptions.failed(subscription).catch(() => undefined);
       throw error;
     }
     subscription.granted = codes.map((code) => code as Granted);
     codes.forEach((code, i) => {
-      if (code >= 0x80) this.#subscriptions.unlisten(list[i]!.topic, subscription);
+      if (code >= 0x80) this.#subscriptions.refused(list[i]!.topic, subscription);
     });
     return subscription;
   }

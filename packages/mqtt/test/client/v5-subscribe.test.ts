@@ -97,7 +97,19 @@ function reader(sub: Subscription): { got: string[]; until(payload: string): Pro
     until: (payload) =>
       got.includes(payload)
         ? Promise.resolve()
-        : new Promise((resolve) => waits.push({ payload, resolve })),
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => reject(new Error(`${payload} not read within 5 s; got ${JSON.stringify(got)}`)),
+              5000,
+            );
+            waits.push({
+              payload,
+              resolve: () => {
+                clearTimeout(timer);
+                resolve();
+              },
+            });
+          }),
   };
 }
 
@@ -339,4 +351,21 @@ test('3.1.1: shared subscriptions are accepted and dispatched on their filter pa
   await r.until('j');
   assert.deepEqual(r.got, ['j']);
   await c.next('puback');
+});
+
+test('a refused subscribe to a filter already held leaves its messages with the earlier subscription', async (t) => {
+  const broker = await startFakeBroker(t, { protocolVersion: 5 });
+  const { client, c } = await open(t, broker);
+  const first = await subscribe(client, c, 'f/x', { qos: 1 });
+  const firstId = first.packet.properties!.subscriptionIdentifier!;
+  const again = client.subscribe('f/x', { qos: 1, noLocal: true });
+  const packet = (await c.next('subscribe')) as SubscribePacket;
+  assert.notEqual(packet.properties?.subscriptionIdentifier, firstId);
+  // 0x87 Not authorized: the broker keeps the earlier subscription, and its identifier.
+  c.send({ type: 'suback', packetId: packet.packetId, returnCodes: [0x87] });
+  assert.deepEqual((await again).granted, [0x87]);
+  const r = reader(first.sub);
+  await deliver(c, 1, 'f/x', 'still mine', [firstId]);
+  await r.until('still mine');
+  assert.deepEqual(r.got, ['still mine']);
 });
