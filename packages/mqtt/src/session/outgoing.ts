@@ -877,7 +877,11 @@ export class Outgoing {
       return;
     }
     this.#controls.set(packetId, control);
-    if (control.kind === 'subscribe') {
+    if (control.kind === 'subscribe' && this.#ctx.options.protocolVersion !== 5) {
+      // A store written by a 5.0 client, resumed at 3.1.1: the filters without 5.0 options.
+      const subscriptions = control.subscriptions.map(({ topic, qos }) => ({ topic, qos }));
+      this.#ctx.send({ type: 'subscribe', packetId, subscriptions }, now);
+    } else if (control.kind === 'subscribe') {
       let properties = control.properties;
       if (
         properties?.subscriptionIdentifier !== undefined &&

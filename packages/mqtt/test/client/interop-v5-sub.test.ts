@@ -191,12 +191,14 @@ for (const version of [5, 4] as const) {
         if (got[0]!.length + got[1]!.length === total) break;
       }
     });
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.any(readers),
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error(`got ${JSON.stringify(got)}`)), 5000),
-      ),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`got ${JSON.stringify(got)}`)), 5000);
+      }),
     ]);
+    clearTimeout(timer);
     const all = [...got[0]!, ...got[1]!].map(Number).sort((x, y) => x - y);
     assert.deepEqual(
       all,

@@ -369,3 +369,30 @@ test('a refused subscribe to a filter already held leaves its messages with the 
   await r.until('still mine');
   assert.deepEqual(r.got, ['still mine']);
 });
+
+test('a store written at 5.0 resumed by a 3.1.1 client restores its filters without 5.0 options', async (t) => {
+  const broker = await startFakeBroker(t, { protocolVersion: 4 });
+  const store = memoryStore();
+  await store.open();
+  store.putSubscription({
+    filter: 'kept/#',
+    qos: 1,
+    noLocal: true,
+    retainHandling: 2,
+    subscriptionIdentifier: 4,
+  });
+  const client = createClient(broker.url, {
+    protocolVersion: 4,
+    clean: false,
+    clientId: 'downgraded',
+    store,
+    reconnect: false,
+  });
+  t.after(() => client.end({ force: true }));
+  const c = await broker.accept();
+  await c.next('connect');
+  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  const packet = (await c.next('subscribe')) as SubscribePacket;
+  assert.deepEqual(packet.subscriptions, [{ topic: 'kept/#', qos: 1 }]);
+  assert.equal(packet.properties, undefined);
+});
