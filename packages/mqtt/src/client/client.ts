@@ -245,6 +245,15 @@ export class Client {
     return this.#requests.unmatchedCount;
   }
 
+  /**
+   * MQTT 5.0: outgoing messages whose Message Expiry Interval passed before they could be
+   * sent (each failed with a `MessageExpiredError`: its promise rejected, or `dropped`
+   * reported it).
+   */
+  get expiredCount(): number {
+    return this.#session.expiredCount;
+  }
+
   /** Messages given up so far (each also reported by the `dropped` event). */
   get droppedCount(): number {
     return this.#droppedCount;

@@ -320,11 +320,12 @@ export class Outgoing {
       );
     }
     const max = limits.maximumPacketSizeBytes;
-    // A PUBLISH is at most 5 + 2 + 3 bytes per topic unit + 2 + 5 + properties + payload:
-    // encode to measure only when that bound does not fit.
+    // A PUBLISH without properties is at most 5 + 2 + 3 bytes per topic unit + 2 + 5 (an
+    // alias and the property length) + payload: encode to measure only when that bound does
+    // not fit, or when the publisher's properties count too.
     if (
       max !== Number.POSITIVE_INFINITY &&
-      message.payload.byteLength + 3 * topic.length + 14 > max
+      (message.properties !== undefined || message.payload.byteLength + 3 * topic.length + 14 > max)
     ) {
       // Any id measures the same: two bytes. A queued message has none yet.
       // Measured with the full topic and an alias: the largest form it may take.
