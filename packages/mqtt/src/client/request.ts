@@ -23,6 +23,8 @@ import type { OutgoingPublishProperties, PublishOptions, SubscribeOptions } from
 
 /** Longest `timeoutMs` a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
+/** Response topics subscribed at once: each is a subscription kept for the client's life. */
+const MAX_RESPONSE_TOPICS = 64;
 /** Bytes of random Correlation Data per request: collisions are not a concern. */
 const CORRELATION_BYTES = 16;
 
@@ -38,7 +40,8 @@ export interface RequestOptions {
    */
   readonly properties?: OutgoingPublishProperties;
   /**
-   * The topic responses come back on. @default derived from the CONNACK's Response
+   * The topic responses come back on (at most 64 different ones per client, the default included: each is
+   * subscribed once and kept). @default derived from the CONNACK's Response
    * Information when `requestResponseInformation` was asked and the broker gave it
    * (`<responseInformation>/responses`), otherwise `<clientId>/responses`
    */
@@ -180,6 +183,12 @@ export class Requests {
     }
     if (options.responseTopic !== undefined) {
       validateTopicName(options.responseTopic);
+      if (!this.#topics.has(options.responseTopic) && this.#topics.size >= MAX_RESPONSE_TOPICS) {
+        throw new InvalidOptionError(
+          'responseTopic',
+          `at most ${MAX_RESPONSE_TOPICS} response topics per client, each one a subscription kept until the client ends`,
+        );
+      }
     }
     if (this.#pending.size >= this.#host.maxPendingRequests) {
       throw new QueueFullError(

@@ -134,12 +134,13 @@ test('a request nobody answers times out; a response after the timeout is counte
 
 test('requests are bounded by maxPendingRequests; options are checked', async (t) => {
   const broker = await startMosquitto(t);
-  const caller = await open(t, broker.url(), { maxPendingRequests: 2 });
-  const first = caller.request('svc/none', '1', { timeoutMs: 300 });
-  const second = caller.request('svc/none', '2', { timeoutMs: 300 });
-  await assert.rejects(caller.request('svc/none', '3'), QueueFullError);
-  await assert.rejects(first, RequestTimeoutError);
-  await assert.rejects(second, RequestTimeoutError);
+  const caller = await open(t, broker.url(), { maxPendingRequests: 64 });
+  const waiting = Array.from({ length: 64 }, (_, i) =>
+    caller.request('svc/none', String(i), { timeoutMs: 300 }),
+  );
+  await assert.rejects(caller.request('svc/none', 'one too many'), QueueFullError);
+  for (const request of waiting) await assert.rejects(request, RequestTimeoutError);
+  assert.equal(caller.pendingRequestCount, 0);
   const field = (name: string) => (e: unknown) =>
     e instanceof InvalidOptionError && e.field === name;
   await assert.rejects(caller.request('svc', 'x', { timeoutMs: 0 }), field('timeoutMs'));
@@ -154,6 +155,16 @@ test('requests are bounded by maxPendingRequests; options are checked', async (t
   await assert.rejects(caller.request('svc', 'x', { timeout: 5 } as never), field('timeout'));
   await assert.rejects(caller.request('svc/+', 'x'), { code: 'MQTT_INVALID_TOPIC' });
   await assert.rejects(caller.respond('svc/#', 'x' as never), field('handler'));
+  // Each response topic is a subscription kept for the client's life: 64 at most, the
+  // default one (used above) included.
+  const many = Array.from({ length: 63 }, (_, i) =>
+    caller.request('svc/none', 'x', { timeoutMs: 300, responseTopic: `own/${i}` }),
+  );
+  await assert.rejects(
+    caller.request('svc/none', 'x', { responseTopic: 'own/63' }),
+    field('responseTopic'),
+  );
+  for (const request of many) await assert.rejects(request, RequestTimeoutError);
 });
 
 test('3.1.1: request() and respond() are refused with a typed error, nothing sent', async (t) => {
