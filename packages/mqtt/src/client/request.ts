@@ -40,9 +40,9 @@ export interface RequestOptions {
    */
   readonly properties?: OutgoingPublishProperties;
   /**
-   * The topic responses come back on (at most 64 different ones per client, the default included: each is
-   * subscribed once and kept). @default derived from the CONNACK's Response
-   * Information when `requestResponseInformation` was asked and the broker gave it
+   * The topic responses come back on. At most 64 different ones per client, the default
+   * included: each is subscribed once and kept. @default derived from the CONNACK's
+   * Response Information when `requestResponseInformation` was asked and the broker gave it
    * (`<responseInformation>/responses`), otherwise `<clientId>/responses`
    */
   readonly responseTopic?: string;
