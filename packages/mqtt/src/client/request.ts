@@ -136,6 +136,8 @@ export class Requests {
   /** Response topic → its subscription, made once. */
   readonly #topics = new Map<string, Promise<Subscription>>();
   #unmatched = 0;
+  /** The response topic's level for a client id that cannot be one, made once. */
+  #randomLevel: string | undefined;
 
   constructor(host: RequestHost) {
     this.#host = host;
@@ -313,11 +315,11 @@ export class Requests {
     }
     // A client id that cannot be a topic level (empty, `/`, wildcards, a leading `$` that
     // marks server topics) gets a random level instead.
-    const level =
-      clientId.length > 0 && !/[/+#]/.test(clientId) && !clientId.startsWith('$')
-        ? clientId
-        : `courier-${randomBytes(8).toString('hex')}`;
-    return `${level}/responses`;
+    if (clientId.length > 0 && !/[/+#]/.test(clientId) && !clientId.startsWith('$')) {
+      return `${clientId}/responses`;
+    }
+    this.#randomLevel ??= `courier-${randomBytes(8).toString('hex')}`;
+    return `${this.#randomLevel}/responses`;
   }
 
   /** Subscribes to a response topic once, and pairs what arrives there with its request. */

@@ -239,3 +239,40 @@ test("the response topic is built from the CONNACK's Response Information when a
   assert.equal(text(await response), 'noon');
   assert.equal(client.unmatchedResponseCount, 1);
 });
+
+test('a client id that cannot be a topic level gets one random response topic, subscribed once', async (t) => {
+  const broker = await startFakeBroker(t, { protocolVersion: 5 });
+  const pending = connect(broker.url, { protocolVersion: 5, reconnect: false, clientId: 'dev/+1' });
+  const c = await broker.accept();
+  await c.next('connect');
+  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  const client = await pending;
+  t.after(() => client.end({ force: true }));
+  const first = client.request('svc/a', '1', { qos: 0, timeoutMs: 5000 });
+  const subscribe = (await c.next('subscribe')) as SubscribePacket;
+  const topic = subscribe.subscriptions[0]!.topic;
+  assert.match(topic, /^courier-[0-9a-f]{16}\/responses$/);
+  c.send({ type: 'suback', packetId: subscribe.packetId, returnCodes: [1] });
+  const second = client.request('svc/b', '2', { qos: 0, timeoutMs: 5000 });
+  const requests = [
+    (await c.next('publish')) as PublishPacket,
+    (await c.next('publish')) as PublishPacket,
+  ];
+  assert.deepEqual(
+    requests.map((p) => p.properties?.responseTopic),
+    [topic, topic],
+  );
+  for (const request of requests) {
+    c.send({
+      type: 'publish',
+      topic,
+      payload: new TextEncoder().encode(`re:${request.topic}`),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { correlationData: request.properties!.correlationData! },
+    });
+  }
+  assert.deepEqual([text(await first), text(await second)], ['re:svc/a', 're:svc/b']);
+  assert.equal(c.received.filter((p) => p.type === 'subscribe').length, 1);
+});
