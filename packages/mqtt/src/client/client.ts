@@ -239,7 +239,7 @@ export class Client {
 
   /**
    * MQTT 5.0: responses that arrived on a response topic with no request waiting for their
-   * Correlation Data (late after a timeout, duplicated, or another client's); never delivered.
+   * Correlation Data (late after a timeout, duplicated, or another client's); never taken for an answer.
    */
   get unmatchedResponseCount(): number {
     return this.#requests.unmatchedCount;

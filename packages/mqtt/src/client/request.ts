@@ -7,7 +7,7 @@
  * must not be able to overtake the SUBSCRIBE), and pairs each response with its request by
  * the Correlation Data alone: 16 random bytes per request, so that two clients sharing a
  * response topic, or a response to a request that timed out, can never be taken for another
- * request's answer. Responses nobody waits for are counted, never delivered.
+ * request's answer. Responses nobody waits for are counted, never taken for an answer.
  *
  * @module
  */
