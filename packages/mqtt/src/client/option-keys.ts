@@ -26,6 +26,7 @@ export const CLIENT_KEYS = {
   password: true,
   will: true,
   protocolVersion: true,
+  authenticator: true,
   sessionExpirySec: true,
   receiveMaximum: true,
   requestResponseInformation: true,
@@ -61,6 +62,7 @@ export const WILL_KEYS = {
   payload: true,
   qos: true,
   retain: true,
+  properties: true,
 } as const satisfies KnownKeys<WillOptions>;
 
 /** Keys of {@link ReconnectOptions}. */
@@ -84,7 +86,6 @@ export const OFFLINE_QUEUE_KEYS = {
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
   'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
-const WILL_PROPERTIES = 'Will properties are not supported yet';
 
 /**
  * MQTT.js `IClientOptions` names (and Node TLS names given at the top level) that are not
@@ -143,7 +144,8 @@ export const SERVER_HINTS: Readonly<Record<string, string>> = {
 /** Names of the will in MQTT.js, the agent's configuration and other clients. */
 export const WILL_HINTS: Readonly<Record<string, string>> = {
   message: 'did you mean will.payload?',
-  properties: WILL_PROPERTIES,
+  delayInterval: 'did you mean will.properties.willDelayIntervalSec (seconds)?',
+  willDelayIntervalSec: 'did you mean will.properties.willDelayIntervalSec?',
 };
 
 /** Names of other clients' backoff settings. */
