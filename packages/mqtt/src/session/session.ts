@@ -82,7 +82,8 @@ export type {
  * monotonic clock"; only differences matter.
  */
 export class Session {
-  readonly #options: SessionOptions;
+  /** Replaced only by {@link setProtocolVersion}, while offline. */
+  #options: SessionOptions;
   readonly #host: SessionHost;
 
   #link: LinkState = 'offline';
@@ -107,7 +108,9 @@ export class Session {
     this.#keepalive = new KeepAlive(options.keepaliveSec, options.pingTimeoutMs);
     const session = this;
     const ctx: SessionContext = {
-      options,
+      get options() {
+        return session.#options;
+      },
       host,
       store,
       get online() {
@@ -194,6 +197,17 @@ export class Session {
   // ─── connection events ──────────────────────────────────────────────────────────────
 
   /**
+   * The protocol version of the next connection, for a client that negotiates it
+   * (`protocolVersion: 'auto'` falls back from 5 to 3.1.1 per server). Call while offline.
+   * A 3.1.1 connection has no server limits: those of an earlier 5.0 one are forgotten.
+   */
+  setProtocolVersion(version: SessionOptions['protocolVersion']): void {
+    if (version === this.#options.protocolVersion || this.#link !== 'offline') return;
+    this.#options = { ...this.#options, protocolVersion: version };
+    if (version !== 5) this.#limits = undefined;
+  }
+
+  /**
    * A transport connection is open: sends CONNECT with the credentials of the server in use
    * (each server of a failover list may have its own). `server` (a URL without credentials)
    * names the server in the errors of the handshake.
@@ -203,7 +217,18 @@ export class Session {
     this.#server = server;
     this.#keepalive.opened(now);
     const o = this.#options;
-    const properties = o.protocolVersion === 5 ? o.connectProperties : undefined;
+    const { authenticationMethod: method, authenticationData: data } = credentials;
+    const properties =
+      o.protocolVersion !== 5
+        ? undefined
+        : method === undefined
+          ? o.connectProperties
+          : {
+              ...o.connectProperties,
+              // MQTT 5.0 enhanced authentication (§4.12): this attempt's first step.
+              authenticationMethod: method,
+              ...(data === undefined ? {} : { authenticationData: data }),
+            };
     const connect: ConnectPacket = {
       type: 'connect',
       protocolVersion: o.protocolVersion,
