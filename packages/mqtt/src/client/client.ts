@@ -64,6 +64,7 @@ export type {
   DroppedMessage,
   EndOptions,
   FilterRequest,
+  OutgoingPublishProperties,
   PublishOptions,
   SubscribeOptions,
 } from './types.js';
@@ -127,6 +128,7 @@ export class Client {
         pingTimeoutMs: options.pingTimeoutMs,
         maxInflight: options.maxInflight,
         offlineQueue: options.offlineQueue,
+        outgoingTopicAliases: options.outgoingTopicAliases,
         ...(options.will === undefined ? {} : { will: options.will }),
         ...(options.connectProperties === undefined
           ? {}
@@ -291,7 +293,7 @@ export class Client {
     let checked: CheckedPublish;
     try {
       if (this.#ended) throw closedError();
-      checked = checkPublish(topic, payload, options);
+      checked = checkPublish(topic, payload, options, this.#options.protocolVersion);
       // Resolving on "stored" lets a caller run ahead of the broker: bound it like the
       // offline queue, connected or not.
       this.#session.admit(
@@ -302,7 +304,9 @@ export class Client {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { payload: bytes, qos, retain, resolveOn } = checked;
+    const { payload: bytes, qos, retain, resolveOn, properties } = checked;
+    // The wall clock at acceptance carries a Message Expiry across a restart (file store).
+    const extras = properties === undefined ? undefined : { properties, epochMs: Date.now() };
     return new Promise<void>((resolve, reject) => {
       let op: Settleable<void>;
       if (qos === 0) op = { resolve: () => this.#writer.afterDrain(resolve), reject };
@@ -320,7 +324,7 @@ export class Client {
           },
         };
         const run = (): void => {
-          this.#session.publish(topic, bytes, qos, retain, op, now());
+          this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
           this.#store.flush().then(
             () => {
               stored = true;
@@ -333,7 +337,7 @@ export class Client {
         return;
       }
       this.#beforeOpen.run(
-        () => this.#session.publish(topic, bytes, qos, retain, op, now()),
+        () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
         reject,
         bytes.byteLength,
         qos === 0,
@@ -550,7 +554,7 @@ export class Client {
       // [MQTT-3.1.2-6] A clean session starts from nothing, on our side too.
       this.#store.clear();
     } else {
-      this.#session.restore(snapshot);
+      this.#session.restore(snapshot, now(), Date.now());
     }
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.

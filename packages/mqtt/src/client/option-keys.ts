@@ -31,6 +31,8 @@ export const CLIENT_KEYS = {
   receiveMaximum: true,
   requestResponseInformation: true,
   userProperties: true,
+  topicAliasMaximum: true,
+  outgoingTopicAliases: true,
   connectTimeoutMs: true,
   tls: true,
   psk: true,
@@ -85,7 +87,7 @@ export const OFFLINE_QUEUE_KEYS = {
 
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
-  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
+  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties, topicAliasMaximum';
 
 /**
  * MQTT.js `IClientOptions` names (and Node TLS names given at the top level) that are not
