@@ -46,6 +46,7 @@ import {
   type WillOptions,
 } from './options.js';
 import { referencedServer } from './servers.js';
+import { expiryInForce, SessionRecord, sessionMayExist } from './session-record.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
@@ -110,6 +111,9 @@ export class Client {
   #authHold = false;
   /** The MQTT version of the current (or last) connection. */
   #version: ProtocolVersion;
+  /** The store's record of the session on the broker. */
+  readonly #sessionRecord: SessionRecord;
+  #sessionMayExist: boolean | undefined;
   /** `protocolVersion: 'auto'`: the servers (by URL) that refused 5.0 and speak 3.1.1. */
   readonly #fallbacks = new Set<string>();
 
@@ -118,6 +122,7 @@ export class Client {
     this.#options = options;
     this.#version = options.protocolVersion;
     this.#store = new TrackedStore(options.store ?? memoryStore());
+    this.#sessionRecord = new SessionRecord(this.#store);
     this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
     this.#session = new Session(
       {
@@ -231,6 +236,21 @@ export class Client {
    */
   get protocolVersion(): ProtocolVersion {
     return this.#version;
+  }
+
+  /**
+   * Whether the broker may still hold this client's session from an earlier run, as judged
+   * from the store when it opened (undefined until then): the client id (a 5.0 broker's
+   * Assigned Client Identifier is kept in the store and resumed), the Session Expiry
+   * Interval and when the last connection ended, as recorded. False with `clean: true`, or
+   * once the interval has passed; true while it has not, when the session never expires,
+   * and whenever it cannot be ruled out (nothing recorded, or the process died while
+   * connected). Only the CONNACK's Session Present (`state.sessionPresent`) is certain: the
+   * client resends and resubscribes by it. This tells the application beforehand, e.g.
+   * whether messages published to it while it was down may still arrive.
+   */
+  get sessionMayExist(): boolean | undefined {
+    return this.#sessionMayExist;
   }
 
   /** Outgoing messages accepted and not yet completed (queued or in flight). */
@@ -550,6 +570,12 @@ export class Client {
       this.#finish(storeFailure('open', error));
       return;
     }
+    this.#sessionMayExist = sessionMayExist(
+      snapshot.session,
+      this.#options.clientId,
+      this.#options.clean,
+      Date.now(),
+    );
     if (this.#options.clean) {
       // [MQTT-3.1.2-6] A clean session starts from nothing, on our side too.
       this.#store.clear();
@@ -601,6 +627,8 @@ export class Client {
       this.#subscriptions.connectionLost();
       this.#session.connectionLost();
       this.#writer.detach();
+      // The broker's Session Expiry Interval counts from now [MQTT-3.1.2-23].
+      if (acceptedAt !== undefined) this.#sessionRecord.ended(Date.now());
       if (acceptedAt !== undefined) this.#trackPoison(error, lostAt - acceptedAt);
       if (this.#ended) break;
       if (acceptedAt === undefined && this.#version === 5 && this.#options.autoVersion) {
@@ -693,6 +721,11 @@ export class Client {
   /** The session accepted the CONNACK and resent what was in flight. */
   #onConnected(connack: ConnackPacket): void {
     this.#link?.accepted();
+    const o = this.#options;
+    this.#sessionRecord.connected(
+      this.#session.clientId,
+      expiryInForce(this.#version, o.clean, o.connectProperties?.sessionExpiryIntervalSec, connack),
+    );
     this.#state.set({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
     // Readers still behind from the last connection: do not read this one either.

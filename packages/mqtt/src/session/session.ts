@@ -205,6 +205,9 @@ export class Session {
    * session's clock; without `epochMs` they are not enforced on our side.
    */
   restore(snapshot: StoreSnapshot, now = 0, epochMs?: number): void {
+    // [MQTT-3.2.2-16] An id the server assigned to our empty one names the session we resume.
+    const assigned = snapshot.session?.clientId;
+    if (this.#options.clientId === '' && assigned !== undefined) this.#clientId = assigned;
     this.#outgoing.restore(snapshot, now, epochMs);
     this.#incoming.restore(snapshot.incomingQos2);
   }
