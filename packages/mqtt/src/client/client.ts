@@ -114,6 +114,8 @@ export class Client {
   /** The store's record of the session on the broker. */
   readonly #sessionRecord: SessionRecord;
   #sessionMayExist: boolean | undefined;
+  /** Settles once the store closed (after the client finished). */
+  #storeClosed: Promise<void> = Promise.resolve();
   /** `protocolVersion: 'auto'`: the servers (by URL) that refused 5.0 and speak 3.1.1. */
   readonly #fallbacks = new Set<string>();
 
@@ -525,6 +527,7 @@ export class Client {
   async end(options: EndOptions = {}): Promise<void> {
     if (this.#ended) {
       if (this.#state.current.status !== 'closed') await this.#state.waitFor('closed');
+      await this.#storeClosed;
       return;
     }
     this.#ended = true;
@@ -558,6 +561,8 @@ export class Client {
       link?.close(closedError());
     }
     await this.#state.waitFor('closed');
+    // The store is released too: a new client (or process) may open the same directory.
+    await this.#storeClosed;
   }
 
   // ─── connection loop ────────────────────────────────────────────────────────────────
@@ -741,7 +746,7 @@ export class Client {
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
     this.#subscriptions.endAll();
-    void this.#store.close().catch(() => undefined);
+    this.#storeClosed = this.#store.close().catch(() => undefined);
     this.#state.set({ status: 'closed', ...(error === undefined ? {} : { lastError: error }) });
     this.#writer.drained();
   }
