@@ -256,9 +256,20 @@ export class Session {
       ...(properties === undefined || Object.keys(properties).length === 0 ? {} : { properties }),
       ...(credentials.username === undefined ? {} : { username: credentials.username }),
       ...(credentials.password === undefined ? {} : { password: credentials.password }),
-      ...(this.#will === undefined ? {} : { will: this.#will }),
+      ...(this.#will === undefined ? {} : { will: this.#willFor(o.protocolVersion) }),
     };
     this.#send(connect, now);
+  }
+
+  /**
+   * The Will as this connection's version carries it: a 3.1.1 CONNECT has no Will properties
+   * (`protocolVersion: 'auto'` that fell back leaves them out).
+   */
+  #willFor(version: SessionOptions['protocolVersion']): Will {
+    const will = this.#will!;
+    if (version === 5 || will.properties === undefined) return will;
+    const { properties: _v5only, ...rest } = will;
+    return rest;
   }
 
   /**

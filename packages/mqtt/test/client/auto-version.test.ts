@@ -61,17 +61,23 @@ test("'auto' with the scripted broker: CONNACK 0x01 (3.1.1 style), reason 0x84, 
   for (const [name, refuse] of refusals) {
     const client = createClient(broker.url, {
       protocolVersion: 'auto',
+      will: { topic: 'w/auto', payload: 'gone', properties: { willDelayIntervalSec: 5 } },
       connectTimeoutMs: 5000,
       reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
     });
     const first = await broker.accept();
-    assert.equal(((await first.next('connect')) as ConnectPacket).protocolVersion, 5, name);
+    const connect5 = (await first.next('connect')) as ConnectPacket;
+    assert.equal(connect5.protocolVersion, 5, name);
+    assert.deepEqual(connect5.will?.properties, { willDelayIntervalSec: 5 }, name);
     refuse(first);
     // At once, no backoff: the server said which version it speaks.
     const second = await broker.accept();
     const connect4 = (await second.next('connect')) as ConnectPacket;
     assert.equal(connect4.protocolVersion, 4, name);
     assert.equal(connect4.properties, undefined, name);
+    // The Will goes along, without the properties 3.1.1 cannot carry.
+    assert.deepEqual(connect4.will?.topic, 'w/auto', name);
+    assert.equal(connect4.will?.properties, undefined, name);
     second.socket.write(Uint8Array.of(0x20, 0x02, 0x00, 0x00));
     await stateWhere(client, (s) => s.status === 'connected');
     assert.equal(client.protocolVersion, 4, name);
