@@ -15,6 +15,7 @@ import type {
   ServerOptions,
   WillOptions,
 } from './options.js';
+import type { WillPropertiesOptions } from './will-properties.js';
 
 /** Keys of {@link ClientOptions}. */
 export const CLIENT_KEYS = {
@@ -66,6 +67,17 @@ export const WILL_KEYS = {
   retain: true,
   properties: true,
 } as const satisfies KnownKeys<WillOptions>;
+
+/** Keys of {@link WillPropertiesOptions} (`will.properties`). */
+export const WILL_PROPERTY_KEYS = {
+  willDelayIntervalSec: true,
+  payloadFormatIndicator: true,
+  messageExpiryIntervalSec: true,
+  contentType: true,
+  responseTopic: true,
+  correlationData: true,
+  userProperties: true,
+} as const satisfies KnownKeys<WillPropertiesOptions>;
 
 /** Keys of {@link ReconnectOptions}. */
 export const RECONNECT_KEYS = {

@@ -11,6 +11,7 @@ import { checkKnownKeys, checkObject, typeName } from '../option-checks.js';
 import type { UserProperties, WillProperties } from '../packet/types.js';
 import { validateTopicName } from '../topic/index.js';
 import { MAX_MQTT_STRING_BYTES, validateMqttString } from './mqtt-strings.js';
+import { WILL_PROPERTY_KEYS } from './option-keys.js';
 
 /** The Will properties as a user gives them (the same names as on the wire). */
 export interface WillPropertiesOptions {
@@ -37,17 +38,6 @@ export interface WillPropertiesOptions {
   /** 0x26 User Properties, as `[name, value]` pairs (repeats kept) or an object. */
   readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
 }
-
-/** Keys of {@link WillPropertiesOptions}. */
-export const WILL_PROPERTY_KEYS = {
-  willDelayIntervalSec: true,
-  payloadFormatIndicator: true,
-  messageExpiryIntervalSec: true,
-  contentType: true,
-  responseTopic: true,
-  correlationData: true,
-  userProperties: true,
-} as const satisfies Record<keyof WillPropertiesOptions, true>;
 
 const FOUR_BYTE_MAX = 0xffff_ffff;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
