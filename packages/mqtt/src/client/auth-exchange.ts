@@ -392,6 +392,22 @@ export class AuthExchange {
   }
 }
 
+/**
+ * Without enhanced authentication: an AUTH from the server, or an Authentication Method in
+ * its CONNACK, breaks [MQTT-4.12.0-6]. Returns the error to close with, or undefined.
+ */
+export function unsolicitedAuth(packet: Packet, server: string): ProtocolError | undefined {
+  const method =
+    packet.type === 'auth' || packet.type === 'connack'
+      ? packet.properties?.authenticationMethod
+      : undefined;
+  if (packet.type !== 'auth' && method === undefined) return undefined;
+  return new ProtocolError(
+    `${server} sent ${packet.type === 'auth' ? 'AUTH' : 'an Authentication Method in CONNACK'}, but our CONNECT carried no Authentication Method`,
+    'MQTT-4.12.0-6',
+  );
+}
+
 /** CONNACK / DISCONNECT reason codes that refuse the authentication itself. */
 function isAuthRefusal(code: number): boolean {
   return code === NOT_AUTHORIZED || code === BAD_AUTHENTICATION_METHOD;

@@ -27,7 +27,7 @@ import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { redactUrl } from '../transport/index.js';
-import { AuthExchange, redactAuth } from './auth-exchange.js';
+import { AuthExchange, redactAuth, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
 import {
@@ -715,6 +715,16 @@ export class Client {
       this.#events.emit('packetreceive', redactAuth(packet));
     }
     // AUTH packets, and a CONNACK to verify first, are the authentication's (auth-exchange.ts).
+    const unsolicited =
+      this.#auth === undefined && this.#link !== undefined
+        ? unsolicitedAuth(packet, this.#link.display)
+        : undefined;
+    if (unsolicited !== undefined) {
+      this.#send({ type: 'disconnect', reasonCode: 0x82 });
+      this.#writer.uncork();
+      this.#link?.close(unsolicited);
+      return false;
+    }
     if (this.#auth?.receive(packet) !== true) {
       // The session checks the handshake too: CONNACK first, return code 0 (#onConnected).
       this.#session.receive(packet, now());

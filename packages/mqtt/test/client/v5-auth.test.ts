@@ -395,7 +395,7 @@ test('an authenticator that throws ends the exchange with DISCONNECT 0x87; its e
   assert.match(state.lastError.message, /token expired/);
 });
 
-test('protocol rules: the method must match [MQTT-4.12.0-5]; no AUTH without an authenticator [MQTT-4.12.0-7]; only when connected', async (t) => {
+test('protocol rules: the method must match [MQTT-4.12.0-5]; no AUTH either way without a method [MQTT-4.12.0-6] [MQTT-4.12.0-7]; only when connected', async (t) => {
   const broker = await startFakeBroker(t, { protocolVersion: 5 });
   // An AUTH with another method.
   const a = connect(broker.url, options(scram(), { reconnect: false })).then(
@@ -444,6 +444,26 @@ test('protocol rules: the method must match [MQTT-4.12.0-5]; no AUTH without an 
     (e: unknown) => e instanceof InvalidOptionError && e.field === 'authenticator',
   );
   assert.ok(c4.received.every((p) => p.type !== 'auth'));
+  // ... and an AUTH from the server is a protocol error [MQTT-4.12.0-6], as is a method in
+  // the CONNACK of a CONNECT that had none.
+  c4.send(auth(0x18, bytes('x')));
+  assert.equal(((await c4.next('disconnect')) as DisconnectPacket).reasonCode, 0x82);
+  const lost = await stateWhere(client, (s) => s.status !== 'connected');
+  assert.ok(lost.lastError instanceof ProtocolError && lost.lastError.rule === 'MQTT-4.12.0-6');
+  const withMethod = connect(broker.url, { protocolVersion: 5, reconnect: false }).then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
+  const c5 = await broker.accept();
+  await c5.next('connect');
+  c5.send({
+    type: 'connack',
+    sessionPresent: false,
+    returnCode: 0,
+    properties: { authenticationMethod: SCRAM_SHA_256 },
+  });
+  const e5 = await withMethod;
+  assert.ok(e5 instanceof ProtocolError && e5.rule === 'MQTT-4.12.0-6', String(e5));
 
   // Not connected yet.
   const early = createClient(broker.url, options(scram()));
