@@ -12,19 +12,22 @@
 
 import { EventEmitter } from 'node:events';
 import {
+  AuthenticationError,
   ClientClosedError,
   ConnectionLostError,
   ConnectionRefusedError,
+  InvalidOptionError,
   type MqttError,
   ServerDisconnectError,
 } from '../errors.js';
 import { encode } from '../packet/index.js';
-import type { ConnackPacket, Packet, QoS } from '../packet/types.js';
+import type { ConnackPacket, Packet, ProtocolVersion, QoS } from '../packet/types.js';
 import { ReconnectSchedule } from '../session/backoff.js';
 import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { redactUrl } from '../transport/index.js';
+import { AuthExchange, redactAuth, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
 import {
@@ -51,6 +54,7 @@ import {
   type ResponseReply,
 } from './request.js';
 import { referencedServer } from './servers.js';
+import { expiryInForce, SessionRecord, sessionMayExist } from './session-record.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
@@ -120,11 +124,26 @@ export class Client {
   #droppedCount = 0;
   /** Operations accepted before the store has opened; they run once it has. */
   readonly #beforeOpen = new BeforeOpen();
+  /** MQTT 5.0 enhanced authentication, when an authenticator is configured. */
+  readonly #auth: AuthExchange | undefined;
+  /** Reading is held while the authenticator verifies the CONNACK. */
+  #authHold = false;
+  /** The MQTT version of the current (or last) connection. */
+  #version: ProtocolVersion;
+  /** The store's record of the session on the broker. */
+  readonly #sessionRecord: SessionRecord;
+  #sessionMayExist: boolean | undefined;
+  /** Settles once the store closed (after the client finished). */
+  #storeClosed: Promise<void> = Promise.resolve();
+  /** `protocolVersion: 'auto'`: the servers (by URL) that refused 5.0 and speak 3.1.1. */
+  readonly #fallbacks = new Set<string>();
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#version = options.protocolVersion;
     this.#store = new TrackedStore(options.store ?? memoryStore());
+    this.#sessionRecord = new SessionRecord(this.#store);
     this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
     this.#session = new Session(
       {
@@ -154,6 +173,31 @@ export class Client {
       },
       this.#store,
     );
+    if (options.authenticator !== undefined) {
+      this.#auth = new AuthExchange(
+        options.authenticator,
+        {
+          send: (packet) => this.#send(packet),
+          fail: (error) => {
+            // The DISCONNECT just written goes out before the connection closes.
+            this.#writer.uncork();
+            this.#link?.close(error);
+          },
+          pauseReading: (paused) => {
+            this.#authHold = paused;
+            const stream = this.#link?.stream;
+            if (paused) stream?.pause();
+            else if (!this.#subscriptions.readPaused) stream?.resume();
+          },
+          accepted: (connack) => {
+            this.#session.receive(connack, now());
+            this.#checkIdle();
+          },
+          server: () => this.#link?.display ?? 'the server',
+        },
+        options.connectTimeoutMs,
+      );
+    }
     this.#subscriptions = new Subscriptions({
       session: this.#session,
       bufferSize: options.subscriptionBufferSize,
@@ -227,6 +271,30 @@ export class Client {
     return this.#session.clientId;
   }
 
+  /**
+   * The MQTT version of the current (or last) connection: 5, 4 (3.1.1) or 3 (3.1). With
+   * `protocolVersion: 'auto'` it is what the server in use accepted: 5 until a server refused
+   * it, 4 from then on for that server.
+   */
+  get protocolVersion(): ProtocolVersion {
+    return this.#version;
+  }
+
+  /**
+   * Whether the broker may still hold this client's session from an earlier run, as judged
+   * from the store when it opened (undefined until then): the client id (a 5.0 broker's
+   * Assigned Client Identifier is kept in the store and resumed), the Session Expiry
+   * Interval and when the last connection ended, as recorded. False with `clean: true`, or
+   * once the interval has passed; true while it has not, when the session never expires,
+   * and whenever it cannot be ruled out (nothing recorded, or the process died while
+   * connected). Only the CONNACK's Session Present (`state.sessionPresent`) is certain: the
+   * client resends and resubscribes by it. This tells the application beforehand, e.g.
+   * whether messages published to it while it was down may still arrive.
+   */
+  get sessionMayExist(): boolean | undefined {
+    return this.#sessionMayExist;
+  }
+
   /** Outgoing messages accepted and not yet completed (queued or in flight). */
   get pendingCount(): number {
     return this.#session.queuedCount + this.#session.inflightCount + this.#beforeOpen.count;
@@ -272,7 +340,10 @@ export class Client {
   on(event: 'dropped', listener: (dropped: DroppedMessage) => void): this;
   /** Every state change. */
   on(event: 'state', listener: (state: ClientState) => void): this;
-  /** Every packet written (CONNECT without its password), for debugging tools. */
+  /**
+   * Every packet written or read, for debugging tools: without the CONNECT password and
+   * without Authentication Data (CONNECT, CONNACK, AUTH).
+   */
   on(event: 'packetsend' | 'packetreceive', listener: (packet: Packet) => void): this;
   /**
    * MQTT 5.0: a request a {@link respond} handler did not answer: the handler threw (nothing
@@ -495,7 +566,49 @@ export class Client {
    * @throws {@link InvalidOptionError} naming the field
    */
   setWill(will: WillOptions | undefined): void {
-    this.#session.setWill(will === undefined ? undefined : resolveWill(will));
+    const version = this.#options.autoVersion ? 'auto' : this.#options.protocolVersion;
+    this.#session.setWill(will === undefined ? undefined : resolveWill(will, version));
+  }
+
+  /**
+   * MQTT 5.0 re-authentication (§4.12.1): sends AUTH 0x19 with the authenticator's
+   * `reauthenticate()` data on the open connection, answers each AUTH 0x18 through its
+   * `challenge()`, and resolves once the server's AUTH 0x00 verified (`success()`). Publishing
+   * and receiving go on meanwhile. A call while one is in progress returns the same promise.
+   *
+   * Rejects with an {@link AuthenticationError} when the exchange fails (a step throws, the
+   * server's data does not verify, the server refuses with DISCONNECT 0x87/0x8C, it asks for
+   * more than `MAX_AUTH_ROUNDS` rounds, or it does not finish within `connectTimeoutMs`);
+   * the connection is then closed [MQTT-4.12.1-2] and the client reconnects, authenticating
+   * afresh, after `reconnect.refusedDelayMs`.
+   *
+   * @throws {@link InvalidOptionError} (`authenticator`) when no authenticator is configured:
+   *   a client whose CONNECT carried no Authentication Method must not send AUTH
+   *   [MQTT-4.12.0-7]
+   * @throws {@link AuthenticationError} when not connected
+   */
+  reauthenticate(): Promise<void> {
+    const auth = this.#auth;
+    if (auth === undefined) {
+      return Promise.reject(
+        new InvalidOptionError(
+          'authenticator',
+          'is not set: re-authentication needs the method the CONNECT used [MQTT-4.12.0-7]',
+        ),
+      );
+    }
+    if (this.#ended) return Promise.reject(closedError());
+    if (this.#state.current.status !== 'connected' || this.#link === undefined) {
+      return Promise.reject(
+        new AuthenticationError(
+          auth.method,
+          `cannot re-authenticate while ${this.#state.current.status}: it needs an accepted connection [MQTT-4.12.1-1]`,
+        ),
+      );
+    }
+    const done = auth.reauthenticate();
+    this.#writer.uncork();
+    return done;
   }
 
   /**
@@ -538,6 +651,7 @@ export class Client {
   async end(options: EndOptions = {}): Promise<void> {
     if (this.#ended) {
       if (this.#state.current.status !== 'closed') await this.#state.waitFor('closed');
+      await this.#storeClosed;
       return;
     }
     this.#ended = true;
@@ -571,6 +685,8 @@ export class Client {
       link?.close(closedError());
     }
     await this.#state.waitFor('closed');
+    // The store is released too: a new client (or process) may open the same directory.
+    await this.#storeClosed;
   }
 
   // ─── connection loop ────────────────────────────────────────────────────────────────
@@ -583,6 +699,12 @@ export class Client {
       this.#finish(storeFailure('open', error));
       return;
     }
+    this.#sessionMayExist = sessionMayExist(
+      snapshot.session,
+      this.#options.clientId,
+      this.#options.clean,
+      Date.now(),
+    );
     if (this.#options.clean) {
       // [MQTT-3.1.2-6] A clean session starts from nothing, on our side too.
       this.#store.clear();
@@ -611,6 +733,13 @@ export class Client {
     while (!this.#ended) {
       const server = referred ?? this.#options.servers[serverIndex]!;
       referred = undefined;
+      // 'auto': 5.0 unless this server refused it before (remembered for the client's life).
+      this.#version = this.#options.autoVersion
+        ? this.#fallbacks.has(server.url)
+          ? 4
+          : 5
+        : this.#options.protocolVersion;
+      this.#session.setProtocolVersion(this.#version);
       this.#state.set({
         status: 'connecting',
         server: redactUrl(server.url),
@@ -629,18 +758,32 @@ export class Client {
       }
       const lostAt = now();
       this.#link = undefined;
+      this.#authHold = false;
+      this.#auth?.connectionLost(error);
       this.#subscriptions.connectionLost();
       this.#session.connectionLost();
       this.#writer.detach();
+      // The broker's Session Expiry Interval counts from now [MQTT-3.1.2-23].
+      if (acceptedAt !== undefined) this.#sessionRecord.ended(Date.now());
       if (acceptedAt !== undefined) this.#trackPoison(error, lostAt - acceptedAt);
       if (this.#ended) break;
+      if (acceptedAt === undefined && this.#version === 5 && this.#options.autoVersion) {
+        if (refusesVersion5(error)) {
+          // Not a failure: the server told us which version it speaks. Try 3.1.1 at once.
+          this.#fallbacks.add(server.url);
+          continue;
+        }
+      }
       if (this.#schedule === undefined) {
         this.#finish(error);
         return;
       }
+      // Bad credentials are not fixed by reconnecting fast: a refused or failed
+      // authentication waits refusedDelayMs and keeps the backoff at its maximum.
       const next = this.#schedule.failed(
         lostAt,
-        error instanceof ConnectionRefusedError && error.permanent,
+        (error instanceof ConnectionRefusedError && error.permanent) ||
+          error instanceof AuthenticationError,
       );
       serverIndex = next.serverIndex;
       if (error instanceof ConnectionRefusedError || error instanceof ServerDisconnectError) {
@@ -668,21 +811,28 @@ export class Client {
 
   /** Opens the transport, sends CONNECT, and resolves once CONNACK accepted the session. */
   async #open(server: ServerOptions): Promise<Connection> {
-    const link = await Connection.open(server, this.#options, {
-      packet: (packet) => this.#receive(packet),
-      drain: () => this.#writer.drained(),
-    });
+    const link = await Connection.open(
+      server,
+      { ...this.#options, protocolVersion: this.#version },
+      {
+        packet: (packet) => this.#receive(packet),
+        drain: () => this.#writer.drained(),
+      },
+    );
     if (this.#ended) {
       link.close(closedError());
       throw closedError();
     }
     this.#link = link;
     this.#writer.attach(link.stream);
+    // MQTT 5.0 enhanced authentication: the method and first data go in the CONNECT.
+    const authentication = this.#version === 5 ? this.#auth?.start() : undefined;
     this.#session.connectionOpened(
       now(),
       {
         ...(server.username === undefined ? {} : { username: server.username }),
         ...(server.password === undefined ? {} : { password: toBytes(server.password) }),
+        ...authentication,
       },
       link.display,
     );
@@ -693,18 +843,36 @@ export class Client {
   /** A packet from the broker; returns false to stop reading (a reader is behind). */
   #receive(packet: Packet): boolean {
     if (this.#events.listenerCount('packetreceive') > 0) {
-      this.#events.emit('packetreceive', packet);
+      this.#events.emit('packetreceive', redactAuth(packet));
     }
-    // The session checks the handshake too: CONNACK first, return code 0 (#onConnected).
-    this.#session.receive(packet, now());
-    this.#checkIdle();
-    return !this.#subscriptions.readPaused;
+    // AUTH packets, and a CONNACK to verify first, are the authentication's (auth-exchange.ts).
+    const unsolicited =
+      this.#auth === undefined && this.#link !== undefined
+        ? unsolicitedAuth(packet, this.#link.display)
+        : undefined;
+    if (unsolicited !== undefined) {
+      this.#send({ type: 'disconnect', reasonCode: 0x82 });
+      this.#writer.uncork();
+      this.#link?.close(unsolicited);
+      return false;
+    }
+    if (this.#auth?.receive(packet) !== true) {
+      // The session checks the handshake too: CONNACK first, return code 0 (#onConnected).
+      this.#session.receive(packet, now());
+      this.#checkIdle();
+    }
+    return !this.#subscriptions.readPaused && !this.#authHold;
   }
 
   /** The session accepted the CONNACK and resent what was in flight. */
   #onConnected(connack: ConnackPacket): void {
     this.#responseInformation = connack.properties?.responseInformation;
     this.#link?.accepted();
+    const o = this.#options;
+    this.#sessionRecord.connected(
+      this.#session.clientId,
+      expiryInForce(this.#version, o.clean, o.connectProperties?.sessionExpiryIntervalSec, connack),
+    );
     this.#state.set({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
     // Readers still behind from the last connection: do not read this one either.
@@ -721,7 +889,7 @@ export class Client {
     this.#idleWaiters = [];
     this.#requests.rejectAll(error ?? closed);
     this.#subscriptions.endAll();
-    void this.#store.close().catch(() => undefined);
+    this.#storeClosed = this.#store.close().catch(() => undefined);
     this.#state.set({ status: 'closed', ...(error === undefined ? {} : { lastError: error }) });
     this.#writer.drained();
   }
@@ -745,14 +913,10 @@ export class Client {
   #send(packet: Packet): void {
     if (this.#link === undefined) return;
     if (this.#events.listenerCount('packetsend') > 0) {
-      if (packet.type === 'connect' && packet.password !== undefined) {
-        const { password: _secret, ...redacted } = packet;
-        this.#events.emit('packetsend', redacted);
-      } else {
-        this.#events.emit('packetsend', packet);
-      }
+      // Neither the password nor Authentication Data reaches a listener (or a log).
+      this.#events.emit('packetsend', redactAuth(packet));
     }
-    this.#writer.send(encode(packet, this.#options.protocolVersion));
+    this.#writer.send(encode(packet, this.#version));
   }
 
   #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
@@ -768,6 +932,20 @@ export class Client {
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter.resolve();
   }
+}
+
+/**
+ * `protocolVersion: 'auto'`: whether a failed 5.0 attempt says the server does not speak 5.0.
+ * A 3.1.1 server answers a level it does not know with CONNACK return code 1 [MQTT-3.1.2-2]
+ * (decoded as such from its 3.1.1-style CONNACK); a 5.0 server with reason code 0x84
+ * (Unsupported Protocol Version); some close the connection on the CONNECT without a word
+ * (a close by the server before CONNACK, never one torn down on this side or a time-out).
+ */
+function refusesVersion5(error: MqttError): boolean {
+  if (error instanceof ConnectionRefusedError) {
+    return error.returnCode === 0x01 || error.returnCode === 0x84;
+  }
+  return error instanceof ConnectionLostError && error.byServer && error.beforeConnack;
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 
+export { MAX_AUTH_ROUNDS } from './auth-exchange.js';
 export {
   Client,
   type ClientState,
@@ -39,5 +40,6 @@ export {
   resolveOptions,
   type ServerOptions,
   type WillOptions,
+  type WillPropertiesOptions,
 } from './options.js';
 export type { AckableMessage, Granted, Message, Subscription } from './subscription.js';

@@ -17,6 +17,7 @@ import type {
 } from './options.js';
 import type { RequestOptions, RespondOptions } from './request.js';
 import type { SubscribeOptions } from './types.js';
+import type { WillPropertiesOptions } from './will-properties.js';
 
 /** Keys of {@link ClientOptions}. */
 export const CLIENT_KEYS = {
@@ -28,6 +29,7 @@ export const CLIENT_KEYS = {
   password: true,
   will: true,
   protocolVersion: true,
+  authenticator: true,
   sessionExpirySec: true,
   receiveMaximum: true,
   requestResponseInformation: true,
@@ -66,7 +68,19 @@ export const WILL_KEYS = {
   payload: true,
   qos: true,
   retain: true,
+  properties: true,
 } as const satisfies KnownKeys<WillOptions>;
+
+/** Keys of {@link WillPropertiesOptions} (`will.properties`). */
+export const WILL_PROPERTY_KEYS = {
+  willDelayIntervalSec: true,
+  payloadFormatIndicator: true,
+  messageExpiryIntervalSec: true,
+  contentType: true,
+  responseTopic: true,
+  correlationData: true,
+  userProperties: true,
+} as const satisfies KnownKeys<WillPropertiesOptions>;
 
 /** Keys of {@link ReconnectOptions}. */
 export const RECONNECT_KEYS = {
@@ -122,7 +136,6 @@ export const SUBSCRIBE_HINTS: Readonly<Record<string, string>> = {
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
   'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties, topicAliasMaximum';
-const WILL_PROPERTIES = 'Will properties are not supported yet';
 
 /**
  * MQTT.js `IClientOptions` names (and Node TLS names given at the top level) that are not
@@ -181,7 +194,8 @@ export const SERVER_HINTS: Readonly<Record<string, string>> = {
 /** Names of the will in MQTT.js, the agent's configuration and other clients. */
 export const WILL_HINTS: Readonly<Record<string, string>> = {
   message: 'did you mean will.payload?',
-  properties: WILL_PROPERTIES,
+  delayInterval: 'did you mean will.properties.willDelayIntervalSec (seconds)?',
+  willDelayIntervalSec: 'did you mean will.properties.willDelayIntervalSec?',
 };
 
 /** Names of other clients' backoff settings. */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Authenticator } from '../auth/authenticator.js';
 import { InvalidOptionError, InvalidTopicError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
 import type { ConnectProperties, QoS, UserProperties, Will } from '../packet/types.js';
@@ -22,8 +23,10 @@ import {
   WILL_KEYS,
 } from './option-keys.js';
 import { MAX_SERVERS, PRIMARY_FIELDS, resolveServer } from './servers.js';
+import { resolveWillProperties, type WillPropertiesOptions } from './will-properties.js';
 
 export type { FailoverPolicy } from '../session/backoff.js';
+export type { WillPropertiesOptions } from './will-properties.js';
 
 /** A server to connect to, with its own credentials and TLS settings. */
 export interface ServerOptions {
@@ -51,6 +54,8 @@ export interface WillOptions {
   readonly qos?: QoS;
   /** @default false */
   readonly retain?: boolean;
+  /** MQTT 5.0 only: the Will properties (will delay, expiry, content type, ...). */
+  readonly properties?: WillPropertiesOptions;
 }
 
 /**
@@ -144,8 +149,25 @@ export interface ClientOptions {
   /** May be binary [MQTT-3.1.3.5]. Never logged nor put in an error. */
   readonly password?: string | Uint8Array;
   readonly will?: WillOptions;
-  /** 5 = MQTT 5.0, 4 = MQTT 3.1.1, 3 = MQTT 3.1. @default 4 */
-  readonly protocolVersion?: 3 | 4 | 5;
+  /**
+   * 5 = MQTT 5.0, 4 = MQTT 3.1.1, 3 = MQTT 3.1. `'auto'`: MQTT 5.0, falling back to 3.1.1
+   * with a server that refuses 5.0 (CONNACK return code 1 in a 3.1.1-style answer, reason
+   * code 0x84, or the connection closed on the CONNECT, as NATS does); what each server
+   * speaks is remembered for the life of the client, and `client.protocolVersion` tells
+   * what the current connection negotiated. The 5.0-only options are sent to 5.0 servers
+   * and left out for 3.1.1 ones. @default 4
+   */
+  readonly protocolVersion?: 3 | 4 | 5 | 'auto';
+  /**
+   * MQTT 5.0 enhanced authentication (§4.12): the client's side of an authentication method,
+   * e.g. `new ScramSha256Authenticator({ username, password })`. Its method and first data
+   * go in CONNECT, each AUTH challenge of the server is answered, and the server's final
+   * data is verified before the connection is used; `client.reauthenticate()` runs the
+   * exchange again on the open connection. A failure is an `AuthenticationError` in
+   * `state.lastError`, retried after `reconnect.refusedDelayMs` as a refused CONNACK is.
+   * Requires `protocolVersion: 5`. One authenticator serves one client.
+   */
+  readonly authenticator?: Authenticator;
   /**
    * MQTT 5.0: Session Expiry Interval, seconds the broker keeps the session after the
    * connection ends (0 = it ends with the connection, 4294967295 = never expires). With
@@ -229,7 +251,12 @@ export interface ResolvedOptions {
   readonly keepaliveSec: number;
   readonly pingTimeoutMs: number;
   readonly will: Will | undefined;
+  /** The version of the first attempt; see {@link ResolvedOptions.autoVersion}. */
   readonly protocolVersion: 3 | 4 | 5;
+  /** `protocolVersion: 'auto'`: start with 5.0, fall back to 3.1.1 per server. */
+  readonly autoVersion: boolean;
+  /** MQTT 5.0: the enhanced authentication method, if any. */
+  readonly authenticator: Authenticator | undefined;
   /** MQTT 5.0: the CONNECT properties (undefined for 3.1.1 and 3.1). */
   readonly connectProperties: ConnectProperties | undefined;
   /** MQTT 5.0: assign Topic Aliases to outgoing PUBLISH packets (always false before 5.0). */
@@ -286,9 +313,10 @@ function randomClientId(): string {
 /**
  * Validates a Will and fills its defaults (QoS 0, not retained). Pure; used for the `will`
  * option and by {@link Client.setWill}.
+ * @param protocolVersion - the client's; Will properties are refused for 3.1.1 and 3.1
  * @throws {@link InvalidOptionError} naming `will.topic`, `will.payload`, ...
  */
-export function resolveWill(w: unknown): Will {
+export function resolveWill(w: unknown, protocolVersion: 3 | 4 | 5 | 'auto' = 5): Will {
   checkObject(w, 'will');
   checkKnownKeys(w, WILL_KEYS, 'will.', WILL_HINTS);
   const { topic, payload, qos: willQos, retain } = w as WillOptions;
@@ -309,16 +337,57 @@ export function resolveWill(w: unknown): Will {
   // The Will message has a two-byte length in CONNECT [MQTT-3.1.3-4]; like a password it is
   // binary, so a string must encode as it reads.
   validatePassword(payload, 'will.payload');
+  const bytes = toBytes(payload);
+  const given = (w as WillOptions).properties;
+  if (given !== undefined && protocolVersion !== 5 && protocolVersion !== 'auto') {
+    throw new InvalidOptionError(
+      'will.properties',
+      'are MQTT 5.0 (3.1.1 has no Will properties): set protocolVersion: 5',
+    );
+  }
+  const properties =
+    given === undefined ? undefined : resolveWillProperties(given, bytes, resolveUserProperties);
   return {
     topic,
-    payload: toBytes(payload),
+    payload: bytes,
     qos: qos('will.qos', willQos ?? 0),
     retain: boolean('will.retain', retain ?? false),
+    ...(properties === undefined || Object.keys(properties).length === 0 ? {} : { properties }),
   };
+}
+
+/**
+ * Checks that `value` has the shape of an {@link Authenticator}: a method name that is an
+ * MQTT string, and the four steps as functions.
+ * @throws {@link InvalidOptionError} naming `authenticator` or `authenticator.<member>`
+ */
+function resolveAuthenticator(value: unknown, protocolVersion: 3 | 4 | 5 | 'auto'): Authenticator {
+  if (protocolVersion === 'auto') {
+    // A fallback to 3.1.1 would connect without the method: anyone able to close our 5.0
+    // connections could downgrade us to an unauthenticated (or password-only) login.
+    throw new InvalidOptionError(
+      'authenticator',
+      "needs protocolVersion: 5; 'auto' could fall back to 3.1.1, which has no enhanced authentication",
+    );
+  }
+  checkObject(value, 'authenticator');
+  const a = value as Partial<Record<keyof Authenticator, unknown>>;
+  validateMqttString(a.method, 'authenticator.method');
+  if (a.method === '') throw new InvalidOptionError('authenticator.method', 'must not be empty');
+  for (const step of ['start', 'challenge', 'success', 'reauthenticate'] as const) {
+    if (typeof a[step] !== 'function') {
+      throw new InvalidOptionError(
+        `authenticator.${step}`,
+        'must be a function (see Authenticator)',
+      );
+    }
+  }
+  return value as Authenticator;
 }
 
 /** Options that only MQTT 5.0 has. */
 const V5_ONLY = [
+  'authenticator',
   'sessionExpirySec',
   'receiveMaximum',
   'requestResponseInformation',
@@ -363,10 +432,10 @@ export function resolveUserProperties(value: unknown, field: string): UserProper
 /** The CONNECT properties of a 5.0 client; refuses a 5.0-only option given for 3.1.1. */
 function resolveConnectProperties(
   options: ClientOptions,
-  protocolVersion: 3 | 4 | 5,
+  protocolVersion: 3 | 4 | 5 | 'auto',
   maxPacketSize: number,
 ): ConnectProperties | undefined {
-  if (protocolVersion !== 5) {
+  if (protocolVersion !== 5 && protocolVersion !== 'auto') {
     const given = V5_ONLY.find((f) => options[f] !== undefined);
     if (given !== undefined) {
       throw new InvalidOptionError(given, 'is an MQTT 5.0 option: set protocolVersion: 5');
@@ -451,16 +520,25 @@ export function resolveOptions(
 
   const clean = boolean('clean', options.clean ?? true);
   const protocolVersion = options.protocolVersion ?? 4;
-  if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) {
+  if (
+    protocolVersion !== 3 &&
+    protocolVersion !== 4 &&
+    protocolVersion !== 5 &&
+    protocolVersion !== 'auto'
+  ) {
     throw new InvalidOptionError(
       'protocolVersion',
-      `must be 5 (MQTT 5.0), 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${JSON.stringify(protocolVersion)}`,
+      `must be 5 (MQTT 5.0), 4 (MQTT 3.1.1), 3 (MQTT 3.1) or 'auto' (5.0, else 3.1.1), got ${JSON.stringify(protocolVersion)}`,
     );
   }
   const clientId = options.clientId ?? randomClientId();
   // [MQTT-3.1.3-6] In 5.0 the server assigns an id to an empty one whatever Clean Start says
-  // (the client adopts it and uses it from then on).
+  // (the client adopts it and uses it from then on). 'auto' may end up speaking 3.1.1.
   validateClientId(clientId, { clean: clean || protocolVersion === 5 });
+  const authenticator =
+    options.authenticator === undefined
+      ? undefined
+      : resolveAuthenticator(options.authenticator, protocolVersion);
   const keepaliveSec = integer('keepaliveSec', options.keepaliveSec ?? 60, 0, 65535);
   const pingTimeoutMs = integer(
     'pingTimeoutMs',
@@ -475,7 +553,7 @@ export function resolveOptions(
     3_600_000,
   );
 
-  const will = options.will === undefined ? undefined : resolveWill(options.will);
+  const will = options.will === undefined ? undefined : resolveWill(options.will, protocolVersion);
 
   let reconnect: Required<ReconnectOptions> | false = false;
   if (options.reconnect !== false) {
@@ -563,7 +641,9 @@ export function resolveOptions(
     keepaliveSec,
     pingTimeoutMs,
     will,
-    protocolVersion,
+    protocolVersion: protocolVersion === 'auto' ? 5 : protocolVersion,
+    autoVersion: protocolVersion === 'auto',
+    authenticator,
     connectProperties,
     outgoingTopicAliases,
     connectTimeoutMs,

@@ -93,7 +93,8 @@ export type {
  * monotonic clock"; only differences matter.
  */
 export class Session {
-  readonly #options: SessionOptions;
+  /** Replaced only by {@link setProtocolVersion}, while offline. */
+  #options: SessionOptions;
   readonly #host: SessionHost;
 
   #link: LinkState = 'offline';
@@ -118,7 +119,9 @@ export class Session {
     this.#keepalive = new KeepAlive(options.keepaliveSec, options.pingTimeoutMs);
     const session = this;
     const ctx: SessionContext = {
-      options,
+      get options() {
+        return session.#options;
+      },
       host,
       store,
       get online() {
@@ -210,11 +213,25 @@ export class Session {
    * session's clock; without `epochMs` they are not enforced on our side.
    */
   restore(snapshot: StoreSnapshot, now = 0, epochMs?: number): void {
+    // [MQTT-3.2.2-16] An id the server assigned to our empty one names the session we resume.
+    const assigned = snapshot.session?.clientId;
+    if (this.#options.clientId === '' && assigned !== undefined) this.#clientId = assigned;
     this.#outgoing.restore(snapshot, now, epochMs);
     this.#incoming.restore(snapshot.incomingQos2);
   }
 
   // ─── connection events ──────────────────────────────────────────────────────────────
+
+  /**
+   * The protocol version of the next connection, for a client that negotiates it
+   * (`protocolVersion: 'auto'` falls back from 5 to 3.1.1 per server). Call while offline.
+   * A 3.1.1 connection has no server limits: those of an earlier 5.0 one are forgotten.
+   */
+  setProtocolVersion(version: SessionOptions['protocolVersion']): void {
+    if (version === this.#options.protocolVersion || this.#link !== 'offline') return;
+    this.#options = { ...this.#options, protocolVersion: version };
+    if (version !== 5) this.#limits = undefined;
+  }
 
   /**
    * A transport connection is open: sends CONNECT with the credentials of the server in use
@@ -226,7 +243,18 @@ export class Session {
     this.#server = server;
     this.#keepalive.opened(now);
     const o = this.#options;
-    const properties = o.protocolVersion === 5 ? o.connectProperties : undefined;
+    const { authenticationMethod: method, authenticationData: data } = credentials;
+    const properties =
+      o.protocolVersion !== 5
+        ? undefined
+        : method === undefined
+          ? o.connectProperties
+          : {
+              ...o.connectProperties,
+              // MQTT 5.0 enhanced authentication (§4.12): this attempt's first step.
+              authenticationMethod: method,
+              ...(data === undefined ? {} : { authenticationData: data }),
+            };
     const connect: ConnectPacket = {
       type: 'connect',
       protocolVersion: o.protocolVersion,
@@ -236,9 +264,20 @@ export class Session {
       ...(properties === undefined || Object.keys(properties).length === 0 ? {} : { properties }),
       ...(credentials.username === undefined ? {} : { username: credentials.username }),
       ...(credentials.password === undefined ? {} : { password: credentials.password }),
-      ...(this.#will === undefined ? {} : { will: this.#will }),
+      ...(this.#will === undefined ? {} : { will: this.#willFor(o.protocolVersion) }),
     };
     this.#send(connect, now);
+  }
+
+  /**
+   * The Will as this connection's version carries it: a 3.1.1 CONNECT has no Will properties
+   * (`protocolVersion: 'auto'` that fell back leaves them out).
+   */
+  #willFor(version: SessionOptions['protocolVersion']): Will {
+    const will = this.#will!;
+    if (version === 5 || will.properties === undefined) return will;
+    const { properties: _v5only, ...rest } = will;
+    return rest;
   }
 
   /**

@@ -142,11 +142,15 @@ export function limitsOf(connack: ConnackPacket): ServerLimits {
   };
 }
 
-/** User name and password sent in CONNECT. */
+/** User name and password sent in CONNECT; in 5.0 also enhanced authentication's first step. */
 export interface Credentials {
   readonly username?: string;
   /** Binary data [MQTT-3.1.3.5]. */
   readonly password?: Uint8Array;
+  /** MQTT 5.0: the Authentication Method (0x15) of this CONNECT. */
+  readonly authenticationMethod?: string;
+  /** MQTT 5.0: the Authentication Data (0x16) of this CONNECT; needs the method. */
+  readonly authenticationData?: Uint8Array;
 }
 
 /**
@@ -168,6 +172,7 @@ export interface InboundAck {
  * session changes (link, server, limits). Internal to `session/`.
  */
 export interface SessionContext {
+  /** The session's options; `protocolVersion` is the current connection's (see `setProtocolVersion`). */
   readonly options: SessionOptions;
   readonly host: SessionHost;
   readonly store: SessionStore;

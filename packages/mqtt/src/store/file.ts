@@ -61,6 +61,7 @@ import type {
   OutgoingPhase,
   OutgoingRecord,
   SessionStore,
+  StoredSession,
   StoredSubscription,
   StoreSnapshot,
 } from './types.js';
@@ -448,6 +449,12 @@ class FileStore implements FileSessionStore {
     this.#assertOpen('deleteSubscription');
     this.#pending.deleteSubscription(filter);
     this.#state.deleteSubscription(filter);
+    this.#afterMutation();
+  }
+
+  putSession(session: StoredSession): void {
+    this.#assertOpen('putSession');
+    this.#state.putSession(session, this.#pending.putSession(session));
     this.#afterMutation();
   }
 

@@ -20,6 +20,7 @@
  * | 8    | clear                 | (empty)                                                                       |
  * | 9    | putOutgoing (MQTT 5)  | seq:f64 packetId:u16 phase:u8 qos:u8 retain:u8 topicLength:u16 expiresAt:f64 propertiesLength:u32 topic properties payload |
  * | 10   | putSubscription (5.0) | qos:u8 options:u8 subscriptionIdentifier:u32le filter                         |
+ * | 11   | putSession            | expirySec:u32 endedAt:f64 clientId                                            |
  *
  * Type 9 is written only for a message with MQTT 5.0 properties or a Message Expiry, so a
  * log of a 3.1.1 client stays readable by versions that predate it. `expiresAt` is the
@@ -43,7 +44,13 @@ import { propertiesLength, readProperties, writeProperties } from '../packet/pro
 import { Reader } from '../packet/reader.js';
 import type { PublishProperties, QoS } from '../packet/types.js';
 import { varintLength } from '../packet/writer.js';
-import type { OutgoingPhase, OutgoingRecord, StoredSubscription, StoreSnapshot } from './types.js';
+import type {
+  OutgoingPhase,
+  OutgoingRecord,
+  StoredSession,
+  StoredSubscription,
+  StoreSnapshot,
+} from './types.js';
 
 /** The first 8 bytes of every log file. */
 export const MAGIC = Buffer.from('CRSTORE\x01', 'latin1');
@@ -62,7 +69,11 @@ export const RecordType = {
   CLEAR: 8,
   PUT_OUTGOING_V5: 9,
   PUT_SUBSCRIPTION_V5: 10,
+  PUT_SESSION: 11,
 } as const;
+
+/** Fixed part of a PUT_SESSION body: expirySec, endedAt. */
+const SESSION_FIXED = 4 + 8;
 
 /** Fixed part of a PUT_OUTGOING body: seq, packetId, phase, qos, retain, topic length. */
 const PUT_FIXED = 8 + 2 + 1 + 1 + 1 + 2;
@@ -90,6 +101,8 @@ const BODY_BOUNDS: Readonly<Record<number, readonly [number, number]>> = {
   [RecordType.CLEAR]: [0, 0],
   [RecordType.PUT_OUTGOING_V5]: [PUT5_FIXED, MAX_BODY_BYTES],
   [RecordType.PUT_SUBSCRIPTION_V5]: [6, 6 + 65_535 * 3],
+  // A client id is an MQTT string: at most 65,535 bytes.
+  [RecordType.PUT_SESSION]: [SESSION_FIXED, SESSION_FIXED + 65_535],
 };
 
 const PHASES: readonly OutgoingPhase[] = ['queued', 'sent', 'released'];
@@ -282,6 +295,17 @@ export class RecordBuffer {
   clear(): void {
     this.#seal(this.#reserve(RecordType.CLEAR, 0));
   }
+
+  /** Encodes a PUT_SESSION record; returns its size in bytes. */
+  putSession(s: StoredSession): number {
+    const idBytes = Buffer.byteLength(s.clientId, 'utf8');
+    const at = this.#reserve(RecordType.PUT_SESSION, SESSION_FIXED + idBytes);
+    this.#buf.writeUInt32LE(s.expirySec, at);
+    this.#buf.writeDoubleLE(s.endedAt, at + 4);
+    this.#buf.write(s.clientId, at + SESSION_FIXED, idBytes, 'utf8');
+    this.#seal(at);
+    return HEADER_BYTES + SESSION_FIXED + idBytes;
+  }
 }
 
 /** Whether a subscription needs the 5.0 record: an option set or an identifier. */
@@ -392,7 +416,22 @@ export class LiveState {
     this.outgoing.clear();
     this.incomingQos2.clear();
     this.subscriptions.clear();
+    this.session = undefined;
     this.#liveBytes = MAGIC.length;
+  }
+
+  /** The session on the broker as last recorded, and the size of its record. */
+  session: (StoredSession & { readonly recordBytes: number }) | undefined;
+
+  putSession(s: StoredSession, recordBytes: number): void {
+    if (this.session !== undefined) this.#liveBytes -= this.session.recordBytes;
+    this.session = {
+      clientId: s.clientId,
+      expirySec: s.expirySec,
+      endedAt: s.endedAt,
+      recordBytes,
+    };
+    this.#liveBytes += recordBytes;
   }
 
   /** A copy of the state in the shape {@link SessionStore.open} returns (outgoing by `seq`). */
@@ -414,7 +453,15 @@ export class LiveState {
     outgoing.sort((a, b) => a.seq - b.seq);
     const subscriptions: StoredSubscription[] = [];
     for (const { subscription } of this.subscriptions.values()) subscriptions.push(subscription);
-    return { outgoing, incomingQos2: [...this.incomingQos2], subscriptions };
+    const s = this.session;
+    return {
+      outgoing,
+      incomingQos2: [...this.incomingQos2],
+      subscriptions,
+      ...(s === undefined
+        ? {}
+        : { session: { clientId: s.clientId, expirySec: s.expirySec, endedAt: s.endedAt } }),
+    };
   }
 
   /** Encodes the whole state as a log file: magic, then one record per live item. */
@@ -423,6 +470,7 @@ export class LiveState {
     for (const e of this.outgoing.values()) out.putOutgoing(e);
     for (const id of this.incomingQos2) out.incomingQos2(RecordType.ADD_INCOMING_QOS2, id);
     for (const { subscription } of this.subscriptions.values()) out.putSubscription(subscription);
+    if (this.session !== undefined) out.putSession(this.session);
     const body = out.take();
     return Buffer.concat([MAGIC, body], MAGIC.length + body.length);
   }
@@ -552,6 +600,19 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
     case RecordType.CLEAR:
       state.clear();
       return null;
+    case RecordType.PUT_SESSION: {
+      const endedAt = view.readDoubleLE(at + 4);
+      if (!Number.isFinite(endedAt) || endedAt < 0) return 'invalid session record';
+      state.putSession(
+        {
+          expirySec: view.readUInt32LE(at),
+          endedAt,
+          clientId: view.toString('utf8', at + SESSION_FIXED, end),
+        },
+        end - offset,
+      );
+      return null;
+    }
     default:
       return `unknown record type ${type}`;
   }

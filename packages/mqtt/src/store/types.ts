@@ -64,6 +64,32 @@ export interface StoreSnapshot {
   /** Incoming QoS 2 packet ids whose PUBREL has not arrived yet [MQTT-4.3.3-2]. */
   readonly incomingQos2: readonly number[];
   readonly subscriptions: readonly StoredSubscription[];
+  /**
+   * What the store knows of the session on the broker (see {@link SessionStore.putSession});
+   * absent when nothing was recorded (a new store, a log written before this record existed,
+   * or a store without `putSession`).
+   */
+  readonly session?: StoredSession;
+}
+
+/**
+ * The session on the broker, as the client last knew it: enough to judge after a restart
+ * whether the broker may still hold it, and to resume it under the right client id.
+ */
+export interface StoredSession {
+  /** The client id of the session: the configured one, or the one an MQTT 5.0 broker assigned. */
+  readonly clientId: string;
+  /**
+   * Seconds the broker keeps the session after the connection ends: the Session Expiry
+   * Interval in force (5.0), 0xFFFFFFFF for never (3.1.1 without clean session), 0 when it
+   * ends with the connection.
+   */
+  readonly expirySec: number;
+  /**
+   * When the last connection ended, epoch milliseconds; 0 while a connection is open (or was
+   * open when the process died: the end is then unknown).
+   */
+  readonly endedAt: number;
 }
 
 /**
@@ -101,6 +127,13 @@ export interface SessionStore {
   putSubscription(subscription: StoredSubscription): void;
   /** Forgets a subscription. */
   deleteSubscription(filter: string): void;
+
+  /**
+   * Records what the client knows of the session on the broker (last writer wins). Optional:
+   * a store without it keeps no such record, and a restarted client then cannot tell
+   * whether the broker still holds its session. Not write-ahead: flushed lazily.
+   */
+  putSession?(session: StoredSession): void;
 
   /** Forgets everything (a clean session starts). */
   clear(): void;
