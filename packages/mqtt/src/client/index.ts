@@ -17,6 +17,15 @@ export {
   type SubscribeOptions,
 } from './client.js';
 export {
+  type ClientMetrics,
+  MASK,
+  type MetricsError,
+  type PacketCounts,
+  type PacketType,
+  redactPacket,
+  type StoreMetrics,
+} from './metrics.js';
+export {
   MAX_MQTT_STRING_BYTES,
   validateClientId,
   validateMqttString,
@@ -28,6 +37,7 @@ export {
   type FailoverPolicy,
   type OfflineQueueOptions,
   type OfflineQueuePolicy,
+  type PacketTrace,
   type ReconnectOptions,
   type ResolvedOptions,
   resolveOptions,
