@@ -82,6 +82,7 @@ interface ConnOpts {
   protocolVersion: string;
   disableCleanSession?: boolean;
   debug?: boolean;
+  trace?: boolean;
   cafile?: string;
   cert?: string;
   key?: string;
@@ -115,6 +116,7 @@ const connectFlags = (o: ConnOpts) => ({
   willQos: o.willQos,
   willRetain: o.willRetain,
   debug: o.debug,
+  trace: o.trace,
 });
 
 /**
@@ -412,6 +414,7 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('-n, --null-message', 'send an empty message')
     .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
     .option('-r, --retain', 'retain the message')
+    .option('--trace', 'print every packet decoded, with all its fields (secrets masked)')
     .action(
       async (
         o: ConnOpts & {
@@ -455,6 +458,7 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('-N, --no-eol', 'no newline after each message')
     .option('-R, --no-retained', 'do not print retained messages')
     .option('-E, --exit-after-subscribe', 'exit once subscribed')
+    .option('--trace', 'print every packet decoded, with all its fields (secrets masked)')
     .action(
       async (
         o: ConnOpts & {
