@@ -23,6 +23,7 @@ import { runPub, type ToolIo } from '../tools/pub.js';
 import { runSub } from '../tools/sub.js';
 import { version } from '../version.js';
 import { type ConfigStore, FileConfigStore, MemoryConfigStore } from '../web/config-store.js';
+import { agentMetrics, type MetricsServer, startMetricsServer } from '../web/metrics.js';
 import {
   ADMIN_PASSWORD_MAX,
   adminPasswordIssue,
@@ -302,18 +303,46 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
     dataDir,
     baseDir,
   });
+  let metrics: MetricsServer | undefined;
   try {
+    metrics = await startMetrics(agent);
     await agent.start();
   } catch (error) {
+    await metrics?.close();
     await web?.close();
     throw error;
   }
   if (web !== undefined) await announceWeb(web, io, dataDir);
+  if (metrics !== undefined) io.stderr.write(`metrics: ${metrics.url}/metrics\n`);
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping');
+  await metrics?.close();
   await web?.close();
   await agent.close();
   return 0;
+}
+
+/**
+ * Serves the Prometheus metrics on their own port when `metrics.enabled`. A port that cannot
+ * be had stops the start (a {@link StartError}), like the console's.
+ */
+async function startMetrics(agent: Agent): Promise<MetricsServer | undefined> {
+  const { enabled, host, port } = agent.config.metrics;
+  if (!enabled) return undefined;
+  const registry = agentMetrics(agent);
+  try {
+    const server = await startMetricsServer(registry, host, port);
+    return {
+      url: server.url,
+      close: async () => {
+        registry.close();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    registry.close();
+    throw new StartError('metrics', `metrics not served: ${oneLine(error)}`, { cause: error });
+  }
 }
 
 function printBench(io: ToolIo, r: Awaited<ReturnType<typeof runBench>>): void {
