@@ -24,6 +24,7 @@ import { percentile } from './stats.js';
 
 /** The fleet modes. */
 export const FLEET_MODES = ['conn', 'pub', 'sub'] as const;
+/** One of {@link FLEET_MODES}. */
 export type FleetMode = (typeof FLEET_MODES)[number];
 
 /** Most clients one fleet run may start. */
