@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { ConfigError } from '../src/config/errors.js';
 import { parseConfig } from '../src/config/validate.js';
 import { agentMetrics, startMetricsServer } from '../src/web/metrics.js';
 import { lucidConfig, MQTT_PASSWORD, REDIS_PASSWORD, startConsoleFixture } from './console-util.js';
-import { waitFor } from './util.js';
+import { startCli, tempJson, waitFor } from './util.js';
 
 interface Family {
   readonly name: string;
@@ -145,6 +146,38 @@ describe('Prometheus metrics', () => {
     assert.equal(value(families, 'courier_mqtt_packets_sent_total', { type: 'connect' }), 1);
     assert.equal((await fetch(`${server.url}/`)).status, 404);
     assert.equal((await fetch(`${server.url}/metrics`, { method: 'POST' })).status, 404);
+  });
+
+  it('`courier agent` with metrics.enabled and no console serves /metrics on its own port', async (t) => {
+    const b = await startMosquitto(t);
+    const file = tempJson('metrics.json', {
+      connection: { server: b.host, port: b.port, clientId: 'metrics-cli' },
+      web: { enabled: false },
+      metrics: { enabled: true, port: 0 },
+    });
+    const agent = startCli(['agent', '-c', file]);
+    t.after(() => {
+      if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+    });
+    await waitFor(
+      () => /metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/.test(agent.stderr),
+      `the metrics URL (${agent.stderr})`,
+      20_000,
+    );
+    const url = /metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(agent.stderr)![1]!;
+    assert.doesNotMatch(agent.stderr, /web console/);
+    // The agent connects in the background: scrape until the metrics say it is connected.
+    let families = (await scrape(url)).families;
+    const deadline = Date.now() + 10_000;
+    while (value(families, 'courier_mqtt_connected') !== 1) {
+      assert.ok(Date.now() < deadline, 'the agent never connected');
+      await new Promise((r) => setTimeout(r, 50));
+      families = (await scrape(url)).families;
+    }
+    checkConventions(families);
+    assert.equal(value(families, 'courier_mqtt_connects_total'), 1);
+    agent.child.kill('SIGTERM');
+    assert.equal(await agent.exited, 0);
   });
 
   it('the metrics section: defaults, and a bad port or unknown key refused by name', () => {
