@@ -7,7 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { type Client, type ClientOptions, connect, createClient, type Packet } from 'courier-mqtt';
+import {
+  type Client,
+  type ClientOptions,
+  connect,
+  createClient,
+  type Packet,
+  type PublishOptions,
+} from 'courier-mqtt';
 import { checkTopicName } from '../config/topic.js';
 import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
 import { describePacket } from './describe-packet.js';
@@ -76,7 +83,7 @@ export async function connectForTool(
  * @throws {UsageError} for invalid flags (before connecting)
  */
 export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
-  const resolved = await resolveConnectFlags(flags);
+  const resolved = await resolveConnectFlags(flags, ['connect', 'publish', 'will']);
   const topic = flags.topic ?? resolved.urlTopic;
   const sources = [
     flags.message !== undefined,
@@ -114,7 +121,12 @@ export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
     single = Buffer.concat(chunks);
   }
   const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
-  const opts = { qos: qos as 0 | 1 | 2, retain: flags.retain === true };
+  const properties = resolved.properties.publish;
+  const opts: PublishOptions = {
+    qos: qos as 0 | 1 | 2,
+    retain: flags.retain === true,
+    ...(Object.keys(properties).length === 0 ? {} : { properties }),
+  };
   try {
     if (single !== undefined) {
       await client.publish(topic, single, opts);
