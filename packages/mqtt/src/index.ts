@@ -38,7 +38,13 @@ export {
   type ServerFeature,
   UnsupportedByServerError,
 } from './errors.js';
-export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
+export type {
+  Packet,
+  ProtocolVersion,
+  PublishProperties,
+  QoS,
+  UserProperties,
+} from './packet/types.js';
 export * from './store/index.js';
 export {
   isValidTopicFilter,

@@ -61,6 +61,7 @@ export type {
   DroppedMessage,
   EndOptions,
   FilterRequest,
+  OutgoingPublishProperties,
   PublishOptions,
   SubscribeOptions,
 } from './types.js';

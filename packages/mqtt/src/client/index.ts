@@ -13,6 +13,7 @@ export {
   type DroppedMessage,
   type EndOptions,
   type FilterRequest,
+  type OutgoingPublishProperties,
   type PublishOptions,
   type SubscribeOptions,
 } from './client.js';
