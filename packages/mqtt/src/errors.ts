@@ -81,6 +81,8 @@ export const MqttErrorCode = {
   PUBLISH_REJECTED: 'MQTT_PUBLISH_REJECTED',
   /** MQTT 5.0: the broker sent DISCONNECT, with a reason code saying why. */
   DISCONNECTED_BY_SERVER: 'MQTT_DISCONNECTED_BY_SERVER',
+  /** MQTT 5.0 request/response: no response with the request's Correlation Data in time. */
+  REQUEST_TIMEOUT: 'MQTT_REQUEST_TIMEOUT',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
@@ -509,6 +511,31 @@ export class ServerDisconnectError extends MqttError {
     this.reasonCode = reasonCode;
     this.reasonString = details.reasonString;
     this.serverReference = details.serverReference;
+  }
+}
+
+/**
+ * MQTT 5.0 request/response (`client.request()`): no response carrying the request's
+ * Correlation Data arrived on its Response Topic within `timeoutMs`. A response arriving
+ * later is counted as unmatched, not delivered.
+ */
+export class RequestTimeoutError extends MqttError {
+  override get name(): string {
+    return 'RequestTimeoutError';
+  }
+
+  /** The topic the request was published to. */
+  readonly topic: string;
+  /** How long the response was waited for, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(topic: string, timeoutMs: number) {
+    super(
+      MqttErrorCode.REQUEST_TIMEOUT,
+      `no response to the request on ${JSON.stringify(topic)} within ${timeoutMs} ms`,
+    );
+    this.topic = topic;
+    this.timeoutMs = timeoutMs;
   }
 }
 

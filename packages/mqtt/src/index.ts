@@ -33,6 +33,7 @@ export {
   PublishRejectedError,
   QosDowngradedError,
   QueueFullError,
+  RequestTimeoutError,
   type RefusalDetails,
   ServerDisconnectError,
   type ServerFeature,
@@ -49,6 +50,9 @@ export * from './store/index.js';
 export {
   isValidTopicFilter,
   isValidTopicName,
+  matchingFilter,
+  parseSharedFilter,
+  type SharedFilter,
   TopicTrie,
   topicMatches,
   validateTopicFilter,

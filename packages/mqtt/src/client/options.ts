@@ -198,6 +198,12 @@ export interface ClientOptions {
    * @default 10000
    */
   readonly subscriptionBufferSize?: number;
+  /**
+   * MQTT 5.0: requests (`client.request()`) waiting for their response at once; one more is
+   * refused with `QueueFullError` until one is answered or times out. 1..65,535.
+   * @default 1000
+   */
+  readonly maxPendingRequests?: number;
 }
 
 /** Options with every default filled in. */
@@ -218,6 +224,7 @@ export interface ResolvedOptions {
   readonly offlineQueue: Required<OfflineQueueOptions>;
   readonly maxPacketSize: number;
   readonly subscriptionBufferSize: number;
+  readonly maxPendingRequests: number;
 }
 
 /** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
@@ -517,6 +524,12 @@ export function resolveOptions(
     1,
     100_000_000,
   );
+  const maxPendingRequests = integer(
+    'maxPendingRequests',
+    options.maxPendingRequests ?? 1000,
+    1,
+    65_535,
+  );
 
   const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
 
@@ -536,5 +549,6 @@ export function resolveOptions(
     offlineQueue,
     maxPacketSize,
     subscriptionBufferSize,
+    maxPendingRequests,
   };
 }

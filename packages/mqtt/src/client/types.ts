@@ -5,7 +5,7 @@
  */
 
 import type { InvalidOptionError, MqttError } from '../errors.js';
-import type { QoS, UserProperties } from '../packet/types.js';
+import type { QoS, RetainHandling, UserProperties } from '../packet/types.js';
 
 /** Options of {@link Client.publish}. */
 export interface PublishOptions {
@@ -70,6 +70,24 @@ export interface SubscribeOptions {
    * and the broker's in-flight window bounds how many wait. @default 'auto'
    */
   readonly ack?: 'auto' | 'manual';
+  /**
+   * MQTT 5.0: the broker does not send this client the messages it published itself
+   * [MQTT-3.8.3-3]. Not allowed on a shared subscription [MQTT-3.8.3-4]. @default false
+   */
+  readonly noLocal?: boolean;
+  /**
+   * MQTT 5.0: messages keep the RETAIN flag they were published with (a bridge needs it);
+   * otherwise the broker clears it on messages that are not sent because of the subscribe
+   * [MQTT-3.3.1-12/13]. @default false
+   */
+  readonly retainAsPublished?: boolean;
+  /**
+   * MQTT 5.0: when the broker sends retained messages: 0 at every subscribe, 1 only when the
+   * subscription did not exist yet, 2 never [MQTT-3.3.1-9/10/11]. @default 0
+   */
+  readonly retainHandling?: RetainHandling;
+  /** MQTT 5.0: User Properties of the SUBSCRIBE, `[name, value]` pairs or an object. */
+  readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
 }
 
 /** A message the client had to give up: reported so that no loss is silent. */

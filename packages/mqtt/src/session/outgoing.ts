@@ -30,9 +30,12 @@ import type {
   PubrecPacket,
   QoS,
   SubackPacket,
+  SubscribeProperties,
+  Subscription,
   UnsubackPacket,
 } from '../packet/types.js';
-import type { OutgoingRecord, StoreSnapshot } from '../store/types.js';
+import { parseSharedFilter } from '../topic/index.js';
+import type { OutgoingRecord, StoredSubscription, StoreSnapshot } from '../store/types.js';
 import type { QueuedOutside, SessionContext, Settleable } from './types.js';
 
 /** An outgoing message in the session's hands. */
@@ -48,11 +51,50 @@ interface OutMessage {
   readonly op: Settleable<void> | undefined;
 }
 
+/** A filter the broker holds for us, as it was subscribed. */
+interface KnownFilter {
+  readonly subscription: Subscription;
+  readonly properties: SubscribeProperties | undefined;
+}
+
+/** A stored subscription as the SUBSCRIBE entry and properties it was made with. */
+function fromStore(s: StoredSubscription): KnownFilter {
+  return {
+    subscription: {
+      topic: s.filter,
+      qos: s.qos,
+      ...(s.noLocal === undefined ? {} : { noLocal: s.noLocal }),
+      ...(s.retainAsPublished === undefined ? {} : { retainAsPublished: s.retainAsPublished }),
+      ...(s.retainHandling === undefined ? {} : { retainHandling: s.retainHandling }),
+    },
+    properties:
+      s.subscriptionIdentifier === undefined
+        ? undefined
+        : { subscriptionIdentifier: s.subscriptionIdentifier },
+  };
+}
+
+/** What the store keeps of a subscription (not its User Properties). */
+function toStore(s: Subscription, properties: SubscribeProperties | undefined): StoredSubscription {
+  return {
+    filter: s.topic,
+    qos: s.qos,
+    ...(s.noLocal === undefined ? {} : { noLocal: s.noLocal }),
+    ...(s.retainAsPublished === undefined ? {} : { retainAsPublished: s.retainAsPublished }),
+    ...(s.retainHandling === undefined ? {} : { retainHandling: s.retainHandling }),
+    ...(properties?.subscriptionIdentifier === undefined
+      ? {}
+      : { subscriptionIdentifier: properties.subscriptionIdentifier }),
+  };
+}
+
 /** A SUBSCRIBE or UNSUBSCRIBE awaiting its acknowledgement. */
 type PendingControl =
   | {
       readonly kind: 'subscribe';
-      readonly subscriptions: readonly { topic: string; qos: QoS }[];
+      readonly subscriptions: readonly Subscription[];
+      /** MQTT 5.0: the Subscription Identifier and User Properties of the SUBSCRIBE. */
+      readonly properties: SubscribeProperties | undefined;
       /** Settled with the SUBACK codes; absent for a resubscription the session made itself. */
       readonly op: Settleable<readonly number[]> | undefined;
     }
@@ -88,10 +130,11 @@ export class Outgoing {
   /** SUBSCRIBE/UNSUBSCRIBE accepted while offline, sent on the next connection. */
   #deferredControls: PendingControl[] = [];
   /**
-   * Filter → QoS the broker must know about: acknowledged by a SUBACK (or restored from the
-   * store), not unsubscribed since. Subscribed again when a broker lost our session.
+   * Filter → the subscription the broker must know about (QoS, 5.0 options, identifier and
+   * User Properties): acknowledged by a SUBACK (or restored from the store), not
+   * unsubscribed since. Subscribed again, as it was, when a broker lost our session.
    */
-  readonly #knownFilters = new Map<string, QoS>();
+  readonly #knownFilters = new Map<string, KnownFilter>();
   #unexpectedAcks = 0;
   #poisonedCount = 0;
   /** The message first in flight at the last early close by the server, and how many in a row. */
@@ -151,7 +194,7 @@ export class Outgoing {
       }
       this.#nextSeq = Math.max(this.#nextSeq, record.seq + 1);
     }
-    for (const s of snapshot.subscriptions) this.#knownFilters.set(s.filter, s.qos);
+    for (const s of snapshot.subscriptions) this.#knownFilters.set(s.filter, fromStore(s));
   }
 
   /**
@@ -163,8 +206,23 @@ export class Outgoing {
     if (!sessionPresent && this.#knownFilters.size > 0) {
       // The broker holds no subscriptions for us: restore them (ours, and a restored
       // store's), after the SUBSCRIBE/UNSUBSCRIBE made while offline.
-      const subscriptions = [...this.#knownFilters].map(([topic, qos]) => ({ topic, qos }));
-      this.#deferredControls.push({ kind: 'subscribe', subscriptions, op: undefined });
+      // One SUBSCRIBE per Subscription Identifier: a SUBSCRIBE carries at most one, and a
+      // restored filter keeps the one its messages are routed by [MQTT-3.8.2.1.2].
+      const groups = new Map<number | undefined, KnownFilter[]>();
+      for (const known of this.#knownFilters.values()) {
+        const id = known.properties?.subscriptionIdentifier;
+        const group = groups.get(id);
+        if (group === undefined) groups.set(id, [known]);
+        else group.push(known);
+      }
+      for (const group of groups.values()) {
+        this.#deferredControls.push({
+          kind: 'subscribe',
+          subscriptions: group.map((k) => k.subscription),
+          properties: group[0]!.properties,
+          op: undefined,
+        });
+      }
     }
     // Controls lost with the previous connection are sent again, with new ids, by #pump.
     this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
@@ -243,7 +301,7 @@ export class Outgoing {
     const limits = this.#ctx.limits;
     if (limits === undefined) return undefined;
     for (const { topic } of subscriptions) {
-      if (topic.startsWith('$share/')) {
+      if (parseSharedFilter(topic) !== undefined) {
         if (!limits.sharedSubscriptionAvailable) {
           return new UnsupportedByServerError(
             'shared-subscriptions',
@@ -429,17 +487,18 @@ export class Outgoing {
 
   /** Sends SUBSCRIBE now, or on the next connection when offline. */
   subscribe(
-    subscriptions: readonly { topic: string; qos: QoS }[],
+    subscriptions: readonly Subscription[],
     op: Settleable<readonly number[]>,
     now: number,
+    properties?: SubscribeProperties,
   ): void {
     const refusal = this.#subscribeRefusal(subscriptions);
     if (refusal !== undefined) {
       op.reject(refusal);
       return;
     }
-    for (const s of subscriptions) this.#ctx.store.putSubscription({ filter: s.topic, qos: s.qos });
-    this.#control({ kind: 'subscribe', subscriptions, op }, now);
+    for (const s of subscriptions) this.#ctx.store.putSubscription(toStore(s, properties));
+    this.#control({ kind: 'subscribe', subscriptions, properties, op }, now);
   }
 
   /** Sends UNSUBSCRIBE now, or on the next connection when offline. */
@@ -537,7 +596,8 @@ export class Outgoing {
           );
         } else {
           packet.returnCodes.forEach((code, i) => {
-            const { topic, qos } = control.subscriptions[i]!;
+            const subscription = control.subscriptions[i]!;
+            const { topic } = subscription;
             // 0x80 in 3.1.1; in 5.0 every reason code from 0x80 on refuses the filter.
             if (code >= 0x80) {
               this.#ctx.store.deleteSubscription(topic);
@@ -546,7 +606,7 @@ export class Outgoing {
             } else if (control.op !== undefined) {
               // Only acknowledged filters are restored after a reconnect; a SUBSCRIBE still
               // pending when the link drops is sent again as it is.
-              this.#knownFilters.set(topic, qos);
+              this.#knownFilters.set(topic, { subscription, properties: control.properties });
             }
           });
           control.op?.resolve(packet.returnCodes);
@@ -693,7 +753,26 @@ export class Outgoing {
     }
     this.#controls.set(packetId, control);
     if (control.kind === 'subscribe') {
-      this.#ctx.send({ type: 'subscribe', packetId, subscriptions: control.subscriptions }, now);
+      let properties = control.properties;
+      if (
+        properties?.subscriptionIdentifier !== undefined &&
+        this.#ctx.limits?.subscriptionIdentifiersAvailable === false
+      ) {
+        // The broker said it has none [MQTT-3.2.2-3.12]: routing falls back to topic matching.
+        const { subscriptionIdentifier: _unsupported, ...rest } = properties;
+        properties = rest;
+      }
+      this.#ctx.send(
+        {
+          type: 'subscribe',
+          packetId,
+          subscriptions: control.subscriptions,
+          ...(properties === undefined || Object.keys(properties).length === 0
+            ? {}
+            : { properties }),
+        },
+        now,
+      );
     } else {
       this.#ctx.send({ type: 'unsubscribe', packetId, topics: control.topics }, now);
     }

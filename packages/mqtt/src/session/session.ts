@@ -45,7 +45,15 @@ import {
   ProtocolError,
   ServerDisconnectError,
 } from '../errors.js';
-import type { ConnackPacket, ConnectPacket, Packet, QoS, Will } from '../packet/types.js';
+import type {
+  ConnackPacket,
+  ConnectPacket,
+  Packet,
+  QoS,
+  SubscribeProperties,
+  Subscription,
+  Will,
+} from '../packet/types.js';
 import type { SessionStore, StoreSnapshot } from '../store/types.js';
 import { Incoming } from './incoming.js';
 import { KeepAlive } from './keepalive.js';
@@ -315,11 +323,12 @@ export class Session {
 
   /** Sends SUBSCRIBE now, or on the next connection when offline. */
   subscribe(
-    subscriptions: readonly { topic: string; qos: QoS }[],
+    subscriptions: readonly Subscription[],
     op: Settleable<readonly number[]>,
     now: number,
+    properties?: SubscribeProperties,
   ): void {
-    this.#outgoing.subscribe(subscriptions, op, now);
+    this.#outgoing.subscribe(subscriptions, op, now, properties);
   }
 
   /** Sends UNSUBSCRIBE now, or on the next connection when offline. */

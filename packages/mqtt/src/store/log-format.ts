@@ -18,6 +18,13 @@
  * | 6    | putSubscription       | qos:u8 filter                                                                 |
  * | 7    | deleteSubscription    | filter                                                                        |
  * | 8    | clear                 | (empty)                                                                       |
+ * | 9    | putSubscription (5.0) | qos:u8 options:u8 subscriptionIdentifier:u32le filter                         |
+ *
+ * Type 9 is written for a subscription with MQTT 5.0 options or an identifier; `options` is
+ * the SUBSCRIBE options byte without the QoS bits (bit 2 No Local, bit 3 Retain As
+ * Published, bits 4-5 Retain Handling, §3.8.3.1), identifier 0 meaning none. A store written
+ * before type 9 existed reads the same; one holding type 9 is refused by older code as
+ * damaged (`unknown record type 9`), never misread.
  *
  * Every mutation is idempotent and last-writer-wins per key, so replaying a suffix of the log
  * twice yields the same state as replaying it once. Compaction relies on this (see file.ts).
@@ -44,6 +51,7 @@ export const RecordType = {
   PUT_SUBSCRIPTION: 6,
   DELETE_SUBSCRIPTION: 7,
   CLEAR: 8,
+  PUT_SUBSCRIPTION_V5: 9,
 } as const;
 
 /** Fixed part of a PUT_OUTGOING body: seq, packetId, phase, qos, retain, topic length. */
@@ -66,6 +74,7 @@ const BODY_BOUNDS: Readonly<Record<number, readonly [number, number]>> = {
   [RecordType.PUT_SUBSCRIPTION]: [1, 1 + 65_535 * 3],
   [RecordType.DELETE_SUBSCRIPTION]: [0, 65_535 * 3],
   [RecordType.CLEAR]: [0, 0],
+  [RecordType.PUT_SUBSCRIPTION_V5]: [6, 6 + 65_535 * 3],
 };
 
 const PHASES: readonly OutgoingPhase[] = ['queued', 'sent', 'released'];
@@ -200,9 +209,21 @@ export class RecordBuffer {
     this.#seal(at);
   }
 
-  /** Encodes a PUT_SUBSCRIPTION record; returns its size in bytes. */
+  /** Encodes a PUT_SUBSCRIPTION (or, with 5.0 fields, PUT_SUBSCRIPTION_V5) record; returns its size in bytes. */
   putSubscription(s: StoredSubscription): number {
     const filterBytes = Buffer.byteLength(s.filter, 'utf8');
+    if (hasV5Fields(s)) {
+      const at = this.#reserve(RecordType.PUT_SUBSCRIPTION_V5, 6 + filterBytes);
+      this.#buf[at] = s.qos;
+      this.#buf[at + 1] =
+        (s.noLocal === true ? 0x04 : 0) |
+        (s.retainAsPublished === true ? 0x08 : 0) |
+        ((s.retainHandling ?? 0) << 4);
+      this.#buf.writeUInt32LE(s.subscriptionIdentifier ?? 0, at + 2);
+      this.#buf.write(s.filter, at + 6, filterBytes, 'utf8');
+      this.#seal(at);
+      return HEADER_BYTES + 6 + filterBytes;
+    }
     const at = this.#reserve(RecordType.PUT_SUBSCRIPTION, 1 + filterBytes);
     this.#buf[at] = s.qos;
     this.#buf.write(s.filter, at + 1, filterBytes, 'utf8');
@@ -222,6 +243,16 @@ export class RecordBuffer {
   clear(): void {
     this.#seal(this.#reserve(RecordType.CLEAR, 0));
   }
+}
+
+/** Whether a subscription needs the 5.0 record: an option set or an identifier. */
+function hasV5Fields(s: StoredSubscription): boolean {
+  return (
+    s.noLocal === true ||
+    s.retainAsPublished === true ||
+    (s.retainHandling ?? 0) !== 0 ||
+    s.subscriptionIdentifier !== undefined
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,7 +280,10 @@ const INCOMING_RECORD_BYTES = HEADER_BYTES + 2;
 export class LiveState {
   readonly outgoing = new Map<number, OutgoingEntry>();
   readonly incomingQos2 = new Set<number>();
-  readonly subscriptions = new Map<string, { qos: QoS; recordBytes: number }>();
+  readonly subscriptions = new Map<
+    string,
+    { subscription: StoredSubscription; recordBytes: number }
+  >();
   #liveBytes = MAGIC.length;
 
   /** Bytes a snapshot of this state takes on disk. */
@@ -300,7 +334,7 @@ export class LiveState {
   putSubscription(s: StoredSubscription, recordBytes: number): void {
     const old = this.subscriptions.get(s.filter);
     if (old !== undefined) this.#liveBytes -= old.recordBytes;
-    this.subscriptions.set(s.filter, { qos: s.qos, recordBytes });
+    this.subscriptions.set(s.filter, { subscription: s, recordBytes });
     this.#liveBytes += recordBytes;
   }
 
@@ -334,7 +368,7 @@ export class LiveState {
     }
     outgoing.sort((a, b) => a.seq - b.seq);
     const subscriptions: StoredSubscription[] = [];
-    for (const [filter, { qos }] of this.subscriptions) subscriptions.push({ filter, qos });
+    for (const { subscription } of this.subscriptions.values()) subscriptions.push(subscription);
     return { outgoing, incomingQos2: [...this.incomingQos2], subscriptions };
   }
 
@@ -343,7 +377,7 @@ export class LiveState {
     const out = new RecordBuffer(this.#liveBytes);
     for (const e of this.outgoing.values()) out.putOutgoing(e);
     for (const id of this.incomingQos2) out.incomingQos2(RecordType.ADD_INCOMING_QOS2, id);
-    for (const [filter, { qos }] of this.subscriptions) out.putSubscription({ filter, qos });
+    for (const { subscription } of this.subscriptions.values()) out.putSubscription(subscription);
     const body = out.take();
     return Buffer.concat([MAGIC, body], MAGIC.length + body.length);
   }
@@ -440,6 +474,27 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
       if (qos > 2) return 'invalid subscription QoS';
       state.putSubscription(
         { filter: view.toString('utf8', at + 1, end), qos: qos as QoS },
+        end - offset,
+      );
+      return null;
+    }
+    case RecordType.PUT_SUBSCRIPTION_V5: {
+      const qos = view[at]!;
+      const options = view[at + 1]!;
+      const retainHandling = (options >> 4) & 0x03;
+      const id = view.readUInt32LE(at + 2);
+      if (qos > 2 || (options & 0xc3) !== 0 || retainHandling > 2 || id > 268_435_455) {
+        return 'invalid subscription options';
+      }
+      state.putSubscription(
+        {
+          filter: view.toString('utf8', at + 6, end),
+          qos: qos as QoS,
+          ...((options & 0x04) !== 0 ? { noLocal: true } : {}),
+          ...((options & 0x08) !== 0 ? { retainAsPublished: true } : {}),
+          ...(retainHandling !== 0 ? { retainHandling: retainHandling as 1 | 2 } : {}),
+          ...(id !== 0 ? { subscriptionIdentifier: id } : {}),
+        },
         end - offset,
       );
       return null;

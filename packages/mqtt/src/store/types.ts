@@ -35,10 +35,19 @@ export interface OutgoingRecord {
   readonly retain: boolean;
 }
 
-/** A subscription to restore after reconnect when the broker kept no session. */
+/**
+ * A subscription to restore after reconnect when the broker kept no session: its filter, QoS
+ * and, for MQTT 5.0, its subscription options and Subscription Identifier (absent: the 3.1.1
+ * defaults, no identifier).
+ */
 export interface StoredSubscription {
   readonly filter: string;
   readonly qos: QoS;
+  readonly noLocal?: boolean;
+  readonly retainAsPublished?: boolean;
+  readonly retainHandling?: 0 | 1 | 2;
+  /** 1..268,435,455. */
+  readonly subscriptionIdentifier?: number;
 }
 
 /** Everything a store holds, as loaded by {@link SessionStore.open}. */
