@@ -24,20 +24,8 @@
 import type { Message } from 'courier-mqtt';
 import { UsageError } from './connect-options.js';
 
-/** The MQTT 5.0 properties of a received message, as the library reports them. */
-export interface ReceivedProperties {
-  readonly payloadFormatIndicator?: 0 | 1;
-  readonly messageExpiryIntervalSec?: number;
-  readonly topicAlias?: number;
-  readonly responseTopic?: string;
-  readonly correlationData?: Uint8Array;
-  readonly userProperties?: readonly (readonly [string, string])[];
-  readonly subscriptionIdentifiers?: readonly number[];
-  readonly contentType?: string;
-}
-
-/** A received message with its MQTT 5.0 properties (undefined on 3.1.1). */
-export type PrintedMessage = Message & { readonly properties?: ReceivedProperties | undefined };
+/** A received message; `properties` holds its MQTT 5.0 properties (undefined on 3.1.1). */
+export type PrintedMessage = Message;
 
 /** Largest format string accepted: a bound on what the command line may ask to compile. */
 export const MAX_FORMAT_LENGTH = 4096;

@@ -10,11 +10,10 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import type { Client, Message, QoS } from 'courier-mqtt';
+import { RequestTimeoutError } from 'courier-mqtt';
 import { checkTopicName } from '../config/topic.js';
 import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
 import { compileFormat, PayloadNotJsonError, type PrintedMessage } from './format.js';
-import type { CliPublishProperties } from './properties.js';
 import { connectForTool, type ToolIo } from './pub.js';
 import { TIMEOUT_EXIT_STATUS } from './sub.js';
 
@@ -51,19 +50,8 @@ export interface RrFlags extends ConnectFlags {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** The part of the library's request/response API `courier rr` uses. */
-interface Requester {
-  request(
-    topic: string,
-    payload: string | Uint8Array,
-    options?: {
-      timeoutMs?: number;
-      qos?: QoS;
-      properties?: CliPublishProperties;
-      responseTopic?: string;
-    },
-  ): Promise<Message>;
-}
+/** The longest wait a timer holds (2^31 - 1 ms, about 24.8 days): "no -W" waits this long. */
+const FOREVER_MS = 2_147_483_647;
 
 /**
  * Runs `courier rr`.
@@ -99,6 +87,12 @@ export async function runRr(flags: RrFlags, io: ToolIo): Promise<number> {
   if (properties.responseTopic !== undefined) {
     throw new UsageError('Error: give the response topic with -e, not -D publish response-topic.');
   }
+  if (properties.correlationData !== undefined) {
+    // The library gives each request its own, to pair the response with it [MQTT-4.10].
+    throw new UsageError(
+      'Error: courier rr sets the correlation-data of each request itself; -D publish correlation-data is not used.',
+    );
+  }
   const sources = [
     flags.message !== undefined,
     flags.file !== undefined,
@@ -125,12 +119,13 @@ export async function runRr(flags: RrFlags, io: ToolIo): Promise<number> {
   const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
   let onAbort: (() => void) | undefined;
   try {
-    const reply = (client as Client & Requester).request(topic, payload, {
+    const reply = client.request(topic, payload, {
       qos,
       responseTopic,
       ...(Object.keys(properties).length === 0 ? {} : { properties }),
-      // The library's own timer is the one that unsubscribes and forgets the request.
-      ...(flags.timeoutSec === undefined ? {} : { timeoutMs: flags.timeoutSec * 1000 }),
+      // The library's own timer ends the wait and forgets the request; mosquitto_rr without
+      // -W waits for ever.
+      timeoutMs: flags.timeoutSec === undefined ? FOREVER_MS : flags.timeoutSec * 1000,
     });
     const outcome = await Promise.race([
       reply.then(
@@ -145,7 +140,7 @@ export async function runRr(flags: RrFlags, io: ToolIo): Promise<number> {
     ]);
     if ('aborted' in outcome) return 1;
     if ('error' in outcome) {
-      if (flags.timeoutSec !== undefined && isTimeout(outcome.error)) {
+      if (outcome.error instanceof RequestTimeoutError) {
         io.stderr.write('Timed out\n');
         return TIMEOUT_EXIT_STATUS;
       }
@@ -170,12 +165,6 @@ export async function runRr(flags: RrFlags, io: ToolIo): Promise<number> {
     if (onAbort !== undefined) flags.signal?.removeEventListener('abort', onAbort);
     await client.end({ timeoutMs: 5000 });
   }
-}
-
-/** Whether a rejected request ran out of time (the library's typed timeout error). */
-function isTimeout(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /TIMEOUT/i.test(code);
 }
 
 async function requestPayload(flags: RrFlags, io: ToolIo): Promise<string | Uint8Array> {

@@ -126,8 +126,7 @@ export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const userProperties = resolved.properties.subscribe.userProperties;
-    // Until the library's SubscribeOptions has `userProperties` (MQTT 5.0 contract).
-    const options = (userProperties === undefined ? {} : { userProperties }) as SubscribeOptions;
+    const options: SubscribeOptions = userProperties === undefined ? {} : { userProperties };
     const sub = await client.subscribe(
       topics.map((topic) => ({ topic, qos: qos as 0 | 1 | 2 })),
       options,
