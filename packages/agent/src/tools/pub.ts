@@ -10,7 +10,6 @@ import type { Readable, Writable } from 'node:stream';
 import {
   type Client,
   type ClientOptions,
-  connect,
   createClient,
   type Packet,
   type PublishOptions,
@@ -50,24 +49,27 @@ export interface ToolIo {
 
 /**
  * Connects like `connect()` (resolves after CONNACK, rejects with the first attempt's typed
- * error). With `debug`, packet listeners are attached before CONNECT goes out, which
- * `connect()` cannot offer, so that path uses `createClient` and waits for the first state
- * that settles it.
+ * error), but hands the client to `prepare` before CONNECT goes out: `-d` attaches its packet
+ * printers there, and `sub` its message listener, so that what a resumed session (`-c`)
+ * delivers right after the CONNACK is printed, as mosquitto_sub prints it.
  */
 export async function connectForTool(
   url: string,
   options: ClientOptions,
   debug: boolean,
   io: ToolIo,
+  prepare?: (client: Client) => void,
 ): Promise<Client> {
-  if (!debug) return connect(url, options);
   const client = createClient(url, { ...options, reconnect: false });
-  const id = options.clientId ?? '';
-  const print = (dir: 'sending' | 'received') => (p: Packet) => {
-    io.stderr.write(`${describePacket(id, dir, p)}\n`);
-  };
-  client.on('packetsend', print('sending'));
-  client.on('packetreceive', print('received'));
+  if (debug) {
+    const id = options.clientId ?? '';
+    const print = (dir: 'sending' | 'received') => (p: Packet) => {
+      io.stderr.write(`${describePacket(id, dir, p)}\n`);
+    };
+    client.on('packetsend', print('sending'));
+    client.on('packetreceive', print('received'));
+  }
+  prepare?.(client);
   for await (const state of client.states()) {
     if (state.status === 'connected') return client;
     if (state.status === 'closed') {

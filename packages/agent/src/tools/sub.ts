@@ -90,7 +90,6 @@ export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
       'Error: Invalid timeout specified with -W. It must be between 1 and 3600.',
     );
   }
-  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
   let received = 0;
   let status = 0;
   let finish: () => void = () => undefined;
@@ -120,7 +119,13 @@ export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
     io.stdout.write(end);
     if (flags.count !== undefined && received >= flags.count) finish();
   };
-  client.on('message', onMessage);
+  const client = await connectForTool(
+    resolved.url,
+    resolved.options,
+    flags.debug === true,
+    io,
+    (c) => c.on('message', onMessage),
+  );
   const onAbort = () => finish();
   flags.signal?.addEventListener('abort', onAbort);
   let timer: NodeJS.Timeout | undefined;
