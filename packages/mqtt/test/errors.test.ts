@@ -23,6 +23,7 @@ const {
   KeepaliveTimeoutError,
   MalformedPacketError,
   MessageDroppedError,
+  MessageExpiredError,
   MqttError,
   MqttErrorCode,
   NetworkError,
@@ -72,6 +73,7 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
   ],
   MQTT_PUBLISH_REJECTED: [PublishRejectedError, () => new PublishRejectedError('t', 0x87)],
   MQTT_DISCONNECTED_BY_SERVER: [ServerDisconnectError, () => new ServerDisconnectError('s', 0x8b)],
+  MQTT_MESSAGE_EXPIRED: [MessageExpiredError, () => new MessageExpiredError('t', 5, 6000)],
   MQTT_REQUEST_TIMEOUT: [RequestTimeoutError, () => new RequestTimeoutError('t', 1000)],
 };
 

@@ -45,9 +45,9 @@ import {
 import {
   type RequestOptions,
   Requests,
-  type RespondOptions,
   type Responder,
   type ResponderFailure,
+  type RespondOptions,
   type ResponseReply,
 } from './request.js';
 import { referencedServer } from './servers.js';
@@ -64,14 +64,14 @@ import type {
 } from './types.js';
 import { storeFailure, WriteAhead } from './write-ahead.js';
 
-export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   RequestOptions,
-  RespondOptions,
   Responder,
   ResponderFailure,
+  RespondOptions,
   ResponseReply,
 } from './request.js';
+export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   DroppedMessage,
   EndOptions,
@@ -135,6 +135,7 @@ export class Client {
         pingTimeoutMs: options.pingTimeoutMs,
         maxInflight: options.maxInflight,
         offlineQueue: options.offlineQueue,
+        outgoingTopicAliases: options.outgoingTopicAliases,
         ...(options.will === undefined ? {} : { will: options.will }),
         ...(options.connectProperties === undefined
           ? {}
@@ -244,6 +245,15 @@ export class Client {
     return this.#requests.unmatchedCount;
   }
 
+  /**
+   * MQTT 5.0: outgoing messages whose Message Expiry Interval passed before they could be
+   * sent (each failed with a `MessageExpiredError`: its promise rejected, or `dropped`
+   * reported it).
+   */
+  get expiredCount(): number {
+    return this.#session.expiredCount;
+  }
+
   /** Messages given up so far (each also reported by the `dropped` event). */
   get droppedCount(): number {
     return this.#droppedCount;
@@ -301,7 +311,7 @@ export class Client {
     let checked: CheckedPublish;
     try {
       if (this.#ended) throw closedError();
-      checked = checkPublish(topic, payload, options);
+      checked = checkPublish(topic, payload, options, this.#options.protocolVersion);
       // Resolving on "stored" lets a caller run ahead of the broker: bound it like the
       // offline queue, connected or not.
       this.#session.admit(
@@ -312,7 +322,9 @@ export class Client {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { payload: bytes, qos, retain, resolveOn } = checked;
+    const { payload: bytes, qos, retain, resolveOn, properties } = checked;
+    // The wall clock at acceptance carries a Message Expiry across a restart (file store).
+    const extras = properties === undefined ? undefined : { properties, epochMs: Date.now() };
     return new Promise<void>((resolve, reject) => {
       let op: Settleable<void>;
       if (qos === 0) op = { resolve: () => this.#writer.afterDrain(resolve), reject };
@@ -330,7 +342,7 @@ export class Client {
           },
         };
         const run = (): void => {
-          this.#session.publish(topic, bytes, qos, retain, op, now());
+          this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
           this.#store.flush().then(
             () => {
               stored = true;
@@ -343,7 +355,7 @@ export class Client {
         return;
       }
       this.#beforeOpen.run(
-        () => this.#session.publish(topic, bytes, qos, retain, op, now()),
+        () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
         reject,
         bytes.byteLength,
         qos === 0,
@@ -405,12 +417,12 @@ export class Client {
         ),
       );
     } catch (error) {
-      void this.#subscriptions.unsubscribeOf(subscription).catch(() => undefined);
+      void this.#subscriptions.failed(subscription).catch(() => undefined);
       throw error;
     }
     subscription.granted = codes.map((code) => code as Granted);
     codes.forEach((code, i) => {
-      if (code >= 0x80) this.#subscriptions.unlisten(list[i]!.topic, subscription);
+      if (code >= 0x80) this.#subscriptions.refused(list[i]!.topic, subscription);
     });
     return subscription;
   }
@@ -442,11 +454,7 @@ export class Client {
    * a bad option; {@link QueueFullError} with `maxPendingRequests` requests waiting
    * @returns rejects with {@link RequestTimeoutError} after `timeoutMs` (default 30 s)
    */
-  request(
-    topic: string,
-    payload: string | Uint8Array,
-    options?: RequestOptions,
-  ): Promise<Message> {
+  request(topic: string, payload: string | Uint8Array, options?: RequestOptions): Promise<Message> {
     if (this.#ended) return Promise.reject(closedError());
     try {
       return this.#requests.request(topic, payload, options);
@@ -574,7 +582,7 @@ export class Client {
       // [MQTT-3.1.2-6] A clean session starts from nothing, on our side too.
       this.#store.clear();
     } else {
-      this.#session.restore(snapshot);
+      this.#session.restore(snapshot, now(), Date.now());
       // New Subscription Identifiers must not reuse those the broker may still hold.
       this.#subscriptions.restoreIds(
         snapshot.subscriptions.map((s) => ({

@@ -15,6 +15,11 @@ export {
   type FilterRequest,
   type OutgoingPublishProperties,
   type PublishOptions,
+  type RequestOptions,
+  type Responder,
+  type ResponderFailure,
+  type RespondOptions,
+  type ResponseReply,
   type SubscribeOptions,
 } from './client.js';
 export {

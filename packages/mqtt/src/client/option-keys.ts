@@ -32,6 +32,8 @@ export const CLIENT_KEYS = {
   receiveMaximum: true,
   requestResponseInformation: true,
   userProperties: true,
+  topicAliasMaximum: true,
+  outgoingTopicAliases: true,
   connectTimeoutMs: true,
   tls: true,
   psk: true,
@@ -112,13 +114,14 @@ export const SUBSCRIBE_HINTS: Readonly<Record<string, string>> = {
   nl: 'did you mean noLocal?',
   rap: 'did you mean retainAsPublished?',
   rh: 'did you mean retainHandling?',
-  properties: 'did you mean userProperties? (the subscription identifier is assigned by the client)',
+  properties:
+    'did you mean userProperties? (the subscription identifier is assigned by the client)',
   subscriptionIdentifier: 'not an option: the client assigns one per subscribe() call',
 };
 
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
-  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
+  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties, topicAliasMaximum';
 const WILL_PROPERTIES = 'Will properties are not supported yet';
 
 /**

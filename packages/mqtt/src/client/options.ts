@@ -166,6 +166,21 @@ export interface ClientOptions {
    * object. At most 1,000 pairs.
    */
   readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
+  /**
+   * MQTT 5.0: the highest Topic Alias the broker may use towards us (0..65,535), announced
+   * in CONNECT. Each alias holds one topic name (at most 65,535 bytes) for the connection,
+   * so this bounds the memory a broker can make us spend; 0 means the broker sends full
+   * topics only (as every client does by default). A broker that sends an alias above it,
+   * or an empty topic with an alias it never mapped, is disconnected with 0x94.
+   * @default 0
+   */
+  readonly topicAliasMaximum?: number;
+  /**
+   * MQTT 5.0: replace repeated topic names of outgoing PUBLISH packets with Topic Aliases,
+   * assigned within the broker's Topic Alias Maximum (least recently used replaced). Saves
+   * bandwidth on constrained links; `false` always sends the full topic. @default true
+   */
+  readonly outgoingTopicAliases?: boolean;
   /** Time allowed for TCP + TLS + CONNACK. @default 30000 */
   readonly connectTimeoutMs?: number;
   readonly tls?: TlsOptions;
@@ -217,6 +232,8 @@ export interface ResolvedOptions {
   readonly protocolVersion: 3 | 4 | 5;
   /** MQTT 5.0: the CONNECT properties (undefined for 3.1.1 and 3.1). */
   readonly connectProperties: ConnectProperties | undefined;
+  /** MQTT 5.0: assign Topic Aliases to outgoing PUBLISH packets (always false before 5.0). */
+  readonly outgoingTopicAliases: boolean;
   readonly connectTimeoutMs: number;
   readonly reconnect: Required<ReconnectOptions> | false;
   readonly store: SessionStore | undefined;
@@ -306,6 +323,8 @@ const V5_ONLY = [
   'receiveMaximum',
   'requestResponseInformation',
   'userProperties',
+  'topicAliasMaximum',
+  'outgoingTopicAliases',
 ] as const;
 
 /** Most User Properties a CONNECT may carry: a bound on what we send. */
@@ -365,6 +384,7 @@ function resolveConnectProperties(
     'requestResponseInformation',
     options.requestResponseInformation ?? false,
   );
+  const topicAliasMaximum = integer('topicAliasMaximum', options.topicAliasMaximum ?? 0, 0, 65535);
   const userProperties =
     options.userProperties === undefined
       ? undefined
@@ -376,6 +396,7 @@ function resolveConnectProperties(
     // Ours, never the broker's: MQTT.js copies the broker's limit into its CONNECT.
     ...(maxPacketSize === MAX_PACKET_SIZE ? {} : { maximumPacketSizeBytes: maxPacketSize }),
     ...(requestResponseInformation ? { requestResponseInformation } : {}),
+    ...(topicAliasMaximum === 0 ? {} : { topicAliasMaximum }),
     ...(userProperties === undefined || userProperties.length === 0 ? {} : { userProperties }),
   };
 }
@@ -532,6 +553,8 @@ export function resolveOptions(
   );
 
   const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
+  const outgoingTopicAliases =
+    protocolVersion === 5 && boolean('outgoingTopicAliases', options.outgoingTopicAliases ?? true);
 
   return {
     servers: [primary, ...backups],
@@ -542,6 +565,7 @@ export function resolveOptions(
     will,
     protocolVersion,
     connectProperties,
+    outgoingTopicAliases,
     connectTimeoutMs,
     reconnect,
     store: options.store,

@@ -328,7 +328,8 @@ export class Requests {
   async #consume(responseTopic: string, subscription: Subscription): Promise<void> {
     for await (const response of subscription) {
       const correlationData = response.properties?.correlationData;
-      const pending = correlationData === undefined ? undefined : this.#settle(hex(correlationData));
+      const pending =
+        correlationData === undefined ? undefined : this.#settle(hex(correlationData));
       if (pending === undefined) this.#unmatched++;
       else pending.resolve(response);
     }

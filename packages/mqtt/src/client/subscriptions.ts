@@ -68,6 +68,11 @@ export class Subscriptions {
   /** MQTT 5.0: Subscription Identifier → the filters subscribed with it. */
   readonly #idFilters = new Map<number, Set<string>>();
   #lastId = 0;
+  /**
+   * The identifiers a subscription's filters had before its call took them over: put back if
+   * the broker refuses the call, since it then keeps the earlier subscription (and identifier).
+   */
+  readonly #previousIds = new WeakMap<SubscriptionImpl, Map<string, number | undefined>>();
 
   constructor(host: SubscriptionsHost) {
     this.#host = host;
@@ -114,13 +119,42 @@ export class Subscriptions {
       manual,
       this.#subscriptionHost,
     );
+    const previous = new Map<string, number | undefined>();
     for (const filter of filters) {
       this.#listen(filter, subscription);
       // The broker replaces a subscription to the same filter, identifier included: the
       // filter's messages now carry this call's identifier [MQTT-3.8.4-3].
-      if (id !== undefined) this.#setFilterId(filter, id);
+      if (id !== undefined) {
+        previous.set(filter, this.#filterIds.get(filter));
+        this.#setFilterId(filter, id);
+      }
     }
+    if (previous.size > 0) this.#previousIds.set(subscription, previous);
     return subscription;
+  }
+
+  /**
+   * The broker refused one filter of a subscription (or the whole call failed): it stops
+   * listening there, and a filter that other subscriptions still hold gets back the
+   * identifier the broker still has it under.
+   */
+  refused(topic: string, subscription: SubscriptionImpl): void {
+    this.unlisten(topic, subscription);
+    const previous = this.#previousIds.get(subscription);
+    if (previous?.has(topic) && this.#filterRefs.has(topic)) {
+      this.#setFilterId(topic, previous.get(topic));
+    }
+  }
+
+  /** The SUBSCRIBE of a subscription failed as a whole: see {@link refused}. */
+  failed(subscription: SubscriptionImpl): Promise<void> {
+    const previous = this.#previousIds.get(subscription);
+    // Stops listening at once (the UNSUBSCRIBE of the orphaned filters follows).
+    const done = this.unsubscribeOf(subscription);
+    for (const [topic, id] of previous ?? []) {
+      if (this.#filterRefs.has(topic)) this.#setFilterId(topic, id);
+    }
+    return done;
   }
 
   /** Stops one subscription listening on one filter (e.g. the broker refused it). */

@@ -8,6 +8,7 @@
 
 import { ProtocolError } from '../errors.js';
 import type { PublishPacket, PubrelPacket } from '../packet/types.js';
+import { IncomingAliases } from './topic-aliases.js';
 import type { InboundAck, SessionContext } from './types.js';
 
 /** How many completed incoming QoS 2 messages are remembered to recognise late redeliveries. */
@@ -48,10 +49,22 @@ export class Incoming {
    * ids awaiting PUBREL, what the server has in flight towards us (MQTT 5.0 Receive Maximum).
    */
   #inboundQos1 = 0;
+  /** MQTT 5.0: the server's Topic Aliases of this connection, within the maximum we announced. */
+  readonly #aliases: IncomingAliases;
 
   /** @param ctx - the composing session's shared state. */
   constructor(ctx: SessionContext) {
     this.#ctx = ctx;
+    const announced =
+      ctx.options.protocolVersion === 5
+        ? (ctx.options.connectProperties?.topicAliasMaximum ?? 0)
+        : 0;
+    this.#aliases = new IncomingAliases(announced);
+  }
+
+  /** MQTT 5.0: topic aliases the server has mapped on this connection. */
+  get aliasCount(): number {
+    return this.#aliases.size;
   }
 
   /** Loads the incoming QoS 2 ids a store kept (their fingerprints are unknown). */
@@ -78,6 +91,8 @@ export class Incoming {
   /** The connection is gone. */
   connectionLost(): void {
     this.#inboundQos1 = 0;
+    // [MQTT-3.3.2-7] The server's aliases end with the connection.
+    this.#aliases.reset();
     // A QoS 1 acknowledgement belongs to the connection the PUBLISH came on: the broker sends
     // the message again on the next one (with a session) and that copy is acknowledged. An
     // untaken QoS 2 message keeps its place: the broker resends it with DUP and the same id,
@@ -129,19 +144,13 @@ export class Incoming {
   }
 
   /** PUBLISH from the server. */
-  receivePublish(packet: PublishPacket, now: number): void {
+  receivePublish(received: PublishPacket, now: number): void {
     const ctx = this.#ctx;
-    // [MQTT-3.3.2-10] We announce no Topic Alias Maximum (0): any alias from the server is
-    // invalid, and a PUBLISH with an empty topic must not reach the application.
-    if (packet.properties?.topicAlias !== undefined) {
-      ctx.host.send({ type: 'disconnect', reasonCode: 0x94 });
-      ctx.host.drop(
-        new ProtocolError(
-          `${ctx.server} sent Topic Alias ${packet.properties.topicAlias}, over our Topic Alias Maximum of 0 (DISCONNECT 0x94 Topic Alias invalid)`,
-          'MQTT-3.3.2-10',
-        ),
-      );
-      return;
+    let packet = received;
+    if (received.properties?.topicAlias !== undefined) {
+      const resolved = this.#resolveAlias(received);
+      if (resolved === undefined) return;
+      packet = resolved;
     }
     if (packet.qos > 0 && this.#overReceiveMaximum(packet)) return;
     switch (packet.qos) {
@@ -205,6 +214,46 @@ export class Incoming {
       ),
     );
     return true;
+  }
+
+  /**
+   * MQTT 5.0: the PUBLISH with its Topic Alias resolved to the topic and removed from the
+   * properties (the application sees full topics only), or undefined after refusing it: an
+   * alias over the maximum we announced [MQTT-3.3.2-10] (any alias when we announced none),
+   * or an empty topic with an alias not mapped on this connection [MQTT-3.3.2-12], is
+   * answered with DISCONNECT 0x94 (Topic Alias invalid) and a {@link ProtocolError}: a
+   * message whose topic is unknown must not reach the application.
+   */
+  #resolveAlias(packet: PublishPacket): PublishPacket | undefined {
+    const ctx = this.#ctx;
+    const { topicAlias, ...rest } = packet.properties!;
+    const alias = topicAlias!;
+    const resolved = this.#aliases.resolve(packet.topic, alias);
+    if ('problem' in resolved) {
+      const max = this.#aliases.maximum;
+      const why =
+        resolved.problem === 'over-maximum'
+          ? alias === 0
+            ? 'Topic Alias 0, which is never valid'
+            : `Topic Alias ${alias}, over our Topic Alias Maximum of ${max}`
+          : `an empty topic with Topic Alias ${alias}, which it has not mapped on this connection`;
+      ctx.host.send({ type: 'disconnect', reasonCode: 0x94 });
+      ctx.host.drop(
+        new ProtocolError(
+          `${ctx.server} sent ${why} (DISCONNECT 0x94 Topic Alias invalid)`,
+          resolved.problem === 'unknown'
+            ? 'MQTT-3.3.2-12'
+            : alias === 0
+              ? 'MQTT-3.3.2-8'
+              : 'MQTT-3.3.2-10',
+        ),
+      );
+      return undefined;
+    }
+    const { properties: _, ...bare } = packet;
+    return Object.keys(rest).length === 0
+      ? { ...bare, topic: resolved.topic }
+      : { ...bare, topic: resolved.topic, properties: rest };
   }
 
   #expectAck(packetId: number, qos: 1 | 2): InboundAck {

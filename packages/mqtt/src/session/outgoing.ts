@@ -13,6 +13,7 @@
  */
 
 import {
+  MessageExpiredError,
   type MqttError,
   PacketTooLargeError,
   PoisonMessageError,
@@ -27,6 +28,7 @@ import type {
   PubackPacket,
   PubcompPacket,
   PublishPacket,
+  PublishProperties,
   PubrecPacket,
   QoS,
   SubackPacket,
@@ -34,9 +36,10 @@ import type {
   Subscription,
   UnsubackPacket,
 } from '../packet/types.js';
-import { parseSharedFilter } from '../topic/index.js';
 import type { OutgoingRecord, StoredSubscription, StoreSnapshot } from '../store/types.js';
-import type { QueuedOutside, SessionContext, Settleable } from './types.js';
+import { parseSharedFilter } from '../topic/index.js';
+import { OutgoingAliases } from './topic-aliases.js';
+import type { PublishExtras, QueuedOutside, SessionContext, Settleable } from './types.js';
 
 /** An outgoing message in the session's hands. */
 interface OutMessage {
@@ -47,6 +50,15 @@ interface OutMessage {
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** MQTT 5.0 properties as the publisher gave them (no Topic Alias). */
+  readonly properties?: PublishProperties;
+  /**
+   * MQTT 5.0 Message Expiry: when the message expires, on the session's clock. Not sent
+   * after it [MQTT-3.3.2-5]; sent with what remains of the interval before it [MQTT-3.3.2-6].
+   */
+  readonly expiresAt?: number;
+  /** The same instant on the wall clock (ms since the epoch): what the store keeps. */
+  readonly expiresAtEpochMs?: number;
   /** Absent for messages resumed from a store after a restart: nobody awaits them. */
   readonly op: Settleable<void> | undefined;
 }
@@ -141,6 +153,11 @@ export class Outgoing {
   #suspect: { seq: number; closes: number } | undefined;
   /** The suspect, sent alone on this connection, awaiting any answer from the server. */
   #probe: OutMessage | undefined;
+  /** Queued messages with a Message Expiry: while 0, nothing is scanned for expiry. */
+  #expiringQueued = 0;
+  #expiredCount = 0;
+  /** MQTT 5.0 Topic Aliases of this connection (reset on each). */
+  readonly #aliases = new OutgoingAliases();
 
   /** @param ctx - the composing session's shared state. */
   constructor(ctx: SessionContext) {
@@ -176,15 +193,34 @@ export class Outgoing {
     return this.#poisonedCount;
   }
 
+  /** Messages failed with a {@link MessageExpiredError}: they expired before they were sent. */
+  get expiredCount(): number {
+    return this.#expiredCount;
+  }
+
+  /** The outgoing Topic Aliases of the current connection. */
+  get aliases(): OutgoingAliases {
+    return this.#aliases;
+  }
+
   /** True when nothing accepted is still waiting for its flow to complete. */
   get idle(): boolean {
     return this.#inflight.size === 0 && this.queuedCount === 0 && this.#controls.size === 0;
   }
 
   /** Loads the outgoing messages (in their original order, with their ids) and filters a store kept. */
-  restore(snapshot: StoreSnapshot): void {
+  restore(snapshot: StoreSnapshot, now: number, epochMs: number | undefined): void {
     for (const record of snapshot.outgoing) {
-      const message: OutMessage = { ...record, op: undefined };
+      const { expiresAtEpochMs, ...rest } = record;
+      // The wall clock carries the deadline across the restart; the session's clock is
+      // monotonic from here on.
+      const expiry =
+        expiresAtEpochMs === undefined
+          ? {}
+          : epochMs === undefined
+            ? { expiresAtEpochMs }
+            : { expiresAtEpochMs, expiresAt: now + (expiresAtEpochMs - epochMs) };
+      const message: OutMessage = { ...rest, ...expiry, op: undefined };
       if (record.phase === 'queued' || record.packetId === 0) {
         message.phase = 'queued';
         message.packetId = 0;
@@ -203,6 +239,13 @@ export class Outgoing {
    * (see {@link connectionKilled}).
    */
   resume(sessionPresent: boolean, now: number): void {
+    // [MQTT-3.3.2-7] Aliases live for one connection; [MQTT-3.3.2-9] within the server's
+    // Topic Alias Maximum (absent: 0, none).
+    const aliasMaximum =
+      this.#ctx.options.outgoingTopicAliases === false
+        ? 0
+        : (this.#ctx.limits?.topicAliasMaximum ?? 0);
+    this.#aliases.reset(aliasMaximum);
     if (!sessionPresent && this.#knownFilters.size > 0) {
       // The broker holds no subscriptions for us: restore them (ours, and a restored
       // store's), after the SUBSCRIBE/UNSUBSCRIBE made while offline.
@@ -237,7 +280,7 @@ export class Outgoing {
       // answer clears the message; a close before any answer convicts it, and not a message
       // behind it that merely shared the connection (e.g. QoS 1 acked late by JetStream).
       this.#probe = suspect;
-      this.#ctx.send(this.#publishPacket(suspect, true), now);
+      this.#ctx.send(this.#publishPacket(suspect, true, now, false), now);
       this.#ctx.send({ type: 'pingreq' }, now);
       return;
     }
@@ -277,15 +320,21 @@ export class Outgoing {
       );
     }
     const max = limits.maximumPacketSizeBytes;
-    // A PUBLISH is at most 5 + 2 + 3 bytes per topic unit + 2 + 5 + properties + payload:
-    // encode to measure only when that bound does not fit.
+    // A PUBLISH without properties is at most 5 + 2 + 3 bytes per topic unit + 2 + 5 (an
+    // alias and the property length) + payload: encode to measure only when that bound does
+    // not fit, or when the publisher's properties count too.
     if (
       max !== Number.POSITIVE_INFINITY &&
-      message.payload.byteLength + 3 * topic.length + 14 > max
+      (message.properties !== undefined || message.payload.byteLength + 3 * topic.length + 14 > max)
     ) {
       // Any id measures the same: two bytes. A queued message has none yet.
-      const packet = this.#publishPacket(message, false);
-      const measured = qos === 0 ? packet : { ...packet, packetId: 1 };
+      // Measured with the full topic and an alias: the largest form it may take.
+      const packet = this.#publishPacket(message, false, undefined, false);
+      const withAlias =
+        this.#aliases.maximum > 0
+          ? { ...packet, properties: { ...packet.properties, topicAlias: 1 } }
+          : packet;
+      const measured = qos === 0 ? withAlias : { ...withAlias, packetId: 1 };
       const size = encodePublish(measured, 5).byteLength;
       // [MQTT-3.1.2-24] The server would disconnect us for it.
       if (size > max) return new PacketTooLargeError(size, max);
@@ -333,7 +382,7 @@ export class Outgoing {
       if (message.phase === 'released') {
         this.#ctx.send({ type: 'pubrel', packetId: message.packetId }, now);
       } else {
-        this.#ctx.send(this.#publishPacket(message, true), now);
+        this.#ctx.send(this.#publishPacket(message, true, now, false), now);
       }
     }
   }
@@ -411,7 +460,10 @@ export class Outgoing {
     retain: boolean,
     op: Settleable<void>,
     now: number,
+    extras: PublishExtras = {},
   ): void {
+    const { properties, epochMs } = extras;
+    const expirySec = properties?.messageExpiryIntervalSec;
     const message: OutMessage = {
       seq: this.#nextSeq++,
       packetId: 0,
@@ -420,6 +472,11 @@ export class Outgoing {
       payload,
       qos,
       retain,
+      ...(properties === undefined ? {} : { properties }),
+      ...(expirySec === undefined ? {} : { expiresAt: now + expirySec * 1000 }),
+      ...(expirySec === undefined || epochMs === undefined
+        ? {}
+        : { expiresAtEpochMs: epochMs + expirySec * 1000 }),
       op,
     };
     const refusal = this.#publishRefusal(message);
@@ -429,7 +486,7 @@ export class Outgoing {
     }
     if (qos > 0) this.#ctx.store.putOutgoing(toRecord(message));
     if (qos === 0 && this.#ctx.online && this.queuedCount === 0) {
-      this.#ctx.send({ type: 'publish', topic, payload, qos: 0, retain, dup: false }, now);
+      this.#ctx.send(this.#publishPacket(message, false, now, true), now);
       op.resolve();
       return;
     }
@@ -446,7 +503,7 @@ export class Outgoing {
       const message = this.#queue[i]!;
       if (message.qos === 0) {
         this.#queue.splice(i, 1);
-        this.#queuedBytes -= message.payload.byteLength;
+        this.#dequeued(message);
         return message.op;
       }
     }
@@ -524,6 +581,7 @@ export class Outgoing {
     this.#queue = [];
     this.#queueHead = 0;
     this.#queuedBytes = 0;
+    this.#expiringQueued = 0;
     this.#controls.clear();
     this.#deferredControls = [];
   }
@@ -651,28 +709,89 @@ export class Outgoing {
   #enqueue(message: OutMessage): void {
     this.#queue.push(message);
     this.#queuedBytes += message.payload.byteLength;
+    if (message.expiresAt !== undefined) this.#expiringQueued++;
   }
 
-  #publishPacket(message: OutMessage, dup: boolean): PublishPacket {
-    if (message.qos === 0) {
-      return {
-        type: 'publish',
-        topic: message.topic,
-        payload: message.payload,
-        qos: 0,
-        retain: message.retain,
-        dup: false,
-      };
+  /** Bookkeeping of a message leaving the queue (sent, refused, expired or dropped). */
+  #dequeued(message: OutMessage): void {
+    this.#queuedBytes -= message.payload.byteLength;
+    if (message.expiresAt !== undefined) this.#expiringQueued--;
+  }
+
+  /**
+   * A queued message expired [MQTT-3.3.2-5]: it is not sent. Its store record goes, it is
+   * counted, and it fails with a {@link MessageExpiredError} (reported through the host
+   * when nobody awaits it).
+   */
+  #expired(message: OutMessage, now: number): void {
+    if (message.qos > 0) this.#ctx.store.deleteOutgoing(message.seq);
+    this.#expiredCount++;
+    const interval = message.properties?.messageExpiryIntervalSec ?? 0;
+    const error = new MessageExpiredError(
+      message.topic,
+      interval,
+      Math.max(0, now - (message.expiresAt ?? now) + interval * 1000),
+    );
+    if (message.op === undefined) this.#ctx.host.failed?.(message.topic, message.qos, error);
+    else message.op.reject(error);
+  }
+
+  /**
+   * Fails the queued messages whose Message Expiry has passed, wherever they wait in the
+   * queue (called as time passes, online or not). Cheap while none has an expiry.
+   */
+  expire(now: number): void {
+    if (this.#expiringQueued === 0) return;
+    const kept: OutMessage[] = [];
+    const expired: OutMessage[] = [];
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const message = this.#queue[i]!;
+      if (message.expiresAt !== undefined && now >= message.expiresAt) expired.push(message);
+      else kept.push(message);
     }
-    return {
-      type: 'publish',
-      topic: message.topic,
+    if (expired.length === 0) return;
+    this.#queue = kept;
+    this.#queueHead = 0;
+    for (const message of expired) this.#dequeued(message);
+    for (const message of expired) this.#expired(message, now);
+  }
+
+  /**
+   * The PUBLISH of a message at `now`. MQTT 5.0: a message that waited carries what remains
+   * of its Message Expiry Interval [MQTT-3.3.2-6] (at least 1 s: an in-flight message resent
+   * after its expiry completes its flow, the broker may hold it already); with `alias`, the
+   * topic goes as a Topic Alias when the server takes them. A DUP resend never uses one: its
+   * alias, if any, was of an earlier connection [MQTT-3.3.2-7].
+   */
+  #publishPacket(
+    message: OutMessage,
+    dup: boolean,
+    now: number | undefined,
+    alias: boolean,
+  ): PublishPacket {
+    let properties = message.properties;
+    let topic = message.topic;
+    if (now !== undefined && message.expiresAt !== undefined && properties !== undefined) {
+      const remainingSec = Math.max(1, Math.ceil((message.expiresAt - now) / 1000));
+      properties = { ...properties, messageExpiryIntervalSec: remainingSec };
+    }
+    if (alias && !dup) {
+      const use = this.#aliases.use(topic);
+      if (use !== undefined) {
+        properties = { ...properties, topicAlias: use.alias };
+        // [MQTT-3.3.2-12] A known mapping lets the topic name go empty.
+        if (use.known) topic = '';
+      }
+    }
+    const base = {
+      type: 'publish' as const,
+      topic,
       payload: message.payload,
-      qos: message.qos,
       retain: message.retain,
-      dup,
-      packetId: message.packetId,
+      ...(properties === undefined ? {} : { properties }),
     };
+    if (message.qos === 0) return { ...base, qos: 0, dup: false };
+    return { ...base, qos: message.qos, dup, packetId: message.packetId };
   }
 
   #complete(message: OutMessage, now: number): void {
@@ -704,12 +823,19 @@ export class Outgoing {
     const queue = this.#queue;
     while (this.#queueHead < queue.length) {
       const message = queue[this.#queueHead]!;
+      if (message.expiresAt !== undefined && now >= message.expiresAt) {
+        queue[this.#queueHead] = undefined as unknown as OutMessage;
+        this.#queueHead++;
+        this.#dequeued(message);
+        this.#expired(message, now);
+        continue;
+      }
       // Accepted under another connection's limits (or offline): this server may not take it.
       const refusal = this.#publishRefusal(message);
       if (refusal !== undefined) {
         queue[this.#queueHead] = undefined as unknown as OutMessage;
         this.#queueHead++;
-        this.#queuedBytes -= message.payload.byteLength;
+        this.#dequeued(message);
         if (message.qos > 0) this.#ctx.store.deleteOutgoing(message.seq);
         if (message.op === undefined) this.#ctx.host.failed?.(message.topic, message.qos, refusal);
         else message.op.reject(refusal);
@@ -728,8 +854,8 @@ export class Outgoing {
       }
       queue[this.#queueHead] = undefined as unknown as OutMessage;
       this.#queueHead++;
-      this.#queuedBytes -= message.payload.byteLength;
-      this.#ctx.send(this.#publishPacket(message, false), now);
+      this.#dequeued(message);
+      this.#ctx.send(this.#publishPacket(message, false, now, true), now);
       if (message.qos === 0) message.op?.resolve();
     }
     // Compact the array once the consumed head dominates it.
@@ -752,7 +878,11 @@ export class Outgoing {
       return;
     }
     this.#controls.set(packetId, control);
-    if (control.kind === 'subscribe') {
+    if (control.kind === 'subscribe' && this.#ctx.options.protocolVersion !== 5) {
+      // A store written by a 5.0 client, resumed at 3.1.1: the filters without 5.0 options.
+      const subscriptions = control.subscriptions.map(({ topic, qos }) => ({ topic, qos }));
+      this.#ctx.send({ type: 'subscribe', packetId, subscriptions }, now);
+    } else if (control.kind === 'subscribe') {
       let properties = control.properties;
       if (
         properties?.subscriptionIdentifier !== undefined &&
@@ -802,5 +932,9 @@ function toRecord(message: OutMessage): OutgoingRecord {
     payload: message.payload,
     qos: message.qos,
     retain: message.retain,
+    ...(message.properties === undefined ? {} : { properties: message.properties }),
+    ...(message.expiresAtEpochMs === undefined
+      ? {}
+      : { expiresAtEpochMs: message.expiresAtEpochMs }),
   };
 }

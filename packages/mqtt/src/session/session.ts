@@ -58,11 +58,13 @@ import type { SessionStore, StoreSnapshot } from '../store/types.js';
 import { Incoming } from './incoming.js';
 import { KeepAlive } from './keepalive.js';
 import { Outgoing } from './outgoing.js';
+import type { OutgoingAliases } from './topic-aliases.js';
 import {
   type Credentials,
   type InboundAck,
   type LinkState,
   limitsOf,
+  type PublishExtras,
   type QueuedOutside,
   type ServerLimits,
   type SessionContext,
@@ -75,6 +77,7 @@ export type {
   Credentials,
   InboundAck,
   LinkState,
+  PublishExtras,
   QueuedOutside,
   QueueLimits,
   ServerLimits,
@@ -185,6 +188,16 @@ export class Session {
     return this.#outgoing.poisonedCount;
   }
 
+  /** MQTT 5.0: queued messages that expired before they were sent (each failed with a typed error). */
+  get expiredCount(): number {
+    return this.#outgoing.expiredCount;
+  }
+
+  /** MQTT 5.0: the outgoing Topic Aliases of the current connection (maximum and counters). */
+  get outgoingAliases(): OutgoingAliases {
+    return this.#outgoing.aliases;
+  }
+
   /** True when nothing accepted is still waiting for its flow to complete. */
   get idle(): boolean {
     return this.#outgoing.idle;
@@ -192,10 +205,12 @@ export class Session {
 
   /**
    * Loads what a store kept: outgoing messages in their original order, with their packet
-   * ids, and the incoming QoS 2 ids. Call before the first connection.
+   * ids, and the incoming QoS 2 ids. Call before the first connection. `now` and `epochMs`
+   * (the wall clock, ms since the epoch) place stored Message Expiry deadlines on the
+   * session's clock; without `epochMs` they are not enforced on our side.
    */
-  restore(snapshot: StoreSnapshot): void {
-    this.#outgoing.restore(snapshot);
+  restore(snapshot: StoreSnapshot, now = 0, epochMs?: number): void {
+    this.#outgoing.restore(snapshot, now, epochMs);
     this.#incoming.restore(snapshot.incomingQos2);
   }
 
@@ -299,8 +314,9 @@ export class Session {
     retain: boolean,
     op: Settleable<void>,
     now: number,
+    extras?: PublishExtras,
   ): void {
-    this.#outgoing.publish(topic, payload, qos, retain, op, now);
+    this.#outgoing.publish(topic, payload, qos, retain, op, now, extras);
   }
 
   /**
@@ -379,10 +395,13 @@ export class Session {
   // ─── time ───────────────────────────────────────────────────────────────────────────
 
   /**
-   * Lets time pass: sends PINGREQ when the link has been quiet for the keep-alive period,
-   * and drops the connection when a PINGREQ went unanswered for `pingTimeoutMs`.
+   * Lets time pass: fails queued messages whose MQTT 5.0 Message Expiry passed, sends
+   * PINGREQ when the link has been quiet for the keep-alive period, and drops the
+   * connection when a PINGREQ went unanswered for `pingTimeoutMs`.
    */
   tick(now: number): void {
+    // Queued messages expire whether or not a connection is up.
+    this.#outgoing.expire(now);
     if (this.#link !== 'online') return;
     const action = this.#keepalive.due(now);
     if (action === 'ping') this.#send({ type: 'pingreq' }, now);

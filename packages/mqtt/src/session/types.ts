@@ -13,6 +13,7 @@ import type {
   Packet,
   ProtocolVersion,
   PublishPacket,
+  PublishProperties,
   QoS,
   Will,
 } from '../packet/types.js';
@@ -90,6 +91,22 @@ export interface SessionOptions {
   readonly offlineQueue?: QueueLimits;
   /** MQTT 5.0: the CONNECT properties. */
   readonly connectProperties?: ConnectProperties;
+  /**
+   * MQTT 5.0: assign Topic Aliases to outgoing PUBLISH packets, within the server's Topic
+   * Alias Maximum. @default true
+   */
+  readonly outgoingTopicAliases?: boolean;
+}
+
+/** What a publish may carry besides topic, payload, QoS and retain. */
+export interface PublishExtras {
+  /** MQTT 5.0 properties, already validated (no Topic Alias: the session assigns those). */
+  readonly properties?: PublishProperties;
+  /**
+   * The wall clock at acceptance (ms since the epoch), so that a Message Expiry outlives a
+   * restart in a durable store. Without it the expiry holds for this process only.
+   */
+  readonly epochMs?: number;
 }
 
 /**

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { QoS } from '../packet/types.js';
+import type { PublishProperties, QoS } from '../packet/types.js';
 
 /** Where an outgoing message is in its flow. */
 export type OutgoingPhase =
@@ -33,6 +33,13 @@ export interface OutgoingRecord {
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** MQTT 5.0 PUBLISH properties as the publisher gave them (never a Topic Alias). */
+  readonly properties?: PublishProperties;
+  /**
+   * MQTT 5.0 Message Expiry: when the message expires, in ms since the epoch (wall clock, so
+   * that it holds across a restart).
+   */
+  readonly expiresAtEpochMs?: number;
 }
 
 /**

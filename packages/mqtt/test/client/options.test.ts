@@ -155,6 +155,8 @@ test('every documented option is accepted (the key lists match the interfaces)',
     receiveMaximum: 10,
     requestResponseInformation: true,
     userProperties: [['site', 'north']],
+    topicAliasMaximum: 16,
+    outgoingTopicAliases: false,
     connectTimeoutMs: 5000,
     tls: {
       servername: 'broker.example',
