@@ -181,6 +181,9 @@ export async function resolveConnectFlags(
     ...(sessionExpirySec === undefined || sessionExpirySec === 0 ? {} : { sessionExpirySec }),
     ...(connect.receiveMaximum === undefined ? {} : { receiveMaximum: connect.receiveMaximum }),
     ...(connect.maxPacketSize === undefined ? {} : { maxPacketSize: connect.maxPacketSize }),
+    ...(connect.topicAliasMaximum === undefined
+      ? {}
+      : { topicAliasMaximum: connect.topicAliasMaximum }),
     ...(connect.requestResponseInformation === true ? { requestResponseInformation: true } : {}),
     ...(connect.userProperties === undefined ? {} : { userProperties: connect.userProperties }),
     ...(flags.willTopic === undefined

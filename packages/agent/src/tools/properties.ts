@@ -134,6 +134,7 @@ const SUPPORTED = new Set([
   'connect session-expiry-interval',
   'connect receive-maximum',
   'connect maximum-packet-size',
+  'connect topic-alias-maximum',
   'connect request-response-information',
   'connect user-property',
   'publish payload-format-indicator',
@@ -164,6 +165,7 @@ export interface CliProperties {
     sessionExpirySec?: number;
     receiveMaximum?: number;
     maxPacketSize?: number;
+    topicAliasMaximum?: number;
     requestResponseInformation?: boolean;
     userProperties?: UserProperty[];
   };
@@ -270,6 +272,9 @@ export function parseProperties(
         if (number < 2)
           throw usage(`Property value (${value}) out of range for property ${propName}.`);
         c.maxPacketSize = Math.min(number, 268_435_460);
+        break;
+      case 'connect topic-alias-maximum':
+        c.topicAliasMaximum = number;
         break;
       case 'connect request-response-information':
         c.requestResponseInformation = number === 1;
