@@ -6,6 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from 'courier-mqtt';
+import type { ConnectPacket, SubscribePacket } from 'courier-mqtt/packet';
+import { startFakeBroker } from '../../../test/helpers/fake-broker.js';
 import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
 import { compileFormat } from '../src/tools/format.js';
@@ -346,6 +348,55 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, 'kept/a queued\n');
+  });
+});
+
+describe('courier -D connect / subscribe on the wire', () => {
+  // Mosquitto does not show a CONNECT's or SUBSCRIBE's properties; the scripted broker
+  // records the packets as they arrived, decoded by the codec.
+  it('sends the CONNECT and SUBSCRIBE properties asked for, and -c at 5.0 never expires', async (t) => {
+    const broker = await startFakeBroker(t, { protocolVersion: 5 });
+    const sub = startCli([
+      ...['sub', '-p', String(broker.port), '-h', '127.0.0.1', '-V', '5', '-t', 'w/#', '-E'],
+      ...['-c', '-i', 'courier-wire', '-k', '30'],
+      ...['-D', 'connect', 'user-property', 'fleet', 'a'],
+      ...['-D', 'connect', 'user-property', 'fleet', 'b'],
+      ...['-D', 'connect', 'receive-maximum', '20'],
+      ...['-D', 'connect', 'maximum-packet-size', '65536'],
+      ...['-D', 'connect', 'topic-alias-maximum', '8'],
+      ...['-D', 'connect', 'request-response-information', '1'],
+      ...['-D', 'subscribe', 'user-property', 'why', 'test'],
+    ]);
+    const c = await broker.accept(15000);
+    const hello = (await c.next('connect', 15000)) as ConnectPacket;
+    assert.equal(hello.clean, false);
+    assert.equal(hello.keepaliveSec, 30);
+    assert.deepEqual(
+      { ...hello.properties, userProperties: hello.properties?.userProperties?.map((p) => [...p]) },
+      {
+        sessionExpiryIntervalSec: 0xffff_ffff,
+        receiveMaximum: 20,
+        maximumPacketSizeBytes: 65536,
+        topicAliasMaximum: 8,
+        requestResponseInformation: true,
+        userProperties: [
+          ['fleet', 'a'],
+          ['fleet', 'b'],
+        ],
+      },
+    );
+    c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+    const subscribe = (await c.next('subscribe', 15000)) as SubscribePacket;
+    assert.deepEqual(
+      subscribe.properties?.userProperties?.map((p) => [...p]),
+      [['why', 'test']],
+    );
+    assert.deepEqual(
+      subscribe.subscriptions.map((s) => s.topic),
+      ['w/#'],
+    );
+    c.send({ type: 'suback', packetId: subscribe.packetId, returnCodes: [0] });
+    assert.equal(await sub.exited, 0, sub.stderr);
   });
 });
 
