@@ -602,6 +602,18 @@ describe('console API: configuration', () => {
       ['site', 'south'],
     ]);
     assert.ok((m.properties?.messageExpiryIntervalSec ?? 0) > 0);
+    // A change of the properties alone is applied on the same connection: the next
+    // OfficeTemp carries the new content type.
+    json.config.topics[1].contentType = 'application/x-reading';
+    const update = await api.request('PUT', '/api/config', { config: json.config });
+    assert.equal(update.status, 200, update.text);
+    assert.equal(update.json.applied, 'updated');
+    const it = temps[Symbol.asyncIterator]();
+    for (;;) {
+      const next = (await it.next()).value!;
+      if (next.properties?.contentType === 'application/x-reading') break;
+      assert.equal(next.properties?.contentType, 'text/plain', 'the old type until the change');
+    }
   });
 
   it('PUT of a connection setting reconnects; secrets: absent keeps, string replaces, null removes', async (t) => {
