@@ -1,11 +1,9 @@
 // `courier pub` / `courier sub` against their Mosquitto counterparts.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
 import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { mosquitto, startMosquittoSub } from './mosquitto-cli.js';
 import { runCli, startCli, waitFor } from './util.js';
