@@ -551,7 +551,7 @@ export class ServerDisconnectError extends MqttError {
 /**
  * MQTT 5.0 request/response (`client.request()`): no response carrying the request's
  * Correlation Data arrived on its Response Topic within `timeoutMs`. A response arriving
- * later is counted as unmatched, not delivered.
+ * later is counted as unmatched (`unmatchedResponseCount`), never taken for an answer.
  */
 export class RequestTimeoutError extends MqttError {
   override get name(): string {

@@ -239,7 +239,7 @@ export class Client {
 
   /**
    * MQTT 5.0: responses that arrived on a response topic with no request waiting for their
-   * Correlation Data (late after a timeout, duplicated, or another client's); never delivered.
+   * Correlation Data (late after a timeout, duplicated, or another client's); never taken for an answer.
    */
   get unmatchedResponseCount(): number {
     return this.#requests.unmatchedCount;
@@ -374,6 +374,11 @@ export class Client {
    * falls `subscriptionBufferSize` messages behind pauses reading from the connection. No
    * QoS 1/2 message is ever dropped; a QoS 0 message that finds the buffer full is, and each
    * drop is reported through the `dropped` event and counted.
+   *
+   * MQTT 5.0: `noLocal`, `retainAsPublished`, `retainHandling` and `userProperties` are sent
+   * with the filters (refused on 3.1/3.1.1). Each call gets a Subscription Identifier, and a
+   * message goes to the subscriptions whose identifiers it carries [MQTT-3.3.4-4/5], not to
+   * every subscription whose filter matches its topic.
    */
   subscribe(
     filter: string | readonly string[] | readonly FilterRequest[],

@@ -7,7 +7,7 @@
  * must not be able to overtake the SUBSCRIBE), and pairs each response with its request by
  * the Correlation Data alone: 16 random bytes per request, so that two clients sharing a
  * response topic, or a response to a request that timed out, can never be taken for another
- * request's answer. Responses nobody waits for are counted, never delivered.
+ * request's answer. Responses nobody waits for are counted, never taken for an answer.
  *
  * @module
  */
@@ -23,6 +23,8 @@ import type { OutgoingPublishProperties, PublishOptions, SubscribeOptions } from
 
 /** Longest `timeoutMs` a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
+/** Response topics subscribed at once: each is a subscription kept for the client's life. */
+const MAX_RESPONSE_TOPICS = 64;
 /** Bytes of random Correlation Data per request: collisions are not a concern. */
 const CORRELATION_BYTES = 16;
 
@@ -38,8 +40,9 @@ export interface RequestOptions {
    */
   readonly properties?: OutgoingPublishProperties;
   /**
-   * The topic responses come back on. @default derived from the CONNACK's Response
-   * Information when `requestResponseInformation` was asked and the broker gave it
+   * The topic responses come back on. At most 64 different ones per client, the default
+   * included: each is subscribed once and kept. @default derived from the CONNACK's
+   * Response Information when `requestResponseInformation` was asked and the broker gave it
    * (`<responseInformation>/responses`), otherwise `<clientId>/responses`
    */
   readonly responseTopic?: string;
@@ -133,6 +136,8 @@ export class Requests {
   /** Response topic → its subscription, made once. */
   readonly #topics = new Map<string, Promise<Subscription>>();
   #unmatched = 0;
+  /** The response topic's level for a client id that cannot be one, made once. */
+  #randomLevel: string | undefined;
 
   constructor(host: RequestHost) {
     this.#host = host;
@@ -180,6 +185,12 @@ export class Requests {
     }
     if (options.responseTopic !== undefined) {
       validateTopicName(options.responseTopic);
+      if (!this.#topics.has(options.responseTopic) && this.#topics.size >= MAX_RESPONSE_TOPICS) {
+        throw new InvalidOptionError(
+          'responseTopic',
+          `at most ${MAX_RESPONSE_TOPICS} response topics per client, each one a subscription kept until the client ends`,
+        );
+      }
     }
     if (this.#pending.size >= this.#host.maxPendingRequests) {
       throw new QueueFullError(
@@ -304,11 +315,11 @@ export class Requests {
     }
     // A client id that cannot be a topic level (empty, `/`, wildcards, a leading `$` that
     // marks server topics) gets a random level instead.
-    const level =
-      clientId.length > 0 && !/[/+#]/.test(clientId) && !clientId.startsWith('$')
-        ? clientId
-        : `courier-${randomBytes(8).toString('hex')}`;
-    return `${level}/responses`;
+    if (clientId.length > 0 && !/[/+#]/.test(clientId) && !clientId.startsWith('$')) {
+      return `${clientId}/responses`;
+    }
+    this.#randomLevel ??= `courier-${randomBytes(8).toString('hex')}`;
+    return `${this.#randomLevel}/responses`;
   }
 
   /** Subscribes to a response topic once, and pairs what arrives there with its request. */

@@ -92,9 +92,11 @@ test('5.0 through Mosquitto: user properties (order, duplicates), content type, 
       p.messageExpiryIntervalSec >= 118,
   );
   assert.equal(p.topicAlias, undefined);
-  // A message published without properties arrives without them.
+  // A message published without properties arrives without them, but for the Subscription
+  // Identifier the client gave its subscribe() call.
   assert.equal(second?.topic, 'props5/b');
-  assert.equal(second?.properties, undefined);
+  assert.deepEqual(Object.keys(second?.properties ?? {}), ['subscriptionIdentifiers']);
+  assert.equal(second?.properties?.subscriptionIdentifiers?.length, 1);
 });
 
 test('5.0 through Mosquitto: a message queued offline that expires is not sent; one still valid is, with what remains', async (t) => {

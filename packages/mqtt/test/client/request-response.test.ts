@@ -134,12 +134,13 @@ test('a request nobody answers times out; a response after the timeout is counte
 
 test('requests are bounded by maxPendingRequests; options are checked', async (t) => {
   const broker = await startMosquitto(t);
-  const caller = await open(t, broker.url(), { maxPendingRequests: 2 });
-  const first = caller.request('svc/none', '1', { timeoutMs: 300 });
-  const second = caller.request('svc/none', '2', { timeoutMs: 300 });
-  await assert.rejects(caller.request('svc/none', '3'), QueueFullError);
-  await assert.rejects(first, RequestTimeoutError);
-  await assert.rejects(second, RequestTimeoutError);
+  const caller = await open(t, broker.url(), { maxPendingRequests: 64 });
+  const waiting = Array.from({ length: 64 }, (_, i) =>
+    caller.request('svc/none', String(i), { timeoutMs: 300 }),
+  );
+  await assert.rejects(caller.request('svc/none', 'one too many'), QueueFullError);
+  for (const request of waiting) await assert.rejects(request, RequestTimeoutError);
+  assert.equal(caller.pendingRequestCount, 0);
   const field = (name: string) => (e: unknown) =>
     e instanceof InvalidOptionError && e.field === name;
   await assert.rejects(caller.request('svc', 'x', { timeoutMs: 0 }), field('timeoutMs'));
@@ -154,6 +155,16 @@ test('requests are bounded by maxPendingRequests; options are checked', async (t
   await assert.rejects(caller.request('svc', 'x', { timeout: 5 } as never), field('timeout'));
   await assert.rejects(caller.request('svc/+', 'x'), { code: 'MQTT_INVALID_TOPIC' });
   await assert.rejects(caller.respond('svc/#', 'x' as never), field('handler'));
+  // Each response topic is a subscription kept for the client's life: 64 at most, the
+  // default one (used above) included.
+  const many = Array.from({ length: 63 }, (_, i) =>
+    caller.request('svc/none', 'x', { timeoutMs: 300, responseTopic: `own/${i}` }),
+  );
+  await assert.rejects(
+    caller.request('svc/none', 'x', { responseTopic: 'own/63' }),
+    field('responseTopic'),
+  );
+  for (const request of many) await assert.rejects(request, RequestTimeoutError);
 });
 
 test('3.1.1: request() and respond() are refused with a typed error, nothing sent', async (t) => {
@@ -227,4 +238,41 @@ test("the response topic is built from the CONNACK's Response Information when a
   });
   assert.equal(text(await response), 'noon');
   assert.equal(client.unmatchedResponseCount, 1);
+});
+
+test('a client id that cannot be a topic level gets one random response topic, subscribed once', async (t) => {
+  const broker = await startFakeBroker(t, { protocolVersion: 5 });
+  const pending = connect(broker.url, { protocolVersion: 5, reconnect: false, clientId: 'dev/+1' });
+  const c = await broker.accept();
+  await c.next('connect');
+  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  const client = await pending;
+  t.after(() => client.end({ force: true }));
+  const first = client.request('svc/a', '1', { qos: 0, timeoutMs: 5000 });
+  const subscribe = (await c.next('subscribe')) as SubscribePacket;
+  const topic = subscribe.subscriptions[0]!.topic;
+  assert.match(topic, /^courier-[0-9a-f]{16}\/responses$/);
+  c.send({ type: 'suback', packetId: subscribe.packetId, returnCodes: [1] });
+  const second = client.request('svc/b', '2', { qos: 0, timeoutMs: 5000 });
+  const requests = [
+    (await c.next('publish')) as PublishPacket,
+    (await c.next('publish')) as PublishPacket,
+  ];
+  assert.deepEqual(
+    requests.map((p) => p.properties?.responseTopic),
+    [topic, topic],
+  );
+  for (const request of requests) {
+    c.send({
+      type: 'publish',
+      topic,
+      payload: new TextEncoder().encode(`re:${request.topic}`),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { correlationData: request.properties!.correlationData! },
+    });
+  }
+  assert.deepEqual([text(await first), text(await second)], ['re:svc/a', 're:svc/b']);
+  assert.equal(c.received.filter((p) => p.type === 'subscribe').length, 1);
 });

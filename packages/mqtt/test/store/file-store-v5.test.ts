@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileStore } from '../../src/store/file.js';
-import { HEADER_BYTES, LiveState, MAGIC, replay } from '../../src/store/log-format.js';
+import { crc32, HEADER_BYTES, LiveState, MAGIC, replay } from '../../src/store/log-format.js';
 import type { OutgoingRecord, StoreSnapshot } from '../../src/store/types.js';
 
 function tempDir(t: TestContext): string {
@@ -85,4 +85,39 @@ test('compaction writes type 9 records back as they were', () => {
   assert.equal(result.badReason, undefined);
   const expected: StoreSnapshot = { outgoing: [v5, plain], incomingQos2: [], subscriptions: [] };
   assert.deepEqual(replayed.snapshot(), expected);
+});
+
+test('subscriptions with 5.0 options or an identifier are record type 10, plain ones stay type 6, through compaction', () => {
+  const state = new LiveState();
+  const options = {
+    filter: 'sub/ü/#',
+    qos: 2,
+    noLocal: true,
+    retainAsPublished: true,
+    retainHandling: 2,
+    subscriptionIdentifier: 268_435_455,
+  } as const;
+  const idOnly = { filter: '$share/g/x', qos: 1, subscriptionIdentifier: 1 } as const;
+  const plain = { filter: 'plain/+', qos: 0 } as const;
+  state.putSubscription(options, 0);
+  state.putSubscription(idOnly, 0);
+  state.putSubscription(plain, 0);
+  const encoded = state.encode();
+  const types: number[] = [];
+  for (let at = MAGIC.length; at < encoded.length; ) {
+    types.push(encoded[at + 8]!);
+    at += HEADER_BYTES + encoded.readUInt32LE(at);
+  }
+  assert.deepEqual(types, [10, 10, 6]);
+  const replayed = new LiveState();
+  assert.equal(replay(encoded, MAGIC.length, replayed).badReason, undefined);
+  assert.deepEqual(replayed.snapshot().subscriptions, [options, idOnly, plain]);
+  // An impossible options byte (Retain Handling 3) is refused, not misread, even with a
+  // matching CRC.
+  const bad = Buffer.from(encoded);
+  const start = MAGIC.length;
+  bad[start + HEADER_BYTES + 1] = 0x30;
+  const end = start + HEADER_BYTES + bad.readUInt32LE(start);
+  bad.writeUInt32LE(crc32(bad, start + 8, end), start + 4);
+  assert.equal(replay(bad, start, new LiveState()).badReason, 'invalid subscription options');
 });
