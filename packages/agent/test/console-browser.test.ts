@@ -527,6 +527,46 @@ describe('web console in Chromium', () => {
     assert.ok((await stat(file)).size > 5000, `${file} is an image of something`);
   });
 
+  it("edits a row's MQTT 5 properties in the Topics table; on 3.1.1 they are refused next to their field", async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'topics');
+    // At 3.1.1 the table has no MQTT 5 column.
+    assert.equal(await page.locator('input[name="topics[1].contentType"]').count(), 0);
+    await go(page, 'options');
+    await page.locator('select[name="connection.protocolVersion"]').selectOption('5');
+    await saveSection(page, 'options');
+    await go(page, 'topics');
+    await page.locator('input[name="topics[1].messageExpirySec"]').fill('90');
+    await page.locator('input[name="topics[1].contentType"]').fill('text/plain');
+    await page.locator('[data-testid="topics[1]-up-add"]').click();
+    await page.locator('input[name="topics[1].userProperties[0].name"]').fill('site');
+    await page.locator('input[name="topics[1].userProperties[0].value"]').fill('north');
+    await page.locator('[data-testid="topics[1]-up-add"]').click();
+    await page.locator('input[name="topics[1].userProperties[1].name"]').fill('line');
+    await page.locator('input[name="topics[1].userProperties[1].value"]').fill('2');
+    await page.locator('[data-testid="topics[1]-up-0-remove"]').click();
+    await saveSection(page, 'topics');
+    const row = fx.agent.config.topics[1];
+    assert.equal(row?.messageExpirySec, 90);
+    assert.equal(row?.contentType, 'text/plain');
+    assert.deepEqual(row?.userProperties, [{ name: 'line', value: '2' }]);
+    // Back to 3.1.1: the rows keep their column, and the error shows where it belongs.
+    await go(page, 'options');
+    await page.locator('select[name="connection.protocolVersion"]').selectOption('3.1.1');
+    await page.locator('section#options button[data-testid=save]').click();
+    await page
+      .locator('section#options [data-testid=save-status]')
+      .filter({ hasText: /3 problems/ })
+      .waitFor();
+    await go(page, 'topics');
+    await page
+      .locator('[data-error-for="topics[1].contentType"]')
+      .filter({ hasText: 'is an MQTT 5 message property' })
+      .waitFor();
+    assert.equal(fx.agent.config.connection.protocolVersion, '5', 'nothing applied');
+  });
+
   it('takes a screenshot of every section at desktop and phone width', async (t) => {
     const fx = await startConsoleFixture(t);
     await mkdir(SHOTS, { recursive: true });

@@ -28,6 +28,7 @@ import {
   runFleet,
 } from '../tools/fleet.js';
 import { runPub, type ToolIo } from '../tools/pub.js';
+import { runRr } from '../tools/rr.js';
 import { runSub } from '../tools/sub.js';
 import { version } from '../version.js';
 import { type ConfigStore, FileConfigStore, MemoryConfigStore } from '../web/config-store.js';
@@ -55,7 +56,7 @@ const int =
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Adds the connection flags `mosquitto_pub` / `mosquitto_sub` share. */
-function connectionFlags(cmd: Command): Command {
+function connectionFlags(cmd: Command, defaultVersion = 'mqttv311'): Command {
   return cmd
     .helpOption('--help', 'display help for command')
     .option('-h, --host <host>', 'broker host', 'localhost')
@@ -65,7 +66,16 @@ function connectionFlags(cmd: Command): Command {
     .option('-u, --username <user>', 'user name')
     .option('-P, --pw <password>', 'password')
     .option('-k, --keepalive <sec>', 'keep-alive in seconds', int('keepalive', 0, 65535), 60)
-    .option('-V, --protocol-version <version>', 'mqttv5, mqttv311 or mqttv31', 'mqttv311')
+    .option(
+      '-V, --protocol-version <version>',
+      '5, 311 or 31 (or mqttv5, mqttv311, mqttv31)',
+      defaultVersion,
+    )
+    .option(
+      '-D, --property <words...>',
+      'MQTT 5.0 property: -D <command> <property> <value> (user-property: <name> <value>), repeatable',
+    )
+    .option('-x, --session-expiry <sec>', 'MQTT 5.0 session expiry interval; -1: never expires')
     .option('-c, --disable-clean-session', 'persistent session (needs -i)')
     .option('-d, --debug', 'print packets sent and received')
     .option('--cafile <file>', 'CA certificate(s), PEM: enables TLS')
@@ -102,6 +112,8 @@ interface ConnOpts {
   willPayload?: string;
   willQos?: number;
   willRetain?: boolean;
+  property?: string[];
+  sessionExpiry?: string;
 }
 
 const connectFlags = (o: ConnOpts) => ({
@@ -124,6 +136,8 @@ const connectFlags = (o: ConnOpts) => ({
   willPayload: o.willPayload,
   willQos: o.willQos,
   willRetain: o.willRetain,
+  properties: o.property,
+  sessionExpiry: o.sessionExpiry,
   debug: o.debug,
   trace: o.trace,
 });
@@ -529,6 +543,7 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('-t, --topic <filter>', 'topic filter, repeatable', collect, [])
     .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
     .option('-v, --verbose', 'print "topic payload"')
+    .option('-F, --format <format>', 'output format, as mosquitto_sub -F (%t %p %P %C %j ...)')
     .option('-C, --count <n>', 'exit after n messages', int('count', 1, Number.MAX_SAFE_INTEGER))
     .option('-W, --timeout <sec>', 'exit with status 27 after sec seconds', int('timeout', 1, 3600))
     .option('-N, --no-eol', 'no newline after each message')
@@ -541,6 +556,7 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
           topic: string[];
           qos: number;
           verbose?: boolean;
+          format?: string;
           count?: number;
           timeout?: number;
           eol: boolean;
@@ -560,11 +576,75 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
                 topics: o.topic,
                 qos: o.qos,
                 verbose: o.verbose,
+                format: o.format,
                 count: o.count,
                 timeoutSec: o.timeout,
                 noNewline: !o.eol,
                 noRetained: !o.retained,
                 exitAfterSubscribe: o.exitAfterSubscribe,
+                signal: abort.signal,
+              },
+              io,
+            ),
+          );
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      },
+    );
+
+  connectionFlags(
+    program.command('rr').description('send a request, print its response (mosquitto_rr flags)'),
+    'mqttv5',
+  )
+    .option('-t, --topic <topic>', 'request topic')
+    .option('-e, --response-topic <topic>', 'response topic, subscribed to for the response')
+    .option('-m, --message <message>', 'request payload')
+    .option('-f, --file <file>', 'send the contents of a file')
+    .option('-s, --stdin-file', 'send all of stdin as the request')
+    .option('-n, --null-message', 'send an empty request')
+    .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
+    .option('-v, --verbose', 'print "topic payload"')
+    .option('-F, --format <format>', 'output format, as mosquitto_sub -F')
+    .option('-W, --timeout <sec>', 'exit with status 27 after sec seconds', int('timeout', 1, 3600))
+    .option('-N, --no-eol', 'no newline after the response')
+    .action(
+      async (
+        o: ConnOpts & {
+          topic?: string;
+          responseTopic?: string;
+          message?: string;
+          file?: string;
+          stdinFile?: boolean;
+          nullMessage?: boolean;
+          qos: number;
+          verbose?: boolean;
+          format?: string;
+          timeout?: number;
+          eol: boolean;
+        },
+      ) => {
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          exit(
+            await runRr(
+              {
+                ...connectFlags(o),
+                topic: o.topic,
+                responseTopic: o.responseTopic,
+                message: o.message,
+                file: o.file,
+                stdinFile: o.stdinFile,
+                nullMessage: o.nullMessage,
+                qos: o.qos,
+                verbose: o.verbose,
+                format: o.format,
+                timeoutSec: o.timeout,
+                noNewline: !o.eol,
                 signal: abort.signal,
               },
               io,
