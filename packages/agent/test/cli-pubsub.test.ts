@@ -1,82 +1,12 @@
 // `courier pub` / `courier sub` against their Mosquitto counterparts.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
 import { startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { mosquitto, startMosquittoSub } from './mosquitto-cli.js';
 import { runCli, startCli, waitFor } from './util.js';
-
-const exec = promisify(execFile);
-
-/** Runs mosquitto_pub / mosquitto_sub and returns status and output. */
-async function mosquitto(
-  tool: 'mosquitto_pub' | 'mosquitto_sub',
-  args: string[],
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec(tool, args, { timeout: 15000 });
-    return { status: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      status: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
-}
-
-/** A running `mosquitto_sub -d`. */
-interface MosquittoSub {
-  /** Everything it printed so far: messages and `-d` debug lines. */
-  readonly output: string;
-  /** Whether its SUBACK is in: from then on, what is published reaches it. */
-  subscribed(): boolean;
-  /** What it printed without the debug lines. */
-  messages(): string;
-  readonly exited: Promise<number | string>;
-}
-
-const DEBUG_LINE = /^(Client \S+ (sending|received) |Subscribed \(mid: \d+\))/;
-
-/**
- * Starts `mosquitto_sub ARGS -d`. Its debug lines (on stdout) say when the SUBACK is in, the
- * moment to publish: mosquitto_sub has no other readiness signal. `stdbuf -oL` makes it write
- * each line as it comes; into a pipe, stdio would hold them until it exits.
- */
-function startMosquittoSub(t: TestContext, args: string[]): MosquittoSub {
-  const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', ...args, '-d'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const append = (d: Buffer) => {
-    output += d.toString('utf8');
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('error', () => resolve(-1));
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
-  });
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  return {
-    get output() {
-      return output;
-    },
-    subscribed: () => output.split('\n').some((l) => /^Client \S+ received SUBACK$/.test(l)),
-    messages: () =>
-      output
-        .split('\n')
-        .filter((l) => !DEBUG_LINE.test(l))
-        .join('\n'),
-    exited,
-  };
-}
 
 describe('courier pub / sub', () => {
   it('sub -v -C reads what mosquitto_pub sends, in mosquitto_sub format', async (t) => {
@@ -412,6 +342,99 @@ describe('courier pub / sub at MQTT 5.0', () => {
   it('-V with a version courier does not speak is a usage error naming the versions', async () => {
     const r = await runCli(['pub', '-V', 'mqttv6', '-t', 'x', '-m', 'y']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /mqttv5, mqttv311 and mqttv31/);
+    assert.match(r.stderr, /courier speaks 5, 311 and 31 \(mqttv5, mqttv311, mqttv31\)/);
+  });
+
+  it('sub and pub --trace print every packet decoded, the password masked (MQTT 5)', async (t) => {
+    const secret = 'tr4ce-s3cret';
+    const b = await startMosquitto(t, { allowAnonymous: false, users: { meter: secret } });
+    const common = [
+      '-h',
+      b.host,
+      '-p',
+      String(b.port),
+      '-u',
+      'meter',
+      '-P',
+      secret,
+      '-V',
+      'mqttv5',
+    ];
+    const sub = startCli([
+      'sub',
+      ...common,
+      '-i',
+      'tracer',
+      '-t',
+      'pv/#',
+      '-q',
+      '2',
+      '-C',
+      '1',
+      '--trace',
+    ]);
+    await waitFor(
+      () => sub.stderr.includes('received SUBACK'),
+      `the SUBACK (stderr: ${sub.stderr})`,
+    );
+    const pub = await runCli([
+      'pub',
+      ...common,
+      '-i',
+      'pusher',
+      '-t',
+      'pv/x',
+      '-m',
+      'hi',
+      '-q',
+      '2',
+      '--trace',
+    ]);
+    assert.equal(pub.status, 0, pub.stderr);
+    assert.equal(await sub.exited, 0, sub.stderr);
+    assert.equal(sub.stdout, 'hi\n');
+    for (const [out, lines] of [
+      [
+        sub.stderr,
+        [
+          'sending CONNECT',
+          'received CONNACK',
+          'sending SUBSCRIBE',
+          'received SUBACK',
+          'received PUBLISH',
+          'sending PUBREC',
+          'sending DISCONNECT',
+        ],
+      ],
+      [
+        pub.stderr,
+        [
+          'sending CONNECT',
+          'received CONNACK',
+          'sending PUBLISH',
+          'received PUBREC',
+          'sending PUBREL',
+          'received PUBCOMP',
+          'sending DISCONNECT',
+        ],
+      ],
+    ] as const) {
+      for (const line of lines) assert.ok(out.includes(line), `${line} missing from:\n${out}`);
+      assert.ok(!out.includes(secret), `the password reached the trace:\n${out}`);
+    }
+    // Each line decodes the whole packet: the CONNECT with its user and the mask, the PUBLISH
+    // with its topic and payload.
+    const connect = sub.stderr
+      .split('\n')
+      .find((l) => l.startsWith('Client tracer sending CONNECT'));
+    assert.ok(connect !== undefined, sub.stderr);
+    const fields = JSON.parse(connect.slice(connect.indexOf('{'))) as Record<string, unknown>;
+    assert.equal(fields.username, 'meter');
+    assert.equal(fields.password, '***');
+    assert.equal(fields.protocolVersion, 5);
+    assert.match(
+      sub.stderr,
+      /received PUBLISH \(d0, q2, r0, m\d+, 'pv\/x', \.\.\. \(2 bytes\)\) \{"topic":"pv\/x","payload":"hi","qos":2/,
+    );
   });
 });

@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { connect } from 'courier-mqtt';
 import { pino } from 'pino';
 import { testCerts } from '../../../test/helpers/certs.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
@@ -552,6 +553,68 @@ describe('console API: configuration', () => {
       );
     }
     assert.deepEqual(states, [], 'no reconnect');
+  });
+
+  it('PUT of MQTT 5 row properties: refused on 3.1.1 naming the row, saved and sent at 5.0', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const api = new ApiClient(fx.web.url);
+    await api.login();
+    const before = await readFile(fx.file, 'utf8');
+    const { json } = await api.request('GET', '/api/config');
+    // topics[1] is OfficeTemp, a publish row; the console's MQTT 5 column sets these.
+    json.config.topics[1].messageExpirySec = 120;
+    json.config.topics[1].contentType = 'text/plain';
+    json.config.topics[1].userProperties = [
+      { name: 'site', value: 'north' },
+      { name: 'site', value: 'south' },
+    ];
+    const refused = await api.request('PUT', '/api/config', { config: json.config });
+    assert.equal(refused.status, 422);
+    assert.deepEqual(
+      refused.json.issues.map((i: { path: string }) => i.path),
+      ['topics[1].messageExpirySec', 'topics[1].contentType', 'topics[1].userProperties'],
+    );
+    assert.match(
+      refused.json.issues[0].message,
+      /protocolVersion to "5" \(topics\[1\] publishes on "OfficeTemp"\)/,
+    );
+    assert.equal(await readFile(fx.file, 'utf8'), before, 'nothing saved');
+    // At 5.0 the same rows are saved, shown back, and every OfficeTemp carries them.
+    json.config.connection.protocolVersion = '5';
+    const r = await api.request('PUT', '/api/config', { config: json.config });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.applied, 'reconnected');
+    await fx.agent.whenConnected(10000);
+    const saved = JSON.parse(await readFile(fx.file, 'utf8'));
+    assert.deepEqual(saved.topics[1].userProperties, json.config.topics[1].userProperties);
+    const back = await api.request('GET', '/api/config');
+    assert.equal(back.json.config.topics[1].contentType, 'text/plain');
+    assert.equal(back.json.config.topics[1].messageExpirySec, 120);
+    const watcher = await connect(
+      `mqtt://observer:observer-pw@${fx.broker.host}:${fx.broker.port}`,
+      { protocolVersion: 5 },
+    );
+    t.after(() => watcher.end({ force: true }));
+    const temps = await watcher.subscribe('OfficeTemp');
+    const m = (await temps[Symbol.asyncIterator]().next()).value!;
+    assert.equal(m.properties?.contentType, 'text/plain');
+    assert.deepEqual(m.properties?.userProperties, [
+      ['site', 'north'],
+      ['site', 'south'],
+    ]);
+    assert.ok((m.properties?.messageExpiryIntervalSec ?? 0) > 0);
+    // A change of the properties alone is applied on the same connection: the next
+    // OfficeTemp carries the new content type.
+    json.config.topics[1].contentType = 'application/x-reading';
+    const update = await api.request('PUT', '/api/config', { config: json.config });
+    assert.equal(update.status, 200, update.text);
+    assert.equal(update.json.applied, 'updated');
+    const it = temps[Symbol.asyncIterator]();
+    for (;;) {
+      const next = (await it.next()).value!;
+      if (next.properties?.contentType === 'application/x-reading') break;
+      assert.equal(next.properties?.contentType, 'text/plain', 'the old type until the change');
+    }
   });
 
   it('PUT of a connection setting reconnects; secrets: absent keeps, string replaces, null removes', async (t) => {

@@ -43,6 +43,11 @@ const VIEWPORTS = {
 
 let browser: Browser;
 
+/** What a page function reads of `document` (the tests compile without the DOM library). */
+interface ParentNodeLike {
+  querySelector(selector: string): { getAttribute(name: string): string | null } | null;
+}
+
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
   // Playwright gives every launch a new, empty --user-data-dir of its own and removes it after.
@@ -515,6 +520,91 @@ describe('web console in Chromium', () => {
     assert.equal(await page.locator('input[name="azure.hub"]').inputValue(), 'localhost');
     assert.equal(await page.locator('input[name="azure.deviceKey"]').inputValue(), '');
     assert.equal((await page.content()).includes(key), false, 'the key is not in the page');
+  });
+
+  it('draws a trend chart of each channel and of the message rate (uPlot), and keeps a screenshot', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'state');
+    // OfficeTemp (input 8) changes every 50 ms in the fixture; the rate follows the snapshots.
+    const points = (id: string) =>
+      page.locator(`[data-testid="${id}"]`).getAttribute('data-points').then(Number);
+    for (const [id, least] of [
+      ['channel-trend-8', 5],
+      ['rate-chart', 3],
+    ] as const) {
+      // A function, not a string: the console's CSP forbids eval.
+      await page.waitForFunction(
+        ({ sel, n }) => {
+          const doc = (globalThis as unknown as { document: ParentNodeLike }).document;
+          return Number(doc.querySelector(sel)?.getAttribute('data-points')) >= n;
+        },
+        { sel: `[data-testid="${id}"]`, n: least },
+      );
+      assert.ok((await points(id)) >= least, id);
+    }
+    // Drawn, not just laid out: the chart's canvas has painted pixels.
+    const painted = (await page.evaluate(`(() => {
+      const out = {};
+      for (const id of ['channel-trend-8', 'rate-chart']) {
+        const canvas = document.querySelector('[data-testid="' + id + '"] canvas');
+        if (!canvas) { out[id] = -1; continue; }
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+        out[id] = n;
+      }
+      return out;
+    })()`)) as Record<string, number>;
+    assert.ok(
+      painted['channel-trend-8']! > 20,
+      `channel chart pixels: ${painted['channel-trend-8']}`,
+    );
+    assert.ok(painted['rate-chart']! > 20, `rate chart pixels: ${painted['rate-chart']}`);
+    await mkdir(SHOTS, { recursive: true });
+    const file = join(SHOTS, 'state-charts-desktop.png');
+    await page.locator('section#state').screenshot({ path: file });
+    assert.ok((await stat(file)).size > 5000, `${file} is an image of something`);
+  });
+
+  it("edits a row's MQTT 5 properties in the Topics table; on 3.1.1 they are refused next to their field", async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'topics');
+    // At 3.1.1 the table has no MQTT 5 column.
+    assert.equal(await page.locator('input[name="topics[1].contentType"]').count(), 0);
+    await go(page, 'options');
+    await page.locator('select[name="connection.protocolVersion"]').selectOption('5');
+    await saveSection(page, 'options');
+    await go(page, 'topics');
+    await page.locator('input[name="topics[1].messageExpirySec"]').fill('90');
+    await page.locator('input[name="topics[1].contentType"]').fill('text/plain');
+    await page.locator('[data-testid="topics[1]-up-add"]').click();
+    await page.locator('input[name="topics[1].userProperties[0].name"]').fill('site');
+    await page.locator('input[name="topics[1].userProperties[0].value"]').fill('north');
+    await page.locator('[data-testid="topics[1]-up-add"]').click();
+    await page.locator('input[name="topics[1].userProperties[1].name"]').fill('line');
+    await page.locator('input[name="topics[1].userProperties[1].value"]').fill('2');
+    await page.locator('[data-testid="topics[1]-up-0-remove"]').click();
+    await saveSection(page, 'topics');
+    const row = fx.agent.config.topics[1];
+    assert.equal(row?.messageExpirySec, 90);
+    assert.equal(row?.contentType, 'text/plain');
+    assert.deepEqual(row?.userProperties, [{ name: 'line', value: '2' }]);
+    // Back to 3.1.1: the rows keep their column, and the error shows where it belongs.
+    await go(page, 'options');
+    await page.locator('select[name="connection.protocolVersion"]').selectOption('3.1.1');
+    await page.locator('section#options button[data-testid=save]').click();
+    await page
+      .locator('section#options [data-testid=save-status]')
+      .filter({ hasText: /3 problems/ })
+      .waitFor();
+    await go(page, 'topics');
+    await page
+      .locator('[data-error-for="topics[1].contentType"]')
+      .filter({ hasText: 'is an MQTT 5 message property' })
+      .waitFor();
+    assert.equal(fx.agent.config.connection.protocolVersion, '5', 'nothing applied');
   });
 
   it('takes a screenshot of every section at desktop and phone width', async (t) => {

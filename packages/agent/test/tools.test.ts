@@ -99,7 +99,7 @@ describe('connection flags', () => {
     );
     await refused(
       { protocolVersion: '6' },
-      'Error: Invalid protocol version argument given (6); courier speaks mqttv5, mqttv311 and mqttv31.',
+      'Error: Invalid protocol version argument given (6); courier speaks 5, 311 and 31 (mqttv5, mqttv311, mqttv31).',
     );
     await refused(
       { password: 'p' },

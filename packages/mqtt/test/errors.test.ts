@@ -23,6 +23,7 @@ const {
   KeepaliveTimeoutError,
   MalformedPacketError,
   MessageDroppedError,
+  MessageExpiredError,
   MqttError,
   MqttErrorCode,
   NetworkError,
@@ -33,6 +34,7 @@ const {
   QosDowngradedError,
   PublishRejectedError,
   QueueFullError,
+  RequestTimeoutError,
   ServerDisconnectError,
   StoreCorruptionError,
   StoreError,
@@ -76,6 +78,8 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
     ProfileViolationError,
     () => new ProfileViolationError('aws-iot', 'AWS IoT Core', 'publish-qos', 'QoS 2'),
   ],
+  MQTT_MESSAGE_EXPIRED: [MessageExpiredError, () => new MessageExpiredError('t', 5, 6000)],
+  MQTT_REQUEST_TIMEOUT: [RequestTimeoutError, () => new RequestTimeoutError('t', 1000)],
 };
 
 /** Subclasses that refine a code's class and keep its code. */

@@ -17,12 +17,30 @@ import { AgentError, AgentErrorCode } from '../errors.js';
 import { createFormat } from '../formats/spec.js';
 import type { ChannelValue, Format, FormatContext } from '../formats/types.js';
 import { type ChannelInfo, type IoDriver, qualityFlag } from '../sources/channels.js';
-import type { Publisher, QoS } from '../sources/publisher.js';
+import type { Publisher, QoS, RowPublishProperties } from '../sources/publisher.js';
 import { type AgentEvent, clipText } from './events.js';
 import { type LastSent, shouldSend } from './threshold.js';
 
 /** The default publish period when a row sets none (LucidIoT's example: once per second). */
 export const DEFAULT_PUB_INTERVAL_MS = 1000;
+
+/**
+ * A row's MQTT 5.0 properties in the library's shape, or undefined when it sets none (the
+ * configuration has already refused them on a 3.1.1 connection and on subscribe rows).
+ */
+export function rowProperties(config: TopicRowConfig): RowPublishProperties | undefined {
+  const { messageExpirySec, contentType, userProperties } = config;
+  if (messageExpirySec === undefined && contentType === undefined && userProperties === undefined) {
+    return undefined;
+  }
+  return {
+    ...(messageExpirySec === undefined ? {} : { messageExpiryIntervalSec: messageExpirySec }),
+    ...(contentType === undefined ? {} : { contentType }),
+    ...(userProperties === undefined || userProperties.length === 0
+      ? {}
+      : { userProperties: userProperties.map((p) => [p.name, p.value] as const) }),
+  };
+}
 
 /** Live state of one row, for the console and `snapshot()`. */
 export interface RowState {
@@ -49,6 +67,8 @@ interface Row {
   readonly config: TopicRowConfig;
   readonly format: Format;
   readonly context: FormatContext;
+  /** The row's MQTT 5.0 message properties, built once; undefined when it has none. */
+  readonly properties: RowPublishProperties | undefined;
   last: LastSent | undefined;
   /** The quality flag of the last value sent: a change of it is always sent. */
   lastQuality: 0 | 1 | undefined;
@@ -133,6 +153,7 @@ export class TopicTable {
         config,
         format: createFormat(config.format),
         context: { unit: channel.unit, name: channel.name, channel: channel.id },
+        properties: rowProperties(config),
         last: undefined,
         lastQuality: undefined,
         inFlight: false,
@@ -228,6 +249,7 @@ export class TopicTable {
       await this.#publisher.publish(config.topic, payload, {
         qos: config.qos as QoS,
         retain: config.retain,
+        ...(row.properties === undefined ? {} : { properties: row.properties }),
       });
     } catch (error) {
       row.last = previous; // not sent: the threshold must let the next tick try again

@@ -524,6 +524,27 @@ export const DeviceSection = z
   })
   .strict();
 
+/**
+ * Bounds of a topic row's MQTT 5.0 properties: every message of the row carries them, so
+ * they are kept small (the wire would take 65,535 bytes each).
+ */
+export const TOPIC_PROPERTY_LIMITS = {
+  /** Characters of a Content Type. */
+  contentType: 256,
+  /** User properties per row. */
+  userProperties: 32,
+  /** Characters of a user property's name or value. */
+  userProperty: 1024,
+} as const;
+
+/** A User Property of a topic row (MQTT 5.0 §3.3.2.3.7): a name and a value, both text. */
+export const UserProperty = z
+  .object({
+    name: text(TOPIC_PROPERTY_LIMITS.userProperty).describe('User property name.'),
+    value: text(TOPIC_PROPERTY_LIMITS.userProperty).describe('User property value.'),
+  })
+  .strict();
+
 /** One row of the topic table (LucidIoT "Publish and Subscribe Topics"). */
 export const TopicRow = z
   .object({
@@ -552,6 +573,24 @@ export const TopicRow = z
       .min(0, { error: 'must be a number, 0 or more' })
       .default(0)
       .describe('Publish rows with threshold, analog channels: changes up to this are ignored.'),
+    messageExpirySec: z
+      .int({ error: 'must be a whole number of seconds from 1 to 4294967295' })
+      .min(1, { error: 'must be a whole number of seconds from 1 to 4294967295' })
+      .max(4_294_967_295, { error: 'must be a whole number of seconds from 1 to 4294967295' })
+      .optional()
+      .describe(
+        'MQTT 5, publish rows: Message Expiry Interval of each message; the server drops it when it is older. Default: never expires.',
+      ),
+    contentType: nonEmpty(TOPIC_PROPERTY_LIMITS.contentType)
+      .optional()
+      .describe('MQTT 5, publish rows: Content Type of each message (e.g. a MIME type).'),
+    userProperties: z
+      .array(UserProperty)
+      .max(TOPIC_PROPERTY_LIMITS.userProperties, {
+        error: `must have at most ${TOPIC_PROPERTY_LIMITS.userProperties} entries`,
+      })
+      .optional()
+      .describe('MQTT 5, publish rows: User Properties of each message, in this order.'),
     enabled: z.boolean().default(true).describe('false keeps the row but does not run it.'),
   })
   .strict();
@@ -684,6 +723,22 @@ export const WebSection = z
   })
   .strict();
 
+/** Prometheus metrics on a port of their own, for an agent without the console. */
+export const MetricsSection = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Serve GET /metrics on its own port (the console serves it too).'),
+    host: text(TEXT_LIMITS.host)
+      .default('127.0.0.1')
+      .describe('Address to listen on; loopback unless Prometheus scrapes from elsewhere.'),
+    port: port(0)
+      .default(9464)
+      .describe('Port to listen on; 0 picks a free one (printed at start).'),
+  })
+  .strict();
+
 /** Table sizes (LucidIoT: 16 channels and 16 topics). */
 export const LimitsSection = z
   .object({
@@ -726,6 +781,7 @@ export const AgentConfigSchema = z
     homeassistant: HomeAssistantSection.prefault({}),
     sparkplug: SparkplugSection.prefault({}),
     web: WebSection.prefault({}),
+    metrics: MetricsSection.prefault({}),
   })
   .strict()
   .describe('Courier device agent configuration');

@@ -169,6 +169,40 @@ function wireIssue(
   if (why !== undefined) issues.push({ path, message: why });
 }
 
+/** The MQTT 5.0 properties a topic row may give its messages. */
+const TOPIC_PROPERTIES = ['messageExpirySec', 'contentType', 'userProperties'] as const;
+
+/**
+ * A topic row's MQTT 5.0 properties: only on publish rows, only on an MQTT 5 connection
+ * (3.1.1 has no properties: a row that asks for them would lose them on every message), and
+ * each string sendable [MQTT-1.5.3]; a user property is a UTF-8 string pair [MQTT-1.5.7].
+ */
+function topicPropertyIssues(
+  row: Record<string, unknown>,
+  at: string,
+  direction: 'publish' | 'subscribe' | undefined,
+  v5: boolean,
+  issues: ConfigIssue[],
+): void {
+  for (const field of TOPIC_PROPERTIES) {
+    if (row[field] === undefined) continue;
+    if (direction === 'subscribe') {
+      issues.push({ path: `${at}.${field}`, message: 'only publish rows have this setting' });
+    } else if (!v5) {
+      issues.push({
+        path: `${at}.${field}`,
+        message: `is an MQTT 5 message property: set connection.protocolVersion to "5" (${at} publishes on ${JSON.stringify(str(row.topic) ?? '')})`,
+      });
+    }
+  }
+  wireIssue(row.contentType, `${at}.contentType`, 'content type', issues);
+  arr(row.userProperties).forEach((p, i) => {
+    const pair = obj(p);
+    wireIssue(pair.name, `${at}.userProperties[${i}].name`, 'user property name', issues);
+    wireIssue(pair.value, `${at}.userProperties[${i}].value`, 'user property value', issues);
+  });
+}
+
 /**
  * Why `server` cannot be the host of a URL, or undefined. A scheme, a port or a path typed into
  * it would otherwise make a different URL than meant (`broker/x` connects to `broker`).
@@ -407,6 +441,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
         }
       }
     }
+    topicPropertyIssues(row, at, direction, connection.protocolVersion === '5', issues);
     if (direction === 'publish' && typeof row.deadband === 'number' && row.deadband > 0) {
       if (row.threshold !== true)
         issues.push({ path: `${at}.deadband`, message: 'needs threshold: true' });

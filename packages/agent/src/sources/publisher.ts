@@ -12,7 +12,25 @@ import type { QoS } from 'courier-mqtt';
 /** MQTT quality of service: the library's own type. */
 export type { QoS };
 
+/**
+ * The MQTT 5.0 properties a topic row gives each of its messages, with the library's field
+ * names (`OutgoingPublishProperties`).
+ */
+export interface RowPublishProperties {
+  readonly messageExpiryIntervalSec?: number;
+  readonly contentType?: string;
+  readonly userProperties?: readonly (readonly [string, string])[];
+}
+
+/** What a message is published with. */
+export interface PublisherOptions {
+  readonly qos: QoS;
+  readonly retain: boolean;
+  /** MQTT 5.0 only; absent on 3.1.1 (the configuration refuses them there). */
+  readonly properties?: RowPublishProperties;
+}
+
 /** Publishes one message; resolves when the QoS flow completes. */
 export interface Publisher {
-  publish(topic: string, payload: string, options: { qos: QoS; retain: boolean }): Promise<void>;
+  publish(topic: string, payload: string, options: PublisherOptions): Promise<void>;
 }

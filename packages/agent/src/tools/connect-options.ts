@@ -9,6 +9,13 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ClientOptions } from 'courier-mqtt';
 import { AgentError, AgentErrorCode } from '../errors.js';
+import {
+  type CliProperties,
+  type PropertyCommand,
+  parseProperties,
+  parseSessionExpiry,
+  SESSION_NEVER_EXPIRES,
+} from './properties.js';
 
 /** The connection flags, as the command line parsed them. */
 export interface ConnectFlags {
@@ -41,6 +48,10 @@ export interface ConnectFlags {
   readonly willPayload?: string | undefined;
   readonly willQos?: number | undefined;
   readonly willRetain?: boolean | undefined;
+  /** `-D`: the words of every `-D command property value`, in order (see {@link parseProperties}) */
+  readonly properties?: readonly string[] | undefined;
+  /** `-x`: session expiry interval, seconds, `-1` or `∞` (MQTT 5.0 only) */
+  readonly sessionExpiry?: string | undefined;
 }
 
 /** A usage error of a command line tool (exit status 1, message printed as is). */
@@ -56,13 +67,19 @@ export interface ResolvedConnect {
   readonly options: ClientOptions;
   /** The topic of an `-L` URL, if it has one. */
   readonly urlTopic: string | undefined;
+  /** What `-D` asked for (the CONNECT's are already in {@link options}). */
+  readonly properties: CliProperties;
 }
 
 /**
  * Builds the client's URL and options from the flags.
  * @throws {UsageError} naming the flag that is wrong
  */
-export async function resolveConnectFlags(flags: ConnectFlags): Promise<ResolvedConnect> {
+export async function resolveConnectFlags(
+  flags: ConnectFlags,
+  propertyCommands: readonly PropertyCommand[] = ['connect'],
+  defaultVersion: 3 | 4 | 5 = 4,
+): Promise<ResolvedConnect> {
   const tls = flags.cafile !== undefined || flags.cert !== undefined;
   const psk = flags.psk !== undefined;
   if (psk !== (flags.pskIdentity !== undefined)) {
@@ -112,14 +129,33 @@ export async function resolveConnectFlags(flags: ConnectFlags): Promise<Resolved
       'Error: Invalid keepalive given, it must be between 5 and 65535 inclusive.',
     );
   }
-  let protocolVersion: 3 | 4 | 5 = 4;
+  let protocolVersion: 3 | 4 | 5 = defaultVersion;
   const v = flags.protocolVersion;
   if (v === 'mqttv31' || v === '31') protocolVersion = 3;
+  else if (v === 'mqttv311' || v === '311') protocolVersion = 4;
   else if (v === 'mqttv5' || v === '5') protocolVersion = 5;
-  else if (v !== undefined && v !== 'mqttv311' && v !== '311') {
+  else if (v !== undefined) {
     throw new UsageError(
-      `Error: Invalid protocol version argument given (${v}); courier speaks mqttv5, mqttv311 and mqttv31.`,
+      `Error: Invalid protocol version argument given (${v}); courier speaks 5, 311 and 31 (mqttv5, mqttv311, mqttv31).`,
     );
+  }
+  const properties = parseProperties(flags.properties ?? [], propertyCommands);
+  let sessionExpirySec =
+    flags.sessionExpiry === undefined ? undefined : parseSessionExpiry(flags.sessionExpiry);
+  if (protocolVersion !== 5 && (properties.any || sessionExpirySec !== undefined)) {
+    // mosquitto_pub ignores them on 3.1.1; a property asked for and not sent is a silent loss.
+    throw new UsageError(
+      `Error: ${properties.any ? '-D' : '-x'} sets MQTT 5.0 properties: use -V 5 (or mqttv5).`,
+    );
+  }
+  const connect = properties.connect;
+  if (sessionExpirySec !== undefined && connect.sessionExpirySec !== undefined) {
+    throw new UsageError('Error: give the session expiry interval with -x or with -D, not both.');
+  }
+  sessionExpirySec ??= connect.sessionExpirySec;
+  // mosquitto_pub: with -c and no -x, an MQTT 5.0 session never expires (-1); without -c, 0.
+  if (protocolVersion === 5 && flags.persistent === true) {
+    sessionExpirySec ??= SESSION_NEVER_EXPIRES;
   }
   if (flags.persistent === true && (flags.id === undefined || flags.id === '')) {
     throw new UsageError('Error: You must provide a client id if you are using the -c option.');
@@ -142,6 +178,14 @@ export async function resolveConnectFlags(flags: ConnectFlags): Promise<Resolved
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
     reconnect: false,
+    ...(sessionExpirySec === undefined || sessionExpirySec === 0 ? {} : { sessionExpirySec }),
+    ...(connect.receiveMaximum === undefined ? {} : { receiveMaximum: connect.receiveMaximum }),
+    ...(connect.maxPacketSize === undefined ? {} : { maxPacketSize: connect.maxPacketSize }),
+    ...(connect.topicAliasMaximum === undefined
+      ? {}
+      : { topicAliasMaximum: connect.topicAliasMaximum }),
+    ...(connect.requestResponseInformation === true ? { requestResponseInformation: true } : {}),
+    ...(connect.userProperties === undefined ? {} : { userProperties: connect.userProperties }),
     ...(flags.willTopic === undefined
       ? {}
       : {
@@ -173,5 +217,10 @@ export async function resolveConnectFlags(flags: ConnectFlags): Promise<Resolved
     throw new UsageError('Error: Will payload, QoS or retain given without --will-topic.');
   }
   const defaultPort = scheme === 'mqtts' ? 8883 : 1883;
-  return { url: `${scheme}://${hostInUrl}:${port ?? defaultPort}`, options, urlTopic };
+  return {
+    url: `${scheme}://${hostInUrl}:${port ?? defaultPort}`,
+    options,
+    urlTopic,
+    properties,
+  };
 }

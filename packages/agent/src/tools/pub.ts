@@ -7,10 +7,16 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { type Client, type ClientOptions, connect, createClient, type Packet } from 'courier-mqtt';
+import {
+  type Client,
+  type ClientOptions,
+  createClient,
+  type Packet,
+  type PublishOptions,
+} from 'courier-mqtt';
 import { checkTopicName } from '../config/topic.js';
 import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
-import { describePacket } from './describe-packet.js';
+import { describePacket, tracePacket } from './describe-packet.js';
 
 /** Flags of `courier pub` beyond the connection flags. */
 export interface PubFlags extends ConnectFlags {
@@ -32,6 +38,8 @@ export interface PubFlags extends ConnectFlags {
   readonly retain?: boolean | undefined;
   /** `-d`: print packets */
   readonly debug?: boolean | undefined;
+  /** `--trace`: print every packet decoded, secrets masked */
+  readonly trace?: boolean | undefined;
 }
 
 /** Where a tool reads and writes. */
@@ -43,24 +51,40 @@ export interface ToolIo {
 
 /**
  * Connects like `connect()` (resolves after CONNACK, rejects with the first attempt's typed
- * error). With `debug`, packet listeners are attached before CONNECT goes out, which
- * `connect()` cannot offer, so that path uses `createClient` and waits for the first state
- * that settles it.
+ * error), but hands the client to `prepare` before CONNECT goes out: `-d` attaches its packet
+ * printers there, and `sub` its message listener, so that what a resumed session (`-c`)
+ * delivers right after the CONNACK is printed, as mosquitto_sub prints it.
+ *
+ * With `trace`, every packet is printed through the library's `trace` hook, decoded with all
+ * its fields and with its secrets masked (see `tracePacket`); it takes the place of `debug`.
  */
 export async function connectForTool(
   url: string,
   options: ClientOptions,
   debug: boolean,
   io: ToolIo,
+  extra: { readonly trace?: boolean; readonly prepare?: (client: Client) => void } = {},
 ): Promise<Client> {
-  if (!debug) return connect(url, options);
-  const client = createClient(url, { ...options, reconnect: false });
   const id = options.clientId ?? '';
-  const print = (dir: 'sending' | 'received') => (p: Packet) => {
-    io.stderr.write(`${describePacket(id, dir, p)}\n`);
-  };
-  client.on('packetsend', print('sending'));
-  client.on('packetreceive', print('received'));
+  const client = createClient(url, {
+    ...options,
+    reconnect: false,
+    ...(extra.trace === true
+      ? {
+          trace: (direction: 'in' | 'out', p: Packet) => {
+            io.stderr.write(`${tracePacket(id, direction, p)}\n`);
+          },
+        }
+      : {}),
+  });
+  if (debug && extra.trace !== true) {
+    const print = (dir: 'sending' | 'received') => (p: Packet) => {
+      io.stderr.write(`${describePacket(id, dir, p)}\n`);
+    };
+    client.on('packetsend', print('sending'));
+    client.on('packetreceive', print('received'));
+  }
+  extra.prepare?.(client);
   for await (const state of client.states()) {
     if (state.status === 'connected') return client;
     if (state.status === 'closed') {
@@ -76,7 +100,7 @@ export async function connectForTool(
  * @throws {UsageError} for invalid flags (before connecting)
  */
 export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
-  const resolved = await resolveConnectFlags(flags);
+  const resolved = await resolveConnectFlags(flags, ['connect', 'publish', 'will']);
   const topic = flags.topic ?? resolved.urlTopic;
   const sources = [
     flags.message !== undefined,
@@ -113,8 +137,15 @@ export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
     for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
     single = Buffer.concat(chunks);
   }
-  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
-  const opts = { qos: qos as 0 | 1 | 2, retain: flags.retain === true };
+  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io, {
+    trace: flags.trace === true,
+  });
+  const properties = resolved.properties.publish;
+  const opts: PublishOptions = {
+    qos: qos as 0 | 1 | 2,
+    retain: flags.retain === true,
+    ...(Object.keys(properties).length === 0 ? {} : { properties }),
+  };
   try {
     if (single !== undefined) {
       await client.publish(topic, single, opts);

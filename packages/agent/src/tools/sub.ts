@@ -8,9 +8,11 @@
  * @module
  */
 
-import type { Message } from 'courier-mqtt';
+import type { Granted, SubscribeOptions } from 'courier-mqtt';
+import { reasonCodeName } from 'courier-mqtt/packet';
 import { checkTopicFilter } from '../config/topic.js';
 import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
+import { compileFormat, PayloadNotJsonError, type PrintedMessage } from './format.js';
 import { connectForTool, type ToolIo } from './pub.js';
 
 /** mosquitto_sub's exit status when `-W` expires. */
@@ -36,8 +38,26 @@ export interface SubFlags extends ConnectFlags {
   readonly exitAfterSubscribe?: boolean | undefined;
   /** `-d`: print packets */
   readonly debug?: boolean | undefined;
+  /** `--trace`: print every packet decoded, secrets masked */
+  readonly trace?: boolean | undefined;
+  /** `-F`: output format (see {@link compileFormat}); overrides `-v` */
+  readonly format?: string | undefined;
   /** Ends the subscription early (Ctrl-C). */
   readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * One line per filter the broker refused: its SUBACK reason code and the specification's
+ * name for it (`Subscription to 'a/#' refused: 0x87 Not authorized`). MQTT 3.1.1 has only
+ * 0x80, "Failure".
+ */
+export function refusals(topics: readonly string[], granted: readonly Granted[]): string[] {
+  return granted.flatMap((g, i) => {
+    if (g < 0x80) return [];
+    const name = reasonCodeName(g, 'suback') ?? 'Failure';
+    const code = `0x${g.toString(16).padStart(2, '0')}`;
+    return [`Subscription to '${topics[i]}' refused: ${code} ${name}`];
+  });
 }
 
 /**
@@ -46,7 +66,8 @@ export interface SubFlags extends ConnectFlags {
  * @throws {UsageError} for invalid flags (before connecting)
  */
 export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
-  const resolved = await resolveConnectFlags(flags);
+  const resolved = await resolveConnectFlags(flags, ['connect', 'subscribe', 'will']);
+  const print = flags.format === undefined ? undefined : compileFormat(flags.format);
   const topics = [...(flags.topics ?? [])];
   if (resolved.urlTopic !== undefined) topics.push(resolved.urlTopic);
   if (topics.length === 0) throw new UsageError('Error: You must specify a topic to subscribe to.');
@@ -71,31 +92,52 @@ export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
       'Error: Invalid timeout specified with -W. It must be between 1 and 3600.',
     );
   }
-  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
   let received = 0;
   let status = 0;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const onMessage = (m: Message) => {
+  const onMessage = (m: PrintedMessage) => {
     if (flags.count !== undefined && received >= flags.count) return;
     if (flags.noRetained === true && m.retain) return;
     received++;
     const end = flags.noNewline === true ? '' : '\n';
-    if (flags.verbose === true) io.stdout.write(`${m.topic} `);
-    io.stdout.write(m.payload);
+    if (print !== undefined) {
+      let line: Uint8Array;
+      try {
+        line = print(m);
+      } catch (error) {
+        // %J with a payload that is not JSON: said, and the message is not printed.
+        if (!(error instanceof PayloadNotJsonError)) throw error;
+        io.stderr.write(`${error.message}\n`);
+        return;
+      }
+      io.stdout.write(line);
+    } else {
+      if (flags.verbose === true) io.stdout.write(`${m.topic} `);
+      io.stdout.write(m.payload);
+    }
     io.stdout.write(end);
     if (flags.count !== undefined && received >= flags.count) finish();
   };
-  client.on('message', onMessage);
+  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io, {
+    trace: flags.trace === true,
+    prepare: (c) => c.on('message', onMessage),
+  });
   const onAbort = () => finish();
   flags.signal?.addEventListener('abort', onAbort);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const sub = await client.subscribe(topics.map((topic) => ({ topic, qos: qos as 0 | 1 | 2 })));
+    const userProperties = resolved.properties.subscribe.userProperties;
+    const options: SubscribeOptions = userProperties === undefined ? {} : { userProperties };
+    const sub = await client.subscribe(
+      topics.map((topic) => ({ topic, qos: qos as 0 | 1 | 2 })),
+      options,
+    );
     if (flags.debug === true) io.stderr.write(`Subscribed: ${sub.granted.join(', ')}\n`);
-    if (sub.granted.every((g) => g === 0x80)) {
+    for (const line of refusals(topics, sub.granted)) io.stderr.write(`${line}\n`);
+    if (sub.granted.every((g) => g >= 0x80)) {
       io.stderr.write('All subscription requests were denied.\n');
       status = 1;
       finish();

@@ -5,6 +5,7 @@ import {
   EditSection,
   NumberField,
   type Option,
+  RemoveButton,
   SelectField,
   TextField,
   useEditor,
@@ -119,6 +120,65 @@ function FormatCell({ at, format }: { at: string; format: FormatSpec | undefined
   );
 }
 
+/**
+ * A publish row's MQTT 5 message properties: expiry, content type and user properties (name
+ * and value pairs, added and removed here). Only on an MQTT 5 connection; the server refuses
+ * them on 3.1.1 and names the row.
+ */
+function PropertiesCell({ at, row }: { at: string; row: TopicRow }) {
+  const editor = useEditor();
+  const pairs = row.userProperties ?? [];
+  const setPairs = (next: { name: string; value: string }[]) =>
+    editor.set(`${at}.userProperties`, next.length === 0 ? undefined : next);
+  return (
+    <div class="format-cell" data-testid={`${at}-properties`}>
+      <NumberField
+        compact
+        path={`${at}.messageExpirySec`}
+        label="Message expiry (s)"
+        placeholder="expiry s"
+        step="1"
+      />
+      <TextField
+        compact
+        path={`${at}.contentType`}
+        label="Content type"
+        placeholder="content type"
+        emptyAs="undefined"
+      />
+      {pairs.map((_pair, i) => (
+        <div class="format-opts" key={`${at}-up-${i}`}>
+          <TextField
+            compact
+            path={`${at}.userProperties[${i}].name`}
+            label={`User property ${i + 1} name`}
+            placeholder="name"
+          />
+          <TextField
+            compact
+            path={`${at}.userProperties[${i}].value`}
+            label={`User property ${i + 1} value`}
+            placeholder="value"
+          />
+          <RemoveButton
+            testid={`${at}-up-${i}-remove`}
+            label={`Remove user property ${i + 1}`}
+            onClick={() => setPairs(pairs.filter((_, j) => j !== i))}
+          />
+        </div>
+      ))}
+      <button
+        type="button"
+        class="btn btn-ghost"
+        data-testid={`${at}-up-add`}
+        onClick={() => setPairs([...pairs, { name: '', value: '' }])}
+      >
+        + user property
+      </button>
+    </div>
+  );
+}
+
 const COLUMNS: Column[] = [
   { label: 'On', class: 'cell-check' },
   { label: 'Topic' },
@@ -132,9 +192,24 @@ const COLUMNS: Column[] = [
   { label: 'Deadband' },
 ];
 
+/** The MQTT 5 column, shown when the connection speaks MQTT 5. */
+const V5_COLUMN: Column = {
+  label: 'MQTT 5',
+  title: 'Message expiry, content type and user properties of each message',
+};
+
 export function TopicsSection() {
   const editor = useEditor();
   const rows = editor.draft.topics ?? [];
+  // Rows that already have properties show them on 3.1.1 too, so the error can be fixed.
+  const v5 =
+    String(editor.draft.connection?.protocolVersion ?? '') === '5' ||
+    rows.some(
+      (r) =>
+        r.messageExpirySec !== undefined ||
+        r.contentType !== undefined ||
+        r.userProperties !== undefined,
+    );
   const channels = editor.draft.device?.channels ?? [];
   const channelOptions: Option[] = channels.map((c) => ({
     value: String(c.id),
@@ -149,7 +224,7 @@ export function TopicsSection() {
       <RowTable<TopicRow>
         path="topics"
         name="topic"
-        columns={COLUMNS}
+        columns={v5 ? [...COLUMNS, V5_COLUMN] : COLUMNS}
         movable
         rowClass={(row) => (row.enabled === false ? 'row-off' : undefined)}
         empty="No topics yet: add a row."
@@ -219,6 +294,11 @@ export function TopicsSection() {
                   <span class="muted">—</span>
                 )}
               </td>
+              {v5 && (
+                <td>
+                  {publish ? <PropertiesCell at={at} row={row} /> : <span class="muted">—</span>}
+                </td>
+              )}
             </>
           );
         }}

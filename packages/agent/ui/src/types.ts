@@ -168,6 +168,10 @@ export interface TopicRow {
   pubIntervalMs?: number | string;
   threshold?: boolean;
   deadband?: number | string;
+  /** MQTT 5 message properties of publish rows. */
+  messageExpirySec?: number | string;
+  contentType?: string;
+  userProperties?: { name: string; value: string }[];
   enabled?: boolean;
 }
 
@@ -196,6 +200,8 @@ export interface AgentConfig {
     dns?: boolean;
     endpointName?: string;
     connectTimeoutSec?: number | string;
+    protocolVersion?: string;
+    sessionExpirySec?: number | string;
   };
   login: { username?: string; password?: string | null };
   security: {

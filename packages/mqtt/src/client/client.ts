@@ -12,22 +12,33 @@
 
 import { EventEmitter } from 'node:events';
 import {
+  AuthenticationError,
   ClientClosedError,
   ConnectionLostError,
   ConnectionRefusedError,
+  InvalidOptionError,
   type MqttError,
+  QueueFullError,
   ServerDisconnectError,
 } from '../errors.js';
 import { encode } from '../packet/index.js';
-import type { ConnackPacket, Packet, QoS } from '../packet/types.js';
+import type { ConnackPacket, Packet, ProtocolVersion, QoS } from '../packet/types.js';
 import { ReconnectSchedule } from '../session/backoff.js';
 import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { redactUrl } from '../transport/index.js';
+import { AuthExchange, redactAuth, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
 import { type CredentialTimes, resolvePassword } from './credentials.js';
+import {
+  type ClientMetrics,
+  MetricsCounters,
+  redactPacket,
+  type StoreMetrics,
+  snapshotMetrics,
+} from './metrics.js';
 import {
   type CheckedPublish,
   checkPublish,
@@ -49,7 +60,16 @@ import {
   forbiddenPacket,
   splitFilters,
 } from './profiles.js';
+import {
+  type RequestOptions,
+  Requests,
+  type Responder,
+  type ResponderFailure,
+  type RespondOptions,
+  type ResponseReply,
+} from './request.js';
 import { referencedServer } from './servers.js';
+import { expiryInForce, SessionRecord, sessionMayExist } from './session-record.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
@@ -63,11 +83,19 @@ import type {
 } from './types.js';
 import { storeFailure, WriteAhead } from './write-ahead.js';
 
+export type {
+  RequestOptions,
+  Responder,
+  ResponderFailure,
+  RespondOptions,
+  ResponseReply,
+} from './request.js';
 export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   DroppedMessage,
   EndOptions,
   FilterRequest,
+  OutgoingPublishProperties,
   PublishOptions,
   SubscribeOptions,
 } from './types.js';
@@ -78,6 +106,7 @@ interface ClientEvents {
   state: [ClientState];
   packetsend: [Packet];
   packetreceive: [Packet];
+  responderror: [ResponderFailure];
 }
 
 const now = (): number => performance.now();
@@ -101,13 +130,17 @@ export class Client {
   readonly #events = new EventEmitter<ClientEvents>();
   readonly #writer: WriteAhead;
   readonly #subscriptions: Subscriptions;
+  readonly #requests: Requests;
   readonly #state: StateCell;
+  /** MQTT 5.0: the last CONNACK's Response Information, the base of response topics. */
+  #responseInformation: string | undefined;
   #link: Connection | undefined;
   #ended = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #wait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #idleWaiters: Settleable<void>[] = [];
-  #droppedCount = 0;
+  /** Counters bumped on the hot path; {@link metrics} snapshots them. */
+  readonly #metrics = new MetricsCounters();
   /** The expiry of the current connection's password, when it has one. */
   #credentials: CredentialTimes | undefined;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
@@ -116,11 +149,26 @@ export class Client {
   #renewedCount = 0;
   /** Operations accepted before the store has opened; they run once it has. */
   readonly #beforeOpen = new BeforeOpen();
+  /** MQTT 5.0 enhanced authentication, when an authenticator is configured. */
+  readonly #auth: AuthExchange | undefined;
+  /** Reading is held while the authenticator verifies the CONNACK. */
+  #authHold = false;
+  /** The MQTT version of the current (or last) connection. */
+  #version: ProtocolVersion;
+  /** The store's record of the session on the broker. */
+  readonly #sessionRecord: SessionRecord;
+  #sessionMayExist: boolean | undefined;
+  /** Settles once the store closed (after the client finished). */
+  #storeClosed: Promise<void> = Promise.resolve();
+  /** `protocolVersion: 'auto'`: the servers (by URL) that refused 5.0 and speak 3.1.1. */
+  readonly #fallbacks = new Set<string>();
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#version = options.protocolVersion;
     this.#store = new TrackedStore(options.store ?? memoryStore());
+    this.#sessionRecord = new SessionRecord(this.#store);
     this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
     this.#session = new Session(
       {
@@ -131,6 +179,7 @@ export class Client {
         pingTimeoutMs: options.pingTimeoutMs,
         maxInflight: options.maxInflight,
         offlineQueue: options.offlineQueue,
+        outgoingTopicAliases: options.outgoingTopicAliases,
         ...(options.profile.maxFiltersPerSubscribe === undefined
           ? {}
           : { maxFiltersPerSubscribe: options.profile.maxFiltersPerSubscribe }),
@@ -152,6 +201,31 @@ export class Client {
       },
       this.#store,
     );
+    if (options.authenticator !== undefined) {
+      this.#auth = new AuthExchange(
+        options.authenticator,
+        {
+          send: (packet) => this.#send(packet),
+          fail: (error) => {
+            // The DISCONNECT just written goes out before the connection closes.
+            this.#writer.uncork();
+            this.#link?.close(error);
+          },
+          pauseReading: (paused) => {
+            this.#authHold = paused;
+            const stream = this.#link?.stream;
+            if (paused) stream?.pause();
+            else if (!this.#subscriptions.readPaused) stream?.resume();
+          },
+          accepted: (connack) => {
+            this.#session.receive(connack, now());
+            this.#checkIdle();
+          },
+          server: () => this.#link?.display ?? 'the server',
+        },
+        options.connectTimeoutMs,
+      );
+    }
     this.#subscriptions = new Subscriptions({
       session: this.#session,
       bufferSize: options.subscriptionBufferSize,
@@ -160,6 +234,27 @@ export class Client {
       listening: () => this.#events.listenerCount('message') > 0,
       emitMessage: (message) => this.#events.emit('message', message),
       dropped: (topic, qos, error) => this.#reportDropped('in', topic, qos, error),
+    });
+    this.#requests = new Requests({
+      protocolVersion: options.protocolVersion,
+      maxPendingRequests: options.maxPendingRequests,
+      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
+      subscribe: (filter, subscribeOptions) => this.subscribe(filter, subscribeOptions),
+      connected: async () => {
+        if (this.#state.current.status !== 'connected') {
+          await Promise.race([
+            this.#state.waitFor('connected'),
+            this.#state.waitFor('closed').then(() => Promise.reject(closedError())),
+          ]);
+        }
+        return {
+          clientId: this.clientId,
+          ...(this.#responseInformation === undefined
+            ? {}
+            : { responseInformation: this.#responseInformation }),
+        };
+      },
+      responderFailed: (failure) => this.#events.emit('responderror', failure),
     });
     if (options.reconnect !== false) {
       const { minDelayMs, maxDelayMs, jitter, failover, stableAfterMs, refusedDelayMs } =
@@ -204,14 +299,77 @@ export class Client {
     return this.#session.clientId;
   }
 
+  /**
+   * The MQTT version of the current (or last) connection: 5, 4 (3.1.1) or 3 (3.1). With
+   * `protocolVersion: 'auto'` it is what the server in use accepted: 5 until a server refused
+   * it, 4 from then on for that server.
+   */
+  get protocolVersion(): ProtocolVersion {
+    return this.#version;
+  }
+
+  /**
+   * Whether the broker may still hold this client's session from an earlier run, as judged
+   * from the store when it opened (undefined until then): the client id (a 5.0 broker's
+   * Assigned Client Identifier is kept in the store and resumed), the Session Expiry
+   * Interval and when the last connection ended, as recorded. False with `clean: true`, or
+   * once the interval has passed; true while it has not, when the session never expires,
+   * and whenever it cannot be ruled out (nothing recorded, or the process died while
+   * connected). Only the CONNACK's Session Present (`state.sessionPresent`) is certain: the
+   * client resends and resubscribes by it. This tells the application beforehand, e.g.
+   * whether messages published to it while it was down may still arrive.
+   */
+  get sessionMayExist(): boolean | undefined {
+    return this.#sessionMayExist;
+  }
+
   /** Outgoing messages accepted and not yet completed (queued or in flight). */
   get pendingCount(): number {
     return this.#session.queuedCount + this.#session.inflightCount + this.#beforeOpen.count;
   }
 
+  /** MQTT 5.0: requests (`request()`) waiting for their response. */
+  get pendingRequestCount(): number {
+    return this.#requests.pendingCount;
+  }
+
+  /**
+   * MQTT 5.0: responses that arrived on a response topic with no request waiting for their
+   * Correlation Data (late after a timeout, duplicated, or another client's); never taken for an answer.
+   */
+  get unmatchedResponseCount(): number {
+    return this.#requests.unmatchedCount;
+  }
+
+  /**
+   * MQTT 5.0: outgoing messages whose Message Expiry Interval passed before they could be
+   * sent (each failed with a `MessageExpiredError`: its promise rejected, or `dropped`
+   * reported it).
+   */
+  get expiredCount(): number {
+    return this.#session.expiredCount;
+  }
+
   /** Messages given up so far (each also reported by the `dropped` event). */
   get droppedCount(): number {
-    return this.#droppedCount;
+    return this.#metrics.dropped;
+  }
+
+  /**
+   * A snapshot of the client's counters (packets and bytes by type and direction, connection
+   * attempts, drops, PINGREQ round trip, the store's syncs) and gauges (in flight, queued).
+   * Counters only grow; take two snapshots and subtract for a rate.
+   */
+  metrics(): ClientMetrics {
+    return snapshotMetrics(
+      this.#metrics,
+      {
+        inflight: this.#session.inflightCount,
+        queued: this.#session.queuedCount + this.#beforeOpen.count,
+        queuedBytes: this.#session.queuedBytes,
+      },
+      storeMetrics(this.#options.store),
+    );
   }
 
   /**
@@ -241,8 +399,16 @@ export class Client {
   on(event: 'dropped', listener: (dropped: DroppedMessage) => void): this;
   /** Every state change. */
   on(event: 'state', listener: (state: ClientState) => void): this;
-  /** Every packet written (CONNECT without its password), for debugging tools. */
+  /**
+   * Every packet written or read, for debugging tools: without the CONNECT password and
+   * without Authentication Data (CONNECT, CONNACK, AUTH).
+   */
   on(event: 'packetsend' | 'packetreceive', listener: (packet: Packet) => void): this;
+  /**
+   * MQTT 5.0: a request a {@link respond} handler did not answer: the handler threw (nothing
+   * was sent) or its response could not be published. The responder goes on with the next.
+   */
+  on(event: 'responderror', listener: (failure: ResponderFailure) => void): this;
   on(event: keyof ClientEvents, listener: (arg: never) => void): this {
     this.#events.on(event, listener as (...args: unknown[]) => void);
     return this;
@@ -275,7 +441,7 @@ export class Client {
     let checked: CheckedPublish;
     try {
       if (this.#ended) throw closedError();
-      checked = checkPublish(topic, payload, options);
+      checked = checkPublish(topic, payload, options, this.#options.protocolVersion);
       checkPublishRules(
         this.#options.profile,
         topic,
@@ -294,11 +460,23 @@ export class Client {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { payload: bytes, qos, retain, resolveOn } = checked;
+    const { payload: bytes, qos, retain, resolveOn, properties } = checked;
+    // The wall clock at acceptance carries a Message Expiry across a restart (file store).
+    const extras = properties === undefined ? undefined : { properties, epochMs: Date.now() };
     return new Promise<void>((resolve, reject) => {
       let op: Settleable<void>;
-      if (qos === 0) op = { resolve: () => this.#writer.afterDrain(resolve), reject };
-      else if (resolveOn === 'completed') op = { resolve, reject };
+      if (qos === 0) {
+        op = {
+          resolve: () => this.#writer.afterDrain(resolve),
+          reject: (error) => {
+            // The offline queue's drop-oldest-qos0 policy made room: count it.
+            if (error instanceof QueueFullError && error.outcome === 'dropped') {
+              this.#metrics.droppedQos0Out++;
+            }
+            reject(error);
+          },
+        };
+      } else if (resolveOn === 'completed') op = { resolve, reject };
       else {
         // Settled by the store flush below; what happens after is reported as a drop.
         let stored = false;
@@ -312,7 +490,7 @@ export class Client {
           },
         };
         const run = (): void => {
-          this.#session.publish(topic, bytes, qos, retain, op, now());
+          this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
           this.#store.flush().then(
             () => {
               stored = true;
@@ -325,7 +503,7 @@ export class Client {
         return;
       }
       this.#beforeOpen.run(
-        () => this.#session.publish(topic, bytes, qos, retain, op, now()),
+        () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
         reject,
         bytes.byteLength,
         qos === 0,
@@ -344,6 +522,11 @@ export class Client {
    * falls `subscriptionBufferSize` messages behind pauses reading from the connection. No
    * QoS 1/2 message is ever dropped; a QoS 0 message that finds the buffer full is, and each
    * drop is reported through the `dropped` event and counted.
+   *
+   * MQTT 5.0: `noLocal`, `retainAsPublished`, `retainHandling` and `userProperties` are sent
+   * with the filters (refused on 3.1/3.1.1). Each call gets a Subscription Identifier, and a
+   * message goes to the subscriptions whose identifiers it carries [MQTT-3.3.4-4/5], not to
+   * every subscription whose filter matches its topic.
    */
   subscribe(
     filter: string | readonly string[] | readonly FilterRequest[],
@@ -358,23 +541,37 @@ export class Client {
     options: SubscribeOptions = {},
   ): Promise<Subscription<Message | AckableMessage>> {
     if (this.#ended) throw closedError();
-    const { filters: list, manual } = checkSubscribe(filter, options);
+    const {
+      filters: list,
+      manual,
+      userProperties,
+    } = checkSubscribe(filter, options, this.#options.protocolVersion);
     checkSubscribeRules(this.#options.profile, list, this.#session.clientId);
+    // MQTT 5.0: one Subscription Identifier per call routes each message to exactly the
+    // subscriptions the broker matched (see subscriptions.ts).
+    const subscriptionIdentifier =
+      this.#options.protocolVersion === 5 ? this.#subscriptions.nextId() : undefined;
     // Listen before the SUBACK: retained messages may follow it at once.
     const subscription = this.#subscriptions.create(
       list.map((e) => e.topic),
       manual,
+      subscriptionIdentifier,
     );
     let codes: readonly number[];
     try {
       // A platform with a limit of filters per SUBSCRIBE (AWS IoT: 8) gets several packets,
-      // sent in order; their SUBACK codes are joined in the same order.
+      // sent in order; their SUBACK codes are joined in the same order. All of them carry
+      // this call's Subscription Identifier, so its messages route to this subscription.
+      const properties = {
+        ...(subscriptionIdentifier === undefined ? {} : { subscriptionIdentifier }),
+        ...(userProperties === undefined ? {} : { userProperties }),
+      };
       const parts = await Promise.all(
         splitFilters(this.#options.profile, list).map(
           (part) =>
             new Promise<readonly number[]>((resolve, reject) =>
               this.#beforeOpen.run(
-                () => this.#session.subscribe(part, { resolve, reject }, now()),
+                () => this.#session.subscribe(part, { resolve, reject }, now(), properties),
                 reject,
                 0,
               ),
@@ -383,12 +580,12 @@ export class Client {
       );
       codes = parts.flat();
     } catch (error) {
-      void this.#subscriptions.unsubscribeOf(subscription).catch(() => undefined);
+      void this.#subscriptions.failed(subscription).catch(() => undefined);
       throw error;
     }
     subscription.granted = codes.map((code) => code as Granted);
     codes.forEach((code, i) => {
-      if (code >= 0x80) this.#subscriptions.unlisten(list[i]!.topic, subscription);
+      if (code >= 0x80) this.#subscriptions.refused(list[i]!.topic, subscription);
     });
     return subscription;
   }
@@ -410,6 +607,45 @@ export class Client {
   }
 
   /**
+   * MQTT 5.0 request/response: publishes `payload` to `topic` with a Response Topic and a
+   * Correlation Data of its own, and resolves with the response carrying that Correlation
+   * Data. The client subscribes once to its response topic (before the first request goes
+   * out): `options.responseTopic`, or one built from the CONNACK's Response Information
+   * (`requestResponseInformation: true`), or `<clientId>/responses`.
+   *
+   * @throws {@link InvalidOptionError} on MQTT 3.1/3.1.1 (no properties to carry it), or for
+   * a bad option; {@link QueueFullError} with `maxPendingRequests` requests waiting
+   * @returns rejects with {@link RequestTimeoutError} after `timeoutMs` (default 30 s)
+   */
+  request(topic: string, payload: string | Uint8Array, options?: RequestOptions): Promise<Message> {
+    if (this.#ended) return Promise.reject(closedError());
+    try {
+      return this.#requests.request(topic, payload, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * MQTT 5.0 request/response, the answering side: subscribes to `filter` and answers each
+   * request with what `handler` returns, published to the request's Response Topic with its
+   * Correlation Data. Requests are handled one at a time, in order. A handler that throws
+   * sends nothing; the failure is reported by the `responderror` event and counted
+   * (`Responder.failed`), and the responder goes on. A message without a Response Topic is
+   * counted (`Responder.skipped`). Resolves once the subscription is acknowledged.
+   *
+   * @throws {@link InvalidOptionError} on MQTT 3.1/3.1.1, or for a bad option
+   */
+  respond(
+    filter: string,
+    handler: (request: Message) => ResponseReply | Promise<ResponseReply>,
+    options?: RespondOptions,
+  ): Promise<Responder> {
+    if (this.#ended) return Promise.reject(closedError());
+    return this.#requests.respond(filter, handler, options);
+  }
+
+  /**
    * Replaces the Will from the next connection attempt on (the broker keeps the current
    * connection's). Validated as the `will` option is; `undefined` removes it. For protocols
    * whose Will changes with each connection, e.g. Sparkplug B's NDEATH with its `bdSeq`: call
@@ -417,7 +653,49 @@ export class Client {
    * @throws {@link InvalidOptionError} naming the field
    */
   setWill(will: WillOptions | undefined): void {
-    this.#session.setWill(will === undefined ? undefined : resolveWill(will));
+    const version = this.#options.autoVersion ? 'auto' : this.#options.protocolVersion;
+    this.#session.setWill(will === undefined ? undefined : resolveWill(will, version));
+  }
+
+  /**
+   * MQTT 5.0 re-authentication (§4.12.1): sends AUTH 0x19 with the authenticator's
+   * `reauthenticate()` data on the open connection, answers each AUTH 0x18 through its
+   * `challenge()`, and resolves once the server's AUTH 0x00 verified (`success()`). Publishing
+   * and receiving go on meanwhile. A call while one is in progress returns the same promise.
+   *
+   * Rejects with an {@link AuthenticationError} when the exchange fails (a step throws, the
+   * server's data does not verify, the server refuses with DISCONNECT 0x87/0x8C, it asks for
+   * more than `MAX_AUTH_ROUNDS` rounds, or it does not finish within `connectTimeoutMs`);
+   * the connection is then closed [MQTT-4.12.1-2] and the client reconnects, authenticating
+   * afresh, after `reconnect.refusedDelayMs`.
+   *
+   * @throws {@link InvalidOptionError} (`authenticator`) when no authenticator is configured:
+   *   a client whose CONNECT carried no Authentication Method must not send AUTH
+   *   [MQTT-4.12.0-7]
+   * @throws {@link AuthenticationError} when not connected
+   */
+  reauthenticate(): Promise<void> {
+    const auth = this.#auth;
+    if (auth === undefined) {
+      return Promise.reject(
+        new InvalidOptionError(
+          'authenticator',
+          'is not set: re-authentication needs the method the CONNECT used [MQTT-4.12.0-7]',
+        ),
+      );
+    }
+    if (this.#ended) return Promise.reject(closedError());
+    if (this.#state.current.status !== 'connected' || this.#link === undefined) {
+      return Promise.reject(
+        new AuthenticationError(
+          auth.method,
+          `cannot re-authenticate while ${this.#state.current.status}: it needs an accepted connection [MQTT-4.12.1-1]`,
+        ),
+      );
+    }
+    const done = auth.reauthenticate();
+    this.#writer.uncork();
+    return done;
   }
 
   /**
@@ -460,6 +738,7 @@ export class Client {
   async end(options: EndOptions = {}): Promise<void> {
     if (this.#ended) {
       if (this.#state.current.status !== 'closed') await this.#state.waitFor('closed');
+      await this.#storeClosed;
       return;
     }
     this.#ended = true;
@@ -493,6 +772,8 @@ export class Client {
       link?.close(closedError());
     }
     await this.#state.waitFor('closed');
+    // The store is released too: a new client (or process) may open the same directory.
+    await this.#storeClosed;
   }
 
   // ─── connection loop ────────────────────────────────────────────────────────────────
@@ -505,11 +786,24 @@ export class Client {
       this.#finish(storeFailure('open', error));
       return;
     }
+    this.#sessionMayExist = sessionMayExist(
+      snapshot.session,
+      this.#options.clientId,
+      this.#options.clean,
+      Date.now(),
+    );
     if (this.#options.clean) {
       // [MQTT-3.1.2-6] A clean session starts from nothing, on our side too.
       this.#store.clear();
     } else {
-      this.#session.restore(snapshot);
+      this.#session.restore(snapshot, now(), Date.now());
+      // New Subscription Identifiers must not reuse those the broker may still hold.
+      this.#subscriptions.restoreIds(
+        snapshot.subscriptions.map((s) => ({
+          filter: s.filter,
+          ...(s.subscriptionIdentifier === undefined ? {} : { id: s.subscriptionIdentifier }),
+        })),
+      );
     }
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
@@ -526,6 +820,13 @@ export class Client {
     while (!this.#ended) {
       const server = referred ?? this.#options.servers[serverIndex]!;
       referred = undefined;
+      // 'auto': 5.0 unless this server refused it before (remembered for the client's life).
+      this.#version = this.#options.autoVersion
+        ? this.#fallbacks.has(server.url)
+          ? 4
+          : 5
+        : this.#options.protocolVersion;
+      this.#session.setProtocolVersion(this.#version);
       this.#state.set({
         status: 'connecting',
         server: redactUrl(server.url),
@@ -533,6 +834,7 @@ export class Client {
       });
       let error: MqttError;
       let acceptedAt: number | undefined;
+      this.#metrics.connectAttempts++;
       try {
         const link = await this.#open(server);
         // Accepted is not yet stable: the backoff restarts only if the link lasts.
@@ -546,21 +848,40 @@ export class Client {
       this.#stopRenewal();
       const renewing = this.#renewing;
       this.#renewing = false;
+      // Renewing credentials is no failure: the last error stays the last real one.
+      if (!renewing) {
+        this.#metrics.lastError = { name: error.name, message: error.message, at: Date.now() };
+      }
+      this.#metrics.pingSentAt = -1;
       this.#link = undefined;
+      this.#authHold = false;
+      this.#auth?.connectionLost(error);
       this.#subscriptions.connectionLost();
       this.#session.connectionLost();
       this.#writer.detach();
+      // The broker's Session Expiry Interval counts from now [MQTT-3.1.2-23].
+      if (acceptedAt !== undefined) this.#sessionRecord.ended(Date.now());
       if (acceptedAt !== undefined && !renewing) this.#trackPoison(error, lostAt - acceptedAt);
       if (this.#ended) break;
       // Ended on purpose for fresh credentials: no failure, no wait, the same server.
       if (renewing) continue;
+      if (acceptedAt === undefined && this.#version === 5 && this.#options.autoVersion) {
+        if (refusesVersion5(error)) {
+          // Not a failure: the server told us which version it speaks. Try 3.1.1 at once.
+          this.#fallbacks.add(server.url);
+          continue;
+        }
+      }
       if (this.#schedule === undefined) {
         this.#finish(error);
         return;
       }
+      // Bad credentials are not fixed by reconnecting fast: a refused or failed
+      // authentication waits refusedDelayMs and keeps the backoff at its maximum.
       const next = this.#schedule.failed(
         lostAt,
-        error instanceof ConnectionRefusedError && error.permanent,
+        (error instanceof ConnectionRefusedError && error.permanent) ||
+          error instanceof AuthenticationError,
       );
       serverIndex = next.serverIndex;
       if (error instanceof ConnectionRefusedError || error instanceof ServerDisconnectError) {
@@ -593,21 +914,28 @@ export class Client {
       server.password === undefined
         ? undefined
         : await resolvePassword(server.password, 'password', Date.now());
-    const link = await Connection.open(server, this.#options, {
-      packet: (packet) => this.#receive(packet),
-      drain: () => this.#writer.drained(),
-    });
+    const link = await Connection.open(
+      server,
+      { ...this.#options, protocolVersion: this.#version },
+      {
+        packet: (packet, bytes) => this.#receive(packet, bytes),
+        drain: () => this.#writer.drained(),
+      },
+    );
     if (this.#ended) {
       link.close(closedError());
       throw closedError();
     }
     this.#link = link;
     this.#writer.attach(link.stream);
+    // MQTT 5.0 enhanced authentication: the method and first data go in the CONNECT.
+    const authentication = this.#version === 5 ? this.#auth?.start() : undefined;
     this.#session.connectionOpened(
       now(),
       {
         ...(server.username === undefined ? {} : { username: server.username }),
         ...(credential === undefined ? {} : { password: toBytes(credential.password) }),
+        ...authentication,
       },
       link.display,
     );
@@ -618,19 +946,41 @@ export class Client {
   }
 
   /** A packet from the broker; returns false to stop reading (a reader is behind). */
-  #receive(packet: Packet): boolean {
+  #receive(packet: Packet, bytes: number): boolean {
+    this.#metrics.received(packet.type, bytes, now());
+    if (this.#options.trace !== undefined) this.#trace('in', packet);
     if (this.#events.listenerCount('packetreceive') > 0) {
-      this.#events.emit('packetreceive', packet);
+      this.#events.emit('packetreceive', redactAuth(packet));
     }
-    // The session checks the handshake too: CONNACK first, return code 0 (#onConnected).
-    this.#session.receive(packet, now());
-    this.#checkIdle();
-    return !this.#subscriptions.readPaused;
+    // AUTH packets, and a CONNACK to verify first, are the authentication's (auth-exchange.ts).
+    const unsolicited =
+      this.#auth === undefined && this.#link !== undefined
+        ? unsolicitedAuth(packet, this.#link.display)
+        : undefined;
+    if (unsolicited !== undefined) {
+      this.#send({ type: 'disconnect', reasonCode: 0x82 });
+      this.#writer.uncork();
+      this.#link?.close(unsolicited);
+      return false;
+    }
+    if (this.#auth?.receive(packet) !== true) {
+      // The session checks the handshake too: CONNACK first, return code 0 (#onConnected).
+      this.#session.receive(packet, now());
+      this.#checkIdle();
+    }
+    return !this.#subscriptions.readPaused && !this.#authHold;
   }
 
   /** The session accepted the CONNACK and resent what was in flight. */
   #onConnected(connack: ConnackPacket): void {
+    this.#responseInformation = connack.properties?.responseInformation;
     this.#link?.accepted();
+    this.#metrics.connects++;
+    const o = this.#options;
+    this.#sessionRecord.connected(
+      this.#session.clientId,
+      expiryInForce(this.#version, o.clean, o.connectProperties?.sessionExpiryIntervalSec, connack),
+    );
     this.#state.set({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
     // Readers still behind from the last connection: do not read this one either.
@@ -682,8 +1032,9 @@ export class Client {
     this.#session.abandon(error ?? closed);
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
+    this.#requests.rejectAll(error ?? closed);
     this.#subscriptions.endAll();
-    void this.#store.close().catch(() => undefined);
+    this.#storeClosed = this.#store.close().catch(() => undefined);
     this.#state.set({ status: 'closed', ...(error === undefined ? {} : { lastError: error }) });
     this.#writer.drained();
   }
@@ -713,18 +1064,32 @@ export class Client {
       return;
     }
     if (this.#events.listenerCount('packetsend') > 0) {
-      if (packet.type === 'connect' && packet.password !== undefined) {
-        const { password: _secret, ...redacted } = packet;
-        this.#events.emit('packetsend', redacted);
-      } else {
-        this.#events.emit('packetsend', packet);
-      }
+      // Neither the password nor Authentication Data reaches a listener (or a log).
+      this.#events.emit('packetsend', redactAuth(packet));
     }
-    this.#writer.send(encode(packet, this.#options.protocolVersion));
+    const bytes = encode(packet, this.#version);
+    this.#metrics.sent(packet.type, bytes.byteLength, now());
+    if (this.#options.trace !== undefined) this.#trace('out', packet);
+    this.#writer.send(bytes);
+  }
+
+  /**
+   * Calls the `trace` option with the packet, secrets masked. A throwing trace function must
+   * not break the connection: its error becomes a process warning instead.
+   */
+  #trace(direction: 'in' | 'out', packet: Packet): void {
+    try {
+      this.#options.trace?.(direction, redactPacket(packet));
+    } catch (error) {
+      process.emitWarning(
+        `courier-mqtt: the trace function threw: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
-    this.#droppedCount++;
+    this.#metrics.dropped++;
+    if (qos === 0 && direction === 'in') this.#metrics.droppedQos0In++;
     if (this.#events.listenerCount('dropped') === 0) return;
     const reason = asMqttError(error, 'the client');
     this.#events.emit('dropped', { direction, topic, qos, error: reason });
@@ -736,6 +1101,33 @@ export class Client {
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter.resolve();
   }
+}
+
+/** The store's counters, when it keeps them (the file store's `stats`). */
+function storeMetrics(store: unknown): StoreMetrics | undefined {
+  const stats = (store as { stats?: Partial<StoreMetrics> } | undefined)?.stats;
+  if (stats === undefined || typeof stats.syncs !== 'number') return undefined;
+  return {
+    writes: stats.writes ?? 0,
+    syncs: stats.syncs,
+    syncMsTotal: stats.syncMsTotal ?? 0,
+    syncMsMax: stats.syncMsMax ?? 0,
+    logBytes: stats.logBytes ?? 0,
+  };
+}
+
+/**
+ * `protocolVersion: 'auto'`: whether a failed 5.0 attempt says the server does not speak 5.0.
+ * A 3.1.1 server answers a level it does not know with CONNACK return code 1 [MQTT-3.1.2-2]
+ * (decoded as such from its 3.1.1-style CONNACK); a 5.0 server with reason code 0x84
+ * (Unsupported Protocol Version); some close the connection on the CONNECT without a word
+ * (a close by the server before CONNACK, never one torn down on this side or a time-out).
+ */
+function refusesVersion5(error: MqttError): boolean {
+  if (error instanceof ConnectionRefusedError) {
+    return error.returnCode === 0x01 || error.returnCode === 0x84;
+  }
+  return error instanceof ConnectionLostError && error.byServer && error.beforeConnack;
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 
+export { MAX_AUTH_ROUNDS } from './auth-exchange.js';
 export {
   type AzureIotHubConnection,
   type AzureIotHubOptions,
@@ -20,7 +21,13 @@ export {
   type DroppedMessage,
   type EndOptions,
   type FilterRequest,
+  type OutgoingPublishProperties,
   type PublishOptions,
+  type RequestOptions,
+  type Responder,
+  type ResponderFailure,
+  type RespondOptions,
+  type ResponseReply,
   type SubscribeOptions,
 } from './client.js';
 export type {
@@ -28,6 +35,15 @@ export type {
   ExpiringPassword,
   PasswordProvider,
 } from './credentials.js';
+export {
+  type ClientMetrics,
+  MASK,
+  type MetricsError,
+  type PacketCounts,
+  type PacketType,
+  redactPacket,
+  type StoreMetrics,
+} from './metrics.js';
 export {
   MAX_MQTT_STRING_BYTES,
   validateClientId,
@@ -40,11 +56,13 @@ export {
   type FailoverPolicy,
   type OfflineQueueOptions,
   type OfflineQueuePolicy,
+  type PacketTrace,
   type ReconnectOptions,
   type ResolvedOptions,
   resolveOptions,
   type ServerOptions,
   type WillOptions,
+  type WillPropertiesOptions,
 } from './options.js';
 export {
   AZURE_API_VERSION,

@@ -16,6 +16,9 @@ import type {
   ServerOptions,
   WillOptions,
 } from './options.js';
+import type { RequestOptions, RespondOptions } from './request.js';
+import type { SubscribeOptions } from './types.js';
+import type { WillPropertiesOptions } from './will-properties.js';
 
 /** Keys of {@link ClientOptions}. */
 export const CLIENT_KEYS = {
@@ -27,10 +30,13 @@ export const CLIENT_KEYS = {
   password: true,
   will: true,
   protocolVersion: true,
+  authenticator: true,
   sessionExpirySec: true,
   receiveMaximum: true,
   requestResponseInformation: true,
   userProperties: true,
+  topicAliasMaximum: true,
+  outgoingTopicAliases: true,
   connectTimeoutMs: true,
   tls: true,
   psk: true,
@@ -44,6 +50,8 @@ export const CLIENT_KEYS = {
   maxPacketSize: true,
   subscriptionBufferSize: true,
   profile: true,
+  maxPendingRequests: true,
+  trace: true,
 } as const satisfies KnownKeys<ClientOptions>;
 
 /** Keys of {@link ServerOptions}. */
@@ -63,7 +71,19 @@ export const WILL_KEYS = {
   payload: true,
   qos: true,
   retain: true,
+  properties: true,
 } as const satisfies KnownKeys<WillOptions>;
+
+/** Keys of {@link WillPropertiesOptions} (`will.properties`). */
+export const WILL_PROPERTY_KEYS = {
+  willDelayIntervalSec: true,
+  payloadFormatIndicator: true,
+  messageExpiryIntervalSec: true,
+  contentType: true,
+  responseTopic: true,
+  correlationData: true,
+  userProperties: true,
+} as const satisfies KnownKeys<WillPropertiesOptions>;
 
 /** Keys of {@link ReconnectOptions}. */
 export const RECONNECT_KEYS = {
@@ -95,11 +115,42 @@ export const AZURE_IOT_HUB_KEYS = {
   now: true,
   minTtlSec: true,
 } as const satisfies KnownKeys<AzureIotHubOptions>;
+/** Keys of {@link SubscribeOptions}. */
+export const SUBSCRIBE_KEYS = {
+  qos: true,
+  ack: true,
+  noLocal: true,
+  retainAsPublished: true,
+  retainHandling: true,
+  userProperties: true,
+} as const satisfies KnownKeys<SubscribeOptions>;
+
+/** Keys of {@link RequestOptions}. */
+export const REQUEST_KEYS = {
+  timeoutMs: true,
+  qos: true,
+  properties: true,
+  responseTopic: true,
+} as const satisfies KnownKeys<RequestOptions>;
+
+/** Keys of {@link RespondOptions}. */
+export const RESPOND_KEYS = {
+  qos: true,
+} as const satisfies KnownKeys<RespondOptions>;
+
+/** Names MQTT.js and mosquitto_sub give the subscription options. */
+export const SUBSCRIBE_HINTS: Readonly<Record<string, string>> = {
+  nl: 'did you mean noLocal?',
+  rap: 'did you mean retainAsPublished?',
+  rh: 'did you mean retainHandling?',
+  properties:
+    'did you mean userProperties? (the subscription identifier is assigned by the client)',
+  subscriptionIdentifier: 'not an option: the client assigns one per subscribe() call',
+};
 
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
-  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
-const WILL_PROPERTIES = 'Will properties are not supported yet';
+  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties, topicAliasMaximum';
 
 /**
  * MQTT.js `IClientOptions` names (and Node TLS names given at the top level) that are not
@@ -158,7 +209,8 @@ export const SERVER_HINTS: Readonly<Record<string, string>> = {
 /** Names of the will in MQTT.js, the agent's configuration and other clients. */
 export const WILL_HINTS: Readonly<Record<string, string>> = {
   message: 'did you mean will.payload?',
-  properties: WILL_PROPERTIES,
+  delayInterval: 'did you mean will.properties.willDelayIntervalSec (seconds)?',
+  willDelayIntervalSec: 'did you mean will.properties.willDelayIntervalSec?',
 };
 
 /** Names of other clients' backoff settings. */

@@ -4,9 +4,10 @@
  * @module
  */
 
+import type { Authenticator } from '../auth/authenticator.js';
 import { InvalidOptionError, InvalidTopicError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
-import type { ConnectProperties, QoS, UserProperties, Will } from '../packet/types.js';
+import type { ConnectProperties, Packet, QoS, UserProperties, Will } from '../packet/types.js';
 import type { FailoverPolicy } from '../session/backoff.js';
 import type { SessionStore } from '../store/types.js';
 import { validateTopicName } from '../topic/index.js';
@@ -30,8 +31,10 @@ import {
   profileNamed,
 } from './profiles.js';
 import { MAX_SERVERS, PRIMARY_FIELDS, resolveServer } from './servers.js';
+import { resolveWillProperties, type WillPropertiesOptions } from './will-properties.js';
 
 export type { FailoverPolicy } from '../session/backoff.js';
+export type { WillPropertiesOptions } from './will-properties.js';
 
 /** A server to connect to, with its own credentials and TLS settings. */
 export interface ServerOptions {
@@ -63,6 +66,8 @@ export interface WillOptions {
   readonly qos?: QoS;
   /** @default false */
   readonly retain?: boolean;
+  /** MQTT 5.0 only: the Will properties (will delay, expiry, content type, ...). */
+  readonly properties?: WillPropertiesOptions;
 }
 
 /**
@@ -161,8 +166,25 @@ export interface ClientOptions {
    */
   readonly password?: string | Uint8Array | PasswordProvider;
   readonly will?: WillOptions;
-  /** 5 = MQTT 5.0, 4 = MQTT 3.1.1, 3 = MQTT 3.1. @default 4 */
-  readonly protocolVersion?: 3 | 4 | 5;
+  /**
+   * 5 = MQTT 5.0, 4 = MQTT 3.1.1, 3 = MQTT 3.1. `'auto'`: MQTT 5.0, falling back to 3.1.1
+   * with a server that refuses 5.0 (CONNACK return code 1 in a 3.1.1-style answer, reason
+   * code 0x84, or the connection closed on the CONNECT, as NATS does); what each server
+   * speaks is remembered for the life of the client, and `client.protocolVersion` tells
+   * what the current connection negotiated. The 5.0-only options are sent to 5.0 servers
+   * and left out for 3.1.1 ones. @default 4
+   */
+  readonly protocolVersion?: 3 | 4 | 5 | 'auto';
+  /**
+   * MQTT 5.0 enhanced authentication (§4.12): the client's side of an authentication method,
+   * e.g. `new ScramSha256Authenticator({ username, password })`. Its method and first data
+   * go in CONNECT, each AUTH challenge of the server is answered, and the server's final
+   * data is verified before the connection is used; `client.reauthenticate()` runs the
+   * exchange again on the open connection. A failure is an `AuthenticationError` in
+   * `state.lastError`, retried after `reconnect.refusedDelayMs` as a refused CONNACK is.
+   * Requires `protocolVersion: 5`. One authenticator serves one client.
+   */
+  readonly authenticator?: Authenticator;
   /**
    * MQTT 5.0: Session Expiry Interval, seconds the broker keeps the session after the
    * connection ends (0 = it ends with the connection, 4294967295 = never expires). With
@@ -183,6 +205,21 @@ export interface ClientOptions {
    * object. At most 1,000 pairs.
    */
   readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
+  /**
+   * MQTT 5.0: the highest Topic Alias the broker may use towards us (0..65,535), announced
+   * in CONNECT. Each alias holds one topic name (at most 65,535 bytes) for the connection,
+   * so this bounds the memory a broker can make us spend; 0 means the broker sends full
+   * topics only (as every client does by default). A broker that sends an alias above it,
+   * or an empty topic with an alias it never mapped, is disconnected with 0x94.
+   * @default 0
+   */
+  readonly topicAliasMaximum?: number;
+  /**
+   * MQTT 5.0: replace repeated topic names of outgoing PUBLISH packets with Topic Aliases,
+   * assigned within the broker's Topic Alias Maximum (least recently used replaced). Saves
+   * bandwidth on constrained links; `false` always sends the full topic. @default true
+   */
+  readonly outgoingTopicAliases?: boolean;
   /** Time allowed for TCP + TLS + CONNACK. @default 30000 */
   readonly connectTimeoutMs?: number;
   readonly tls?: TlsOptions;
@@ -224,7 +261,24 @@ export interface ClientOptions {
    * docs/platforms.md. @default 'generic'
    */
   readonly profile?: ProfileName;
+  /**
+   * MQTT 5.0: requests (`client.request()`) waiting for their response at once; one more is
+   * refused with `QueueFullError` until one is answered or times out. 1..65,535.
+   * @default 1000
+   */
+  readonly maxPendingRequests?: number;
+
+  /**
+   * Called with every packet sent (`'out'`, once encoded, before it is written) and received
+   * (`'in'`, once decoded), for debugging (`courier sub --trace`). Secrets are masked first:
+   * the CONNECT password and MQTT 5.0 Authentication Data read `***`. Called synchronously on
+   * the hot path: keep it cheap. An exception it throws becomes a process warning.
+   */
+  readonly trace?: PacketTrace;
 }
+
+/** The `trace` option: one call per packet, `direction` seen from the client. */
+export type PacketTrace = (direction: 'in' | 'out', packet: Packet) => void;
 
 /** Options with every default filled in. */
 export interface ResolvedOptions {
@@ -234,9 +288,16 @@ export interface ResolvedOptions {
   readonly keepaliveSec: number;
   readonly pingTimeoutMs: number;
   readonly will: Will | undefined;
+  /** The version of the first attempt; see {@link ResolvedOptions.autoVersion}. */
   readonly protocolVersion: 3 | 4 | 5;
+  /** `protocolVersion: 'auto'`: start with 5.0, fall back to 3.1.1 per server. */
+  readonly autoVersion: boolean;
+  /** MQTT 5.0: the enhanced authentication method, if any. */
+  readonly authenticator: Authenticator | undefined;
   /** MQTT 5.0: the CONNECT properties (undefined for 3.1.1 and 3.1). */
   readonly connectProperties: ConnectProperties | undefined;
+  /** MQTT 5.0: assign Topic Aliases to outgoing PUBLISH packets (always false before 5.0). */
+  readonly outgoingTopicAliases: boolean;
   readonly connectTimeoutMs: number;
   readonly reconnect: Required<ReconnectOptions> | false;
   readonly store: SessionStore | undefined;
@@ -246,6 +307,8 @@ export interface ResolvedOptions {
   readonly subscriptionBufferSize: number;
   /** The platform profile applied before the wire. */
   readonly profile: PlatformProfile;
+  readonly maxPendingRequests: number;
+  readonly trace: PacketTrace | undefined;
 }
 
 /** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
@@ -290,9 +353,10 @@ function randomClientId(): string {
 /**
  * Validates a Will and fills its defaults (QoS 0, not retained). Pure; used for the `will`
  * option and by {@link Client.setWill}.
+ * @param protocolVersion - the client's; Will properties are refused for 3.1.1 and 3.1
  * @throws {@link InvalidOptionError} naming `will.topic`, `will.payload`, ...
  */
-export function resolveWill(w: unknown): Will {
+export function resolveWill(w: unknown, protocolVersion: 3 | 4 | 5 | 'auto' = 5): Will {
   checkObject(w, 'will');
   checkKnownKeys(w, WILL_KEYS, 'will.', WILL_HINTS);
   const { topic, payload, qos: willQos, retain } = w as WillOptions;
@@ -313,20 +377,63 @@ export function resolveWill(w: unknown): Will {
   // The Will message has a two-byte length in CONNECT [MQTT-3.1.3-4]; like a password it is
   // binary, so a string must encode as it reads.
   validatePassword(payload, 'will.payload');
+  const bytes = toBytes(payload);
+  const given = (w as WillOptions).properties;
+  if (given !== undefined && protocolVersion !== 5 && protocolVersion !== 'auto') {
+    throw new InvalidOptionError(
+      'will.properties',
+      'are MQTT 5.0 (3.1.1 has no Will properties): set protocolVersion: 5',
+    );
+  }
+  const properties =
+    given === undefined ? undefined : resolveWillProperties(given, bytes, resolveUserProperties);
   return {
     topic,
-    payload: toBytes(payload),
+    payload: bytes,
     qos: qos('will.qos', willQos ?? 0),
     retain: boolean('will.retain', retain ?? false),
+    ...(properties === undefined || Object.keys(properties).length === 0 ? {} : { properties }),
   };
+}
+
+/**
+ * Checks that `value` has the shape of an {@link Authenticator}: a method name that is an
+ * MQTT string, and the four steps as functions.
+ * @throws {@link InvalidOptionError} naming `authenticator` or `authenticator.<member>`
+ */
+function resolveAuthenticator(value: unknown, protocolVersion: 3 | 4 | 5 | 'auto'): Authenticator {
+  if (protocolVersion === 'auto') {
+    // A fallback to 3.1.1 would connect without the method: anyone able to close our 5.0
+    // connections could downgrade us to an unauthenticated (or password-only) login.
+    throw new InvalidOptionError(
+      'authenticator',
+      "needs protocolVersion: 5; 'auto' could fall back to 3.1.1, which has no enhanced authentication",
+    );
+  }
+  checkObject(value, 'authenticator');
+  const a = value as Partial<Record<keyof Authenticator, unknown>>;
+  validateMqttString(a.method, 'authenticator.method');
+  if (a.method === '') throw new InvalidOptionError('authenticator.method', 'must not be empty');
+  for (const step of ['start', 'challenge', 'success', 'reauthenticate'] as const) {
+    if (typeof a[step] !== 'function') {
+      throw new InvalidOptionError(
+        `authenticator.${step}`,
+        'must be a function (see Authenticator)',
+      );
+    }
+  }
+  return value as Authenticator;
 }
 
 /** Options that only MQTT 5.0 has. */
 const V5_ONLY = [
+  'authenticator',
   'sessionExpirySec',
   'receiveMaximum',
   'requestResponseInformation',
   'userProperties',
+  'topicAliasMaximum',
+  'outgoingTopicAliases',
 ] as const;
 
 /** Most User Properties a CONNECT may carry: a bound on what we send. */
@@ -365,10 +472,10 @@ export function resolveUserProperties(value: unknown, field: string): UserProper
 /** The CONNECT properties of a 5.0 client; refuses a 5.0-only option given for 3.1.1. */
 function resolveConnectProperties(
   options: ClientOptions,
-  protocolVersion: 3 | 4 | 5,
+  protocolVersion: 3 | 4 | 5 | 'auto',
   maxPacketSize: number,
 ): ConnectProperties | undefined {
-  if (protocolVersion !== 5) {
+  if (protocolVersion !== 5 && protocolVersion !== 'auto') {
     const given = V5_ONLY.find((f) => options[f] !== undefined);
     if (given !== undefined) {
       throw new InvalidOptionError(given, 'is an MQTT 5.0 option: set protocolVersion: 5');
@@ -386,6 +493,7 @@ function resolveConnectProperties(
     'requestResponseInformation',
     options.requestResponseInformation ?? false,
   );
+  const topicAliasMaximum = integer('topicAliasMaximum', options.topicAliasMaximum ?? 0, 0, 65535);
   const userProperties =
     options.userProperties === undefined
       ? undefined
@@ -397,6 +505,7 @@ function resolveConnectProperties(
     // Ours, never the broker's: MQTT.js copies the broker's limit into its CONNECT.
     ...(maxPacketSize === MAX_PACKET_SIZE ? {} : { maximumPacketSizeBytes: maxPacketSize }),
     ...(requestResponseInformation ? { requestResponseInformation } : {}),
+    ...(topicAliasMaximum === 0 ? {} : { topicAliasMaximum }),
     ...(userProperties === undefined || userProperties.length === 0 ? {} : { userProperties }),
   };
 }
@@ -451,16 +560,25 @@ export function resolveOptions(
 
   const clean = boolean('clean', options.clean ?? true);
   const protocolVersion = options.protocolVersion ?? 4;
-  if (protocolVersion !== 3 && protocolVersion !== 4 && protocolVersion !== 5) {
+  if (
+    protocolVersion !== 3 &&
+    protocolVersion !== 4 &&
+    protocolVersion !== 5 &&
+    protocolVersion !== 'auto'
+  ) {
     throw new InvalidOptionError(
       'protocolVersion',
-      `must be 5 (MQTT 5.0), 4 (MQTT 3.1.1) or 3 (MQTT 3.1), got ${JSON.stringify(protocolVersion)}`,
+      `must be 5 (MQTT 5.0), 4 (MQTT 3.1.1), 3 (MQTT 3.1) or 'auto' (5.0, else 3.1.1), got ${JSON.stringify(protocolVersion)}`,
     );
   }
   const clientId = options.clientId ?? randomClientId();
   // [MQTT-3.1.3-6] In 5.0 the server assigns an id to an empty one whatever Clean Start says
-  // (the client adopts it and uses it from then on).
+  // (the client adopts it and uses it from then on). 'auto' may end up speaking 3.1.1.
   validateClientId(clientId, { clean: clean || protocolVersion === 5 });
+  const authenticator =
+    options.authenticator === undefined
+      ? undefined
+      : resolveAuthenticator(options.authenticator, protocolVersion);
   const keepaliveSec = integer('keepaliveSec', options.keepaliveSec ?? 60, 0, 65535);
   const pingTimeoutMs = integer(
     'pingTimeoutMs',
@@ -475,7 +593,7 @@ export function resolveOptions(
     3_600_000,
   );
 
-  const will = options.will === undefined ? undefined : resolveWill(options.will);
+  const will = options.will === undefined ? undefined : resolveWill(options.will, protocolVersion);
 
   let reconnect: Required<ReconnectOptions> | false = false;
   if (options.reconnect !== false) {
@@ -545,8 +663,22 @@ export function resolveOptions(
     1,
     100_000_000,
   );
+  const maxPendingRequests = integer(
+    'maxPendingRequests',
+    options.maxPendingRequests ?? 1000,
+    1,
+    65_535,
+  );
 
   const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
+  const outgoingTopicAliases =
+    protocolVersion === 5 && boolean('outgoingTopicAliases', options.outgoingTopicAliases ?? true);
+  if (options.trace !== undefined && typeof options.trace !== 'function') {
+    throw new InvalidOptionError(
+      'trace',
+      `must be a function (direction, packet) => void, got ${typeof options.trace}`,
+    );
+  }
 
   const profile = profileNamed(options.profile ?? 'generic');
   if (profile === undefined) {
@@ -572,8 +704,11 @@ export function resolveOptions(
     keepaliveSec,
     pingTimeoutMs,
     will,
-    protocolVersion,
+    protocolVersion: protocolVersion === 'auto' ? 5 : protocolVersion,
+    autoVersion: protocolVersion === 'auto',
+    authenticator,
     connectProperties,
+    outgoingTopicAliases,
     connectTimeoutMs,
     reconnect,
     store: options.store,
@@ -581,5 +716,7 @@ export function resolveOptions(
     offlineQueue,
     maxPacketSize,
     subscriptionBufferSize,
+    maxPendingRequests,
+    trace: options.trace,
   };
 }

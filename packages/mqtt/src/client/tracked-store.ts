@@ -8,6 +8,7 @@ import type {
   OutgoingPhase,
   OutgoingRecord,
   SessionStore,
+  StoredSession,
   StoredSubscription,
   StoreSnapshot,
 } from '../store/types.js';
@@ -78,6 +79,12 @@ export class TrackedStore implements SessionStore {
   deleteSubscription(filter: string): void {
     this.#lazy();
     this.#inner.deleteSubscription(filter);
+  }
+
+  putSession(session: StoredSession): void {
+    if (this.#inner.putSession === undefined) return;
+    this.#lazy();
+    this.#inner.putSession(session);
   }
 
   clear(): void {

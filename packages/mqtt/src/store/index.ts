@@ -23,6 +23,7 @@ export type {
   OutgoingPhase,
   OutgoingRecord,
   SessionStore,
+  StoredSession,
   StoredSubscription,
   StoreSnapshot,
 } from './types.js';

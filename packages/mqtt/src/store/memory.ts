@@ -8,6 +8,7 @@ import type {
   OutgoingPhase,
   OutgoingRecord,
   SessionStore,
+  StoredSession,
   StoredSubscription,
   StoreSnapshot,
 } from './types.js';
@@ -25,12 +26,14 @@ class MemoryStore implements SessionStore {
   readonly #outgoing = new Map<number, OutgoingRecord>();
   readonly #incoming = new Set<number>();
   readonly #subscriptions = new Map<string, StoredSubscription>();
+  #session: StoredSession | undefined;
 
   async open(): Promise<StoreSnapshot> {
     return {
       outgoing: [...this.#outgoing.values()].sort((a, b) => a.seq - b.seq),
       incomingQos2: [...this.#incoming],
       subscriptions: [...this.#subscriptions.values()],
+      ...(this.#session === undefined ? {} : { session: this.#session }),
     };
   }
 
@@ -63,7 +66,12 @@ class MemoryStore implements SessionStore {
     this.#subscriptions.delete(filter);
   }
 
+  putSession(session: StoredSession): void {
+    this.#session = session;
+  }
+
   clear(): void {
+    this.#session = undefined;
     this.#outgoing.clear();
     this.#incoming.clear();
     this.#subscriptions.clear();

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { QoS } from '../packet/types.js';
+import type { PublishProperties, QoS } from '../packet/types.js';
 
 /** Where an outgoing message is in its flow. */
 export type OutgoingPhase =
@@ -33,12 +33,28 @@ export interface OutgoingRecord {
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** MQTT 5.0 PUBLISH properties as the publisher gave them (never a Topic Alias). */
+  readonly properties?: PublishProperties;
+  /**
+   * MQTT 5.0 Message Expiry: when the message expires, in ms since the epoch (wall clock, so
+   * that it holds across a restart).
+   */
+  readonly expiresAtEpochMs?: number;
 }
 
-/** A subscription to restore after reconnect when the broker kept no session. */
+/**
+ * A subscription to restore after reconnect when the broker kept no session: its filter, QoS
+ * and, for MQTT 5.0, its subscription options and Subscription Identifier (absent: the 3.1.1
+ * defaults, no identifier).
+ */
 export interface StoredSubscription {
   readonly filter: string;
   readonly qos: QoS;
+  readonly noLocal?: boolean;
+  readonly retainAsPublished?: boolean;
+  readonly retainHandling?: 0 | 1 | 2;
+  /** 1..268,435,455. */
+  readonly subscriptionIdentifier?: number;
 }
 
 /** Everything a store holds, as loaded by {@link SessionStore.open}. */
@@ -48,6 +64,32 @@ export interface StoreSnapshot {
   /** Incoming QoS 2 packet ids whose PUBREL has not arrived yet [MQTT-4.3.3-2]. */
   readonly incomingQos2: readonly number[];
   readonly subscriptions: readonly StoredSubscription[];
+  /**
+   * What the store knows of the session on the broker (see {@link SessionStore.putSession});
+   * absent when nothing was recorded (a new store, a log written before this record existed,
+   * or a store without `putSession`).
+   */
+  readonly session?: StoredSession;
+}
+
+/**
+ * The session on the broker, as the client last knew it: enough to judge after a restart
+ * whether the broker may still hold it, and to resume it under the right client id.
+ */
+export interface StoredSession {
+  /** The client id of the session: the configured one, or the one an MQTT 5.0 broker assigned. */
+  readonly clientId: string;
+  /**
+   * Seconds the broker keeps the session after the connection ends: the Session Expiry
+   * Interval in force (5.0), 0xFFFFFFFF for never (3.1.1 without clean session), 0 when it
+   * ends with the connection.
+   */
+  readonly expirySec: number;
+  /**
+   * When the last connection ended, epoch milliseconds; 0 while a connection is open (or was
+   * open when the process died: the end is then unknown).
+   */
+  readonly endedAt: number;
 }
 
 /**
@@ -85,6 +127,13 @@ export interface SessionStore {
   putSubscription(subscription: StoredSubscription): void;
   /** Forgets a subscription. */
   deleteSubscription(filter: string): void;
+
+  /**
+   * Records what the client knows of the session on the broker (last writer wins). Optional:
+   * a store without it keeps no such record, and a restarted client then cannot tell
+   * whether the broker still holds its session. Not write-ahead: flushed lazily.
+   */
+  putSession?(session: StoredSession): void;
 
   /** Forgets everything (a clean session starts). */
   clear(): void;

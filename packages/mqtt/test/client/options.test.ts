@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ScramSha256Authenticator } from '../../src/auth/index.js';
 import {
   validateClientId,
   validateMqttString,
@@ -139,6 +140,7 @@ test('unknown keys inside option groups and server objects are refused with thei
     /give a url/,
   );
   refused({ url: URL_OK, keepalive: 5 }, {}, 'keepalive');
+  refused(URL_OK, { trace: true as never }, 'trace', /must be a function/);
 });
 
 test('every documented option is accepted (the key lists match the interfaces)', () => {
@@ -149,12 +151,29 @@ test('every documented option is accepted (the key lists match the interfaces)',
     pingTimeoutMs: 5000,
     username: 'u',
     password: 'p',
-    will: { topic: 'w', payload: 'gone', qos: 1, retain: true },
+    will: {
+      topic: 'w',
+      payload: 'gone',
+      qos: 1,
+      retain: true,
+      properties: {
+        willDelayIntervalSec: 30,
+        payloadFormatIndicator: 1,
+        messageExpiryIntervalSec: 60,
+        contentType: 'text/plain',
+        responseTopic: 'w/reply',
+        correlationData: 'c',
+        userProperties: { k: 'v' },
+      },
+    },
     protocolVersion: 5,
+    authenticator: new ScramSha256Authenticator({ username: 'u', password: 'p' }),
     sessionExpirySec: 3600,
     receiveMaximum: 10,
     requestResponseInformation: true,
     userProperties: [['site', 'north']],
+    topicAliasMaximum: 16,
+    outgoingTopicAliases: false,
     connectTimeoutMs: 5000,
     tls: {
       servername: 'broker.example',
@@ -178,6 +197,8 @@ test('every documented option is accepted (the key lists match the interfaces)',
     maxPacketSize: 1000,
     subscriptionBufferSize: 10,
     profile: 'generic',
+    maxPendingRequests: 10,
+    trace: () => undefined,
   };
   const resolved = resolveOptions('wss://primary:8443/mqtt', all);
   assert.equal(resolved.servers.length, 3);
@@ -390,4 +411,130 @@ test('MQTT 5.0 options become CONNECT properties, ours only; refused for 3.1.1 b
     '',
   );
   refused(URL_OK, { clientId: '', clean: false }, 'clientId', /MQTT-3\.1\.3-7/);
+});
+
+test('Will properties: validated field by field, refused for 3.1.1, defaults left out', () => {
+  const v5 = { protocolVersion: 5 } as const;
+  const will = (properties: unknown, payload: unknown = 'bye'): unknown => ({
+    ...v5,
+    will: { topic: 'w', payload, properties },
+  });
+  refused(URL_OK, will({ willDelayIntervalSec: -1 }), 'will.properties.willDelayIntervalSec');
+  refused(URL_OK, will({ willDelayIntervalSec: 2 ** 32 }), 'will.properties.willDelayIntervalSec');
+  refused(
+    URL_OK,
+    will({ messageExpiryIntervalSec: 1.5 }),
+    'will.properties.messageExpiryIntervalSec',
+  );
+  refused(URL_OK, will({ payloadFormatIndicator: 2 }), 'will.properties.payloadFormatIndicator');
+  refused(
+    URL_OK,
+    will({ payloadFormatIndicator: 1 }, new Uint8Array([0xff, 0xfe])),
+    'will.payload',
+    /UTF-8/,
+  );
+  refused(URL_OK, will({ contentType: 'a\u0000' }), 'will.properties.contentType', /U\+0000/);
+  refused(
+    URL_OK,
+    will({ responseTopic: 'a/+' }),
+    'will.properties.responseTopic',
+    /MQTT-4\.7\.1-1/,
+  );
+  refused(URL_OK, will({ correlationData: 7 }), 'will.properties.correlationData');
+  refused(
+    URL_OK,
+    will({ correlationData: new Uint8Array(65_536) }),
+    'will.properties.correlationData',
+  );
+  refused(URL_OK, will({ userProperties: [['a']] }), 'will.properties.userProperties[0]');
+  refused(URL_OK, will({ delay: 5 }), 'will.properties.delay', /known here: willDelayIntervalSec/);
+  refused(URL_OK, will([]), 'will.properties');
+  refused(
+    URL_OK,
+    { will: { topic: 'w', payload: 'x', properties: { willDelayIntervalSec: 5 } } },
+    'will.properties',
+    /MQTT 5\.0/,
+  );
+  refused(
+    URL_OK,
+    { ...v5, will: { topic: 'w', payload: 'x', delayInterval: 5 } },
+    'will.delayInterval',
+    /willDelayIntervalSec/,
+  );
+
+  const resolved = resolve(URL_OK, {
+    ...v5,
+    will: {
+      topic: 'w',
+      payload: 'bye',
+      properties: {
+        willDelayIntervalSec: 0,
+        payloadFormatIndicator: 1,
+        messageExpiryIntervalSec: 0,
+        contentType: 'text/plain',
+        responseTopic: 'r/1',
+        correlationData: 'id-7',
+        userProperties: { site: 'north' },
+      },
+    },
+  });
+  assert.deepEqual(resolved.will?.properties, {
+    payloadFormatIndicator: 1,
+    messageExpiryIntervalSec: 0,
+    contentType: 'text/plain',
+    responseTopic: 'r/1',
+    correlationData: new TextEncoder().encode('id-7'),
+    userProperties: [['site', 'north']],
+  });
+  // Only defaults: no properties at all on the wire.
+  const plain = resolve(URL_OK, {
+    ...v5,
+    will: { topic: 'w', payload: 'x', properties: { willDelayIntervalSec: 0 } },
+  });
+  assert.equal(plain.will?.properties, undefined);
+  // 'auto' may speak 5.0: accepted (left out if the server falls back to 3.1.1).
+  resolve(URL_OK, {
+    protocolVersion: 'auto',
+    will: { topic: 'w', payload: 'x', properties: { willDelayIntervalSec: 5 } },
+  });
+});
+
+test('authenticator: 5.0 only, never with auto, and checked for its shape', () => {
+  const scram = new ScramSha256Authenticator({ username: 'u', password: 'p' });
+  refused(URL_OK, { authenticator: scram }, 'authenticator', /MQTT 5\.0/);
+  refused(URL_OK, { protocolVersion: 'auto', authenticator: scram }, 'authenticator', /fall back/);
+  refused(URL_OK, { protocolVersion: 5, authenticator: 'SCRAM' }, 'authenticator');
+  const shape = {
+    method: 'X',
+    start: () => undefined,
+    challenge: () => new Uint8Array(),
+    success: () => undefined,
+    reauthenticate: () => undefined,
+  };
+  refused(
+    URL_OK,
+    { protocolVersion: 5, authenticator: { ...shape, method: '' } },
+    'authenticator.method',
+  );
+  refused(
+    URL_OK,
+    { protocolVersion: 5, authenticator: { ...shape, method: 5 } },
+    'authenticator.method',
+  );
+  refused(
+    URL_OK,
+    { protocolVersion: 5, authenticator: { ...shape, challenge: 'no' } },
+    'authenticator.challenge',
+  );
+  assert.equal(resolve(URL_OK, { protocolVersion: 5, authenticator: shape }).authenticator, shape);
+});
+
+test("protocolVersion 'auto': starts at 5, 5.0 options allowed, an empty id needs clean", () => {
+  const auto = resolve(URL_OK, { protocolVersion: 'auto', sessionExpirySec: 60 });
+  assert.equal(auto.protocolVersion, 5);
+  assert.equal(auto.autoVersion, true);
+  assert.equal(auto.connectProperties?.sessionExpiryIntervalSec, 60);
+  assert.equal(resolve(URL_OK, { protocolVersion: 5 }).autoVersion, false);
+  refused(URL_OK, { protocolVersion: 'auto', clientId: '', clean: false }, 'clientId');
+  refused(URL_OK, { protocolVersion: '5' }, 'protocolVersion', /'auto'/);
 });

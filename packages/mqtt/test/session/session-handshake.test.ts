@@ -11,6 +11,7 @@ import {
   type QueuedOutside,
   type QueueLimits,
   Session,
+  type SessionOptions,
   type Settleable,
 } from '../../src/session/session.js';
 import { memoryStore } from '../../src/store/memory.js';
@@ -18,7 +19,11 @@ import { memoryStore } from '../../src/store/memory.js';
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const SERVER = 'mqtt://broker.example:1883';
 
-function harness(offlineQueue?: QueueLimits, maxInflight = 100) {
+function harness(
+  offlineQueue?: QueueLimits,
+  maxInflight = 100,
+  extra: Partial<SessionOptions> = {},
+) {
   const sent: Packet[] = [];
   const drops: MqttError[] = [];
   const connected: ConnackPacket[] = [];
@@ -32,6 +37,7 @@ function harness(offlineQueue?: QueueLimits, maxInflight = 100) {
       pingTimeoutMs: 5000,
       maxInflight,
       ...(offlineQueue === undefined ? {} : { offlineQueue }),
+      ...extra,
     },
     {
       send: (p) => sent.push(p),
@@ -177,6 +183,41 @@ test('filters restored from the store are subscribed again; an unsubscribed one 
   );
   assert.deepEqual((packets[2] as { subscriptions: unknown }).subscriptions, [
     { topic: 'x/1', qos: 1 },
+  ]);
+});
+
+test('maxFiltersPerSubscribe: restored filters go in packets of at most N, each keeping its Subscription Identifier', () => {
+  // A platform limit (AWS IoT: 8 filters per SUBSCRIBE) applied within each identifier's
+  // group: a SUBSCRIBE carries one identifier [MQTT-3.8.2.1.2], so groups never mix.
+  const h = harness(undefined, 100, { protocolVersion: 5, maxFiltersPerSubscribe: 2 });
+  h.session.restore({
+    outgoing: [],
+    incomingQos2: [],
+    subscriptions: [
+      { filter: 'a/1', qos: 1, subscriptionIdentifier: 1 },
+      { filter: 'a/2', qos: 0, subscriptionIdentifier: 1 },
+      { filter: 'a/3', qos: 1, subscriptionIdentifier: 1 },
+      { filter: 'b/1', qos: 0, subscriptionIdentifier: 2 },
+      { filter: 'b/2', qos: 1, subscriptionIdentifier: 2 },
+    ],
+  });
+  h.open();
+  h.connack(false);
+  const subscribes = h
+    .take()
+    .filter((p) => p.type === 'subscribe')
+    .map((p) =>
+      p.type === 'subscribe'
+        ? {
+            id: p.properties?.subscriptionIdentifier,
+            topics: p.subscriptions.map((s) => s.topic),
+          }
+        : undefined,
+    );
+  assert.deepEqual(subscribes, [
+    { id: 1, topics: ['a/1', 'a/2'] },
+    { id: 1, topics: ['a/3'] },
+    { id: 2, topics: ['b/1', 'b/2'] },
   ]);
 });
 

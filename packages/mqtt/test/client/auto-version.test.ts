@@ -1,0 +1,103 @@
+/**
+ * `protocolVersion: 'auto'`: MQTT 5.0 first, 3.1.1 with a server that refuses 5.0, remembered
+ * per server for the life of the client. Against NATS 2.9 (its MQTT listener speaks 3.1.1
+ * only and answers a level-5 CONNECT with a 3.1.1 CONNACK, return code 1), Mosquitto 2.0
+ * (5.0), and the scripted broker for each way of refusing.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  type Client,
+  type ClientState,
+  ConnectionRefusedError,
+  connect,
+  createClient,
+} from 'courier-mqtt';
+import type { ConnectPacket } from 'courier-mqtt/packet';
+import { startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { startNats } from '../../../../test/helpers/nats.js';
+
+async function stateWhere(
+  client: Client,
+  accept: (s: ClientState) => boolean,
+): Promise<ClientState> {
+  for await (const state of client.states()) if (accept(state)) return state;
+  throw new Error('state stream ended');
+}
+
+test("'auto' against NATS (3.1.1 only): falls back to 3.1.1 and works; against Mosquitto: 5.0", async (t) => {
+  const nats = await startNats(t);
+  const client = await connect(nats.url, {
+    protocolVersion: 'auto',
+    sessionExpirySec: 60,
+    connectTimeoutMs: 5000,
+    reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
+  });
+  t.after(() => client.end({ force: true }));
+  assert.equal(client.protocolVersion, 4);
+  const sub = await client.subscribe('auto/nats', { qos: 1 });
+  await client.publish('auto/nats', 'hello', { qos: 1 });
+  const first = await sub[Symbol.asyncIterator]().next();
+  assert.equal(new TextDecoder().decode(first.value?.payload), 'hello');
+
+  const broker = await startMosquitto(t);
+  const v5 = await connect(broker.url(), { protocolVersion: 'auto', reconnect: false });
+  t.after(() => v5.end({ force: true }));
+  assert.equal(v5.protocolVersion, 5);
+});
+
+test("'auto' with the scripted broker: CONNACK 0x01 (3.1.1 style), reason 0x84, or a close on CONNECT each fall back; the choice is kept per server", async (t) => {
+  const refusals: [string, (c: Awaited<ReturnType<typeof broker.accept>>) => void][] = [
+    // A 3.1.1 broker's CONNACK: two bytes, return code 1, no properties.
+    ['3.1.1 CONNACK 0x01', (c) => c.socket.write(Uint8Array.of(0x20, 0x02, 0x00, 0x01))],
+    [
+      'reason code 0x84',
+      (c) => c.send({ type: 'connack', sessionPresent: false, returnCode: 0x84 }),
+    ],
+    ['a close without CONNACK', (c) => c.close()],
+  ];
+  const broker = await startFakeBroker(t, { protocolVersion: 5 });
+  for (const [name, refuse] of refusals) {
+    const client = createClient(broker.url, {
+      protocolVersion: 'auto',
+      will: { topic: 'w/auto', payload: 'gone', properties: { willDelayIntervalSec: 5 } },
+      connectTimeoutMs: 5000,
+      reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
+    });
+    const first = await broker.accept();
+    const connect5 = (await first.next('connect')) as ConnectPacket;
+    assert.equal(connect5.protocolVersion, 5, name);
+    assert.deepEqual(connect5.will?.properties, { willDelayIntervalSec: 5 }, name);
+    refuse(first);
+    // At once, no backoff: the server said which version it speaks.
+    const second = await broker.accept();
+    const connect4 = (await second.next('connect')) as ConnectPacket;
+    assert.equal(connect4.protocolVersion, 4, name);
+    assert.equal(connect4.properties, undefined, name);
+    // The Will goes along, without the properties 3.1.1 cannot carry.
+    assert.deepEqual(connect4.will?.topic, 'w/auto', name);
+    assert.equal(connect4.will?.properties, undefined, name);
+    second.socket.write(Uint8Array.of(0x20, 0x02, 0x00, 0x00));
+    await stateWhere(client, (s) => s.status === 'connected');
+    assert.equal(client.protocolVersion, 4, name);
+    // Lost and back: 3.1.1 straight away, remembered for this server.
+    second.close();
+    const third = await broker.accept();
+    assert.equal(((await third.next('connect')) as ConnectPacket).protocolVersion, 4, name);
+    await client.end({ force: true });
+  }
+});
+
+test("'auto' does not fall back on a refusal that is not about the version", async (t) => {
+  const broker = await startFakeBroker(t, { protocolVersion: 5 });
+  const attempt = connect(broker.url, { protocolVersion: 'auto', reconnect: false }).then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
+  const c = await broker.accept();
+  await c.next('connect');
+  c.send({ type: 'connack', sessionPresent: false, returnCode: 0x86 });
+  const error = await attempt;
+  assert.ok(error instanceof ConnectionRefusedError && error.returnCode === 0x86, String(error));
+});
