@@ -24,6 +24,7 @@ import {
 } from '../sources/channels.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { modbusIssues } from './modbus-checks.js';
+import { muranoIssues } from './murano.js';
 import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { sparkplugIssues } from './sparkplug.js';
@@ -269,6 +270,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
     });
   }
   sparkplugIssues(raw, issues);
+  muranoIssues(raw, issues);
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;
