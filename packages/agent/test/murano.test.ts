@@ -28,6 +28,7 @@ import {
   checkWrite,
   type IoDriver,
 } from '../src/sources/channels.js';
+import { ApiClient, startConsoleFixture } from './console-util.js';
 import { deferrer, waitFor } from './util.js';
 
 const CHANNELS = [
@@ -381,6 +382,51 @@ describe('Murano connector', () => {
       }),
       ['murano.resources[0].channels.a'],
     );
+  });
+});
+
+describe('Murano card in the console', () => {
+  it('shows provisioning state and token presence (never the token), and re-provisions on request', async (t) => {
+    const emu = await startMuranoEmulator(t);
+    emu.devices.set('dev-1', 'y'.repeat(40));
+    const fx = await startConsoleFixture(t, {
+      config: {
+        murano: {
+          enabled: true,
+          connectorId: emu.connectorId,
+          deviceId: 'dev-1',
+          ca: emu.certs.ca.certFile,
+          connectTo: { host: '127.0.0.1', port: emu.port },
+          resources: [{ alias: 'data_in', channels: { '008': 8 } }],
+        },
+      },
+    });
+    const api = new ApiClient(fx.web.url);
+    await api.login();
+    await waitFor(() => fx.agent.muranoStatus()?.provisioning === 'failed', 'failed');
+    const before = await api.request('GET', '/api/state');
+    assert.deepEqual(
+      [
+        before.json.murano.provisioning,
+        before.json.murano.tokenPresent,
+        before.json.murano.deviceId,
+      ],
+      ['failed', false, 'dev-1'],
+    );
+    emu.reset('dev-1');
+    const r = await api.request('POST', '/api/murano/reprovision');
+    assert.equal(r.status, 204);
+    await emu.until(() => emu.connected().includes('dev-1'), 'dev-1 connected');
+    await waitFor(() => fx.agent.muranoStatus()?.connected === true, 'link up');
+    const after = await api.request('GET', '/api/state');
+    assert.deepEqual(
+      [after.json.murano.provisioning, after.json.murano.tokenPresent],
+      ['provisioned', true],
+    );
+    assert.ok(!after.text.includes(emu.devices.get('dev-1') ?? '-'), 'token in the API answer');
+    // The token file went into the console's data directory, 0600.
+    const token = join(fx.dataDir, `murano-${emu.connectorId}-dev-1.token`);
+    assert.equal(statSync(token).mode & 0o777, 0o600);
   });
 });
 

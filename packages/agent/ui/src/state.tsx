@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
+import { MuranoCard } from './murano';
 import type { ChannelState, ChannelValue, Counts, Message, ModuleState, Snapshot } from './types';
 
 const STATE_CLASS: Record<string, string> = {
@@ -222,6 +223,8 @@ export function StateSection({
           </div>
         ) : null}
       </div>
+
+      {snapshot.murano ? <MuranoCard murano={snapshot.murano} /> : null}
 
       <div class="counters">
         {COUNTERS.map((c) => (
