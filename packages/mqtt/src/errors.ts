@@ -81,6 +81,11 @@ export const MqttErrorCode = {
   PUBLISH_REJECTED: 'MQTT_PUBLISH_REJECTED',
   /** MQTT 5.0: the broker sent DISCONNECT, with a reason code saying why. */
   DISCONNECTED_BY_SERVER: 'MQTT_DISCONNECTED_BY_SERVER',
+  /**
+   * An option or an operation breaks a rule the chosen platform profile documents (e.g. a
+   * QoS 2 publish with `profile: 'aws-iot'`): refused before anything reaches the wire.
+   */
+  PROFILE_VIOLATION: 'MQTT_PROFILE_VIOLATION',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
@@ -623,5 +628,37 @@ export class AuthenticationError extends MqttError {
     this.method = method;
     this.field = details?.field;
     this.serverError = details?.serverError;
+  }
+}
+
+/**
+ * An option or an operation breaks a rule of the platform profile in use (`profile:
+ * 'exosite' | 'aws-iot' | 'azure-iot-hub'`), such as a QoS the platform does not support or
+ * a payload above its documented size. Refused before anything reaches the wire, so a cloud
+ * never sees (and never disconnects on) what it documents it refuses.
+ */
+export class ProfileViolationError extends MqttError {
+  override get name(): string {
+    return 'ProfileViolationError';
+  }
+
+  /** The profile, e.g. `'aws-iot'`. */
+  readonly profile: string;
+  /** The platform's name, e.g. `'AWS IoT Core'`. */
+  readonly platform: string;
+  /** The rule broken, a stable short id, e.g. `'publish-qos'`, `'filters-per-subscribe'`. */
+  readonly rule: string;
+  /** The option at fault when refused at option time (dotted path), else undefined. */
+  readonly field: string | undefined;
+
+  constructor(profile: string, platform: string, rule: string, message: string, field?: string) {
+    super(
+      MqttErrorCode.PROFILE_VIOLATION,
+      `${field === undefined ? '' : `${field}: `}${platform} (profile '${profile}', rule ${rule}): ${message}`,
+    );
+    this.profile = profile;
+    this.platform = platform;
+    this.rule = rule;
+    this.field = field;
   }
 }

@@ -29,6 +29,7 @@ export {
   type MqttErrorOptions,
   PacketTooLargeError,
   PoisonMessageError,
+  ProfileViolationError,
   ProtocolError,
   PublishRejectedError,
   QosDowngradedError,

@@ -28,6 +28,7 @@ const {
   NetworkError,
   PacketTooLargeError,
   PoisonMessageError,
+  ProfileViolationError,
   ProtocolError,
   QosDowngradedError,
   PublishRejectedError,
@@ -71,6 +72,10 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
   ],
   MQTT_PUBLISH_REJECTED: [PublishRejectedError, () => new PublishRejectedError('t', 0x87)],
   MQTT_DISCONNECTED_BY_SERVER: [ServerDisconnectError, () => new ServerDisconnectError('s', 0x8b)],
+  MQTT_PROFILE_VIOLATION: [
+    ProfileViolationError,
+    () => new ProfileViolationError('aws-iot', 'AWS IoT Core', 'publish-qos', 'QoS 2'),
+  ],
 };
 
 /** Subclasses that refine a code's class and keep its code. */

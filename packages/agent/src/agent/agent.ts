@@ -85,6 +85,31 @@ export interface AgentSnapshot {
     | undefined;
   /** The Exosite Murano connector, when `murano.enabled` is on. */
   readonly murano: MuranoStatus | undefined;
+  /** The cloud platform card of the console; undefined with `connection.profile: generic`. */
+  readonly platform: PlatformState | undefined;
+}
+
+/**
+ * What the console shows of the platform connection: never a secret, only whether one is
+ * set, and the SAS token's expiry and next renewal (epoch ms) while a token is in use.
+ */
+export interface PlatformState {
+  readonly profile: 'exosite' | 'aws-iot' | 'azure-iot-hub';
+  /** The endpoint (host:port) and the TLS name sent as SNI. */
+  readonly endpoint: string;
+  readonly endpointName: string | undefined;
+  /** Which certificate files are configured. */
+  readonly certificates: { readonly ca: boolean; readonly cert: boolean; readonly key: boolean };
+  readonly azure:
+    | {
+        readonly hub: string;
+        readonly deviceId: string;
+        readonly deviceKeySet: boolean;
+        readonly sasTtlSec: number;
+        readonly sasExpiresAt: number | undefined;
+        readonly sasRenewAt: number | undefined;
+      }
+    | undefined;
 }
 
 /** What {@link Agent.applyConfig} did. */
@@ -100,6 +125,7 @@ const RESTART_SECTIONS = [
   'lwt',
   'reconnect',
   'backup',
+  'azure',
   // The Will and the availability topic come from it.
   'homeassistant',
   // The Will (NDEATH), the subscriptions and the births come from it.
@@ -758,6 +784,34 @@ export class Agent {
               signals: bridge.signals(),
             },
       murano: this.#murano?.status(),
+      platform: this.#platformState(),
+    };
+  }
+
+  #platformState(): PlatformState | undefined {
+    const { connection, security, azure } = this.#config;
+    if (connection.profile === 'generic') return undefined;
+    const times = this.#client?.credentialTimes;
+    return {
+      profile: connection.profile,
+      endpoint: `${connection.server}:${connection.port ?? 8883}`,
+      endpointName: connection.endpointName,
+      certificates: {
+        ca: security.ca !== undefined,
+        cert: security.cert !== undefined,
+        key: security.key !== undefined,
+      },
+      azure:
+        azure === undefined
+          ? undefined
+          : {
+              hub: azure.hub,
+              deviceId: azure.deviceId,
+              deviceKeySet: azure.deviceKey !== '',
+              sasTtlSec: azure.sasTtlSec,
+              sasExpiresAt: times?.expiresAtMs,
+              sasRenewAt: times?.renewAtMs,
+            },
     };
   }
 

@@ -12,8 +12,10 @@
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import {
+  azureIotHub,
   type ClientOptions,
   InvalidOptionError,
+  ProfileViolationError,
   parseServerUrl,
   resolveOptions,
   type ServerOptions,
@@ -229,11 +231,39 @@ export async function resolveClientOptions(
     },
     ...(servers === undefined ? {} : { servers }),
     maxPacketSize: connection.maxPacketSize,
+    profile: connection.profile,
+    ...azureOptions(config, security.tls),
   };
   const url = serverUrl(connection, config.security);
   const refused = libraryIssue(url, options);
   if (refused !== undefined) throw new ConfigError([refused]);
   return { url, options };
+}
+
+/**
+ * Azure IoT Hub: client id, user name and a SAS token provider from the azure section; the
+ * library signs a fresh token at each connection attempt and reconnects with a new one a
+ * fifth of its lifetime before it expires.
+ */
+function azureOptions(
+  config: AgentConfig,
+  tls: ServerOptions['tls'],
+): Pick<ClientOptions, 'clientId' | 'username' | 'password' | 'tls'> {
+  const azure = config.azure;
+  if (config.connection.profile !== 'azure-iot-hub' || azure === undefined) return {};
+  const { options } = azureIotHub({
+    hub: azure.hub,
+    deviceId: azure.deviceId,
+    key: azure.deviceKey,
+    ttlSec: azure.sasTtlSec,
+    ...(tls === undefined ? {} : { tls }),
+  });
+  return {
+    clientId: azure.deviceId,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  };
 }
 
 /** Where a library option comes from in the configuration (seconds became milliseconds). */
@@ -247,6 +277,8 @@ const FIELD_OF: Readonly<Record<string, string>> = {
   pingTimeoutMs: 'connection.keepaliveSec',
   connectTimeoutMs: 'connection.connectTimeoutSec',
   maxPacketSize: 'connection.maxPacketSize',
+  profile: 'connection.profile',
+  maxInflight: 'connection.profile',
   family: 'connection.ipv6',
   username: 'login.username',
   password: 'login.password',
@@ -302,6 +334,13 @@ function libraryIssue(url: string, options: ClientOptions): ConfigIssue | undefi
 
 /** A library {@link InvalidOptionError} as an issue at the configuration's path. */
 function issueOf(error: unknown, fieldOf: (field: string) => string): ConfigIssue {
+  if (error instanceof ProfileViolationError) {
+    const field = fieldOf(error.field ?? 'profile');
+    const reason = error.message.startsWith(`${error.field}: `)
+      ? error.message.slice(`${error.field}: `.length)
+      : error.message;
+    return { path: configPath(field), message: `${reason} (client option ${field})` };
+  }
   if (!(error instanceof InvalidOptionError)) throw error;
   const field = fieldOf(error.field);
   const prefix = `${error.field}: `;

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { PROFILE_NAMES } from 'courier-mqtt';
 import { z } from 'zod';
 import { FormatSpec } from '../formats/spec.js';
 import { CHANNEL_TYPES } from '../sources/channels.js';
@@ -131,6 +132,44 @@ export const ConnectionSection = z
       .default(DEFAULT_MAX_PACKET_SIZE)
       .describe(
         'Largest packet accepted from the server, in bytes; a larger one closes the connection before it is read.',
+      ),
+    profile: z
+      .enum(PROFILE_NAMES, { error: `must be one of ${PROFILE_NAMES.join(', ')}` })
+      .default('generic')
+      .describe(
+        'Platform whose documented MQTT limits apply (docs/platforms.md): generic, exosite, aws-iot (needs security.authMode server+client) or azure-iot-hub (needs the azure section).',
+      ),
+  })
+  .strict();
+
+/** Azure IoT Hub device identity: the SAS token is computed from the key and renewed. */
+export const AzureSection = z
+  .object({
+    hub: nonEmpty(TEXT_LIMITS.host).describe(
+      'The IoT hub host name, e.g. myhub.azure-devices.net (the user name and the token name it).',
+    ),
+    deviceId: z
+      .string()
+      .regex(/^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/, {
+        error: "must be 1 to 128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '",
+      })
+      .describe('The device id registered in the hub; also the MQTT client id.'),
+    deviceKey: z
+      .string()
+      .max(1024, { error: 'must be at most 1024 characters' })
+      .regex(/^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, {
+        error: 'must be the base64 symmetric key of the device',
+      })
+      .describe(
+        'The device symmetric key (base64). A secret: never logged, masked in the console.',
+      ),
+    sasTtlSec: z
+      .int({ error: 'must be a whole number of seconds from 60 to 31536000' })
+      .min(60, { error: 'must be a whole number of seconds from 60 to 31536000' })
+      .max(31_536_000, { error: 'must be a whole number of seconds from 60 to 31536000' })
+      .default(3600)
+      .describe(
+        'Lifetime of each SAS token; the agent reconnects with a fresh one a fifth of it before expiry.',
       ),
   })
   .strict();
@@ -787,6 +826,7 @@ export const AgentConfigSchema = z
     lwt: LwtSection.prefault({}),
     reconnect: ReconnectSection.prefault({}),
     backup: BackupSection.optional(),
+    azure: AzureSection.optional(),
     limits: LimitsSection.prefault({}),
     device: DeviceSection.prefault({}),
     topics: z
@@ -817,6 +857,8 @@ export type DeviceConfig = z.output<typeof DeviceSection>;
 export type ModbusConfig = z.output<typeof ModbusSection>;
 /** A channel's place on a Modbus device. */
 export type ModbusPointConfig = z.output<typeof ModbusPointSection>;
+/** The azure section. */
+export type AzureConfig = z.output<typeof AzureSection>;
 /** The connection section. */
 export type ConnectionConfig = z.output<typeof ConnectionSection>;
 /** The security section. */

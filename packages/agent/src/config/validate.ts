@@ -25,6 +25,7 @@ import {
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { modbusIssues } from './modbus-checks.js';
 import { muranoIssues } from './murano.js';
+import { platformIssues } from './platform.js';
 import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
 import { sparkplugIssues } from './sparkplug.js';
@@ -233,7 +234,7 @@ function homeAssistantIssues(raw: Raw, issues: ConfigIssue[]): void {
 
 /** The checks across fields, on the raw input. */
 function crossIssues(raw: unknown): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = platformIssues(raw);
   if (!isObj(raw)) return issues;
   const connection = obj(raw.connection);
   if (connection.cleanSession === false && (str(connection.clientId) ?? '') === '') {

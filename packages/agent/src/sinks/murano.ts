@@ -434,8 +434,9 @@ export class MuranoLink {
     let client: Client;
     try {
       client = await connect(url, {
+        // Murano's rules (TLS with SNI, QoS ≤ 1, no retain, ...) checked before the wire.
+        profile: 'exosite',
         clientId: '',
-        clean: true,
         tls,
         reconnect: false,
         connectTimeoutMs: c.provisionTimeoutSec * 1000,
@@ -496,6 +497,7 @@ export class MuranoLink {
     const make = this.#deps.createClient ?? createClient;
     const { url, tls } = this.#endpoint();
     const client = make(url, {
+      profile: 'exosite',
       clientId: credentials.clientId,
       clean: true,
       tls,

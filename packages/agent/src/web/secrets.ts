@@ -16,6 +16,7 @@ export const SECRET_PATHS = [
   'security.psk.key',
   'backup.login.password',
   'backup.security.psk.key',
+  'azure.deviceKey',
   'web.passwordHash',
 ] as const;
 

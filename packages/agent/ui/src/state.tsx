@@ -225,6 +225,7 @@ export function StateSection({
       </div>
 
       {snapshot.murano ? <MuranoCard murano={snapshot.murano} /> : null}
+      {snapshot.platform ? <PlatformCard platform={snapshot.platform} /> : null}
 
       <div class="counters">
         {COUNTERS.map((c) => (
@@ -373,5 +374,58 @@ export function StateSection({
         ))}
       </ul>
     </section>
+  );
+}
+
+const PLATFORM_NAMES: Record<string, string> = {
+  exosite: 'Exosite Murano',
+  'aws-iot': 'AWS IoT Core',
+  'azure-iot-hub': 'Azure IoT Hub',
+};
+
+const yesNo = (set: boolean): string => (set ? 'present' : 'missing');
+
+function formatDateTime(at: number | undefined | null): string {
+  return at === undefined || at === null ? '—' : new Date(at).toLocaleString();
+}
+
+/** The cloud platform: endpoint, certificates or device key (never its value), SAS times. */
+function PlatformCard({ platform }: { platform: NonNullable<Snapshot['platform']> }) {
+  const azure = platform.azure;
+  return (
+    <div class="card" data-testid="platform-card">
+      <h2>{PLATFORM_NAMES[platform.profile] ?? platform.profile}</h2>
+      <div>
+        <span class="label">Endpoint</span>{' '}
+        <span data-testid="platform-endpoint">{platform.endpoint}</span>
+        {platform.endpointName ? <span class="muted"> (SNI {platform.endpointName})</span> : null}
+      </div>
+      {azure ? (
+        <>
+          <div>
+            <span class="label">Hub</span> {azure.hub} <span class="label">Device</span>{' '}
+            {azure.deviceId}
+          </div>
+          <div>
+            <span class="label">Device key</span>{' '}
+            <span data-testid="platform-device-key">
+              {azure.deviceKeySet ? '********' : 'missing'}
+            </span>
+          </div>
+          <div>
+            <span class="label">SAS token expires</span>{' '}
+            <span data-testid="platform-sas-expiry">{formatDateTime(azure.sasExpiresAt)}</span>{' '}
+            <span class="label">next renewal</span>{' '}
+            <span data-testid="platform-sas-renewal">{formatDateTime(azure.sasRenewAt)}</span>
+          </div>
+        </>
+      ) : (
+        <div data-testid="platform-certificates">
+          <span class="label">CA</span> {yesNo(platform.certificates.ca)}{' '}
+          <span class="label">Certificate</span> {yesNo(platform.certificates.cert)}{' '}
+          <span class="label">Key</span> {yesNo(platform.certificates.key)}
+        </div>
+      )}
+    </div>
   );
 }

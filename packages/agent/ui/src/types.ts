@@ -67,6 +67,21 @@ export interface Snapshot {
     lastError?: string | null;
     signals?: unknown[];
   } | null;
+  /** The cloud platform card (the server's `PlatformState`); absent for the generic profile. */
+  platform?: {
+    profile: 'exosite' | 'aws-iot' | 'azure-iot-hub';
+    endpoint: string;
+    endpointName?: string | null;
+    certificates: { ca: boolean; cert: boolean; key: boolean };
+    azure?: {
+      hub: string;
+      deviceId: string;
+      deviceKeySet: boolean;
+      sasTtlSec: number;
+      sasExpiresAt?: number | null;
+      sasRenewAt?: number | null;
+    } | null;
+  } | null;
   murano?: MuranoState | null;
 }
 

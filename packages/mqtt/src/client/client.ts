@@ -27,6 +27,7 @@ import type { StoreSnapshot } from '../store/types.js';
 import { redactUrl } from '../transport/index.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
+import { type CredentialTimes, resolvePassword } from './credentials.js';
 import {
   type CheckedPublish,
   checkPublish,
@@ -42,6 +43,12 @@ import {
   toBytes,
   type WillOptions,
 } from './options.js';
+import {
+  checkPublishRules,
+  checkSubscribeRules,
+  forbiddenPacket,
+  splitFilters,
+} from './profiles.js';
 import { referencedServer } from './servers.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
@@ -98,6 +105,12 @@ export class Client {
   #wait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #idleWaiters: Settleable<void>[] = [];
   #droppedCount = 0;
+  /** The expiry of the current connection's password, when it has one. */
+  #credentials: CredentialTimes | undefined;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The current connection is being ended to renew its credentials: reconnect at once. */
+  #renewing = false;
+  #renewedCount = 0;
   /** Operations accepted before the store has opened; they run once it has. */
   readonly #beforeOpen = new BeforeOpen();
 
@@ -115,6 +128,9 @@ export class Client {
         pingTimeoutMs: options.pingTimeoutMs,
         maxInflight: options.maxInflight,
         offlineQueue: options.offlineQueue,
+        ...(options.profile.maxFiltersPerSubscribe === undefined
+          ? {}
+          : { maxFiltersPerSubscribe: options.profile.maxFiltersPerSubscribe }),
         ...(options.will === undefined ? {} : { will: options.will }),
         ...(options.connectProperties === undefined
           ? {}
@@ -195,6 +211,20 @@ export class Client {
     return this.#droppedCount;
   }
 
+  /**
+   * When the password of the current connection expires and when the client will reconnect
+   * with a fresh one (epoch milliseconds); undefined unless the password provider returned
+   * an expiring password. An agent console shows them.
+   */
+  get credentialTimes(): CredentialTimes | undefined {
+    return this.#credentials;
+  }
+
+  /** Connections ended on purpose to renew an expiring password, so far. */
+  get renewedCount(): number {
+    return this.#renewedCount;
+  }
+
   // ─── events ─────────────────────────────────────────────────────────────────────────
 
   /**
@@ -243,6 +273,14 @@ export class Client {
     try {
       if (this.#ended) throw closedError();
       checked = checkPublish(topic, payload, options);
+      checkPublishRules(
+        this.#options.profile,
+        topic,
+        checked.payload,
+        checked.qos,
+        checked.retain,
+        this.#session.clientId,
+      );
       // Resolving on "stored" lets a caller run ahead of the broker: bound it like the
       // offline queue, connected or not.
       this.#session.admit(
@@ -318,6 +356,7 @@ export class Client {
   ): Promise<Subscription<Message | AckableMessage>> {
     if (this.#ended) throw closedError();
     const { filters: list, manual } = checkSubscribe(filter, options);
+    checkSubscribeRules(this.#options.profile, list, this.#session.clientId);
     // Listen before the SUBACK: retained messages may follow it at once.
     const subscription = this.#subscriptions.create(
       list.map((e) => e.topic),
@@ -325,13 +364,21 @@ export class Client {
     );
     let codes: readonly number[];
     try {
-      codes = await new Promise<readonly number[]>((resolve, reject) =>
-        this.#beforeOpen.run(
-          () => this.#session.subscribe(list, { resolve, reject }, now()),
-          reject,
-          0,
+      // A platform with a limit of filters per SUBSCRIBE (AWS IoT: 8) gets several packets,
+      // sent in order; their SUBACK codes are joined in the same order.
+      const parts = await Promise.all(
+        splitFilters(this.#options.profile, list).map(
+          (part) =>
+            new Promise<readonly number[]>((resolve, reject) =>
+              this.#beforeOpen.run(
+                () => this.#session.subscribe(part, { resolve, reject }, now()),
+                reject,
+                0,
+              ),
+            ),
         ),
       );
+      codes = parts.flat();
     } catch (error) {
       void this.#subscriptions.unsubscribeOf(subscription).catch(() => undefined);
       throw error;
@@ -493,12 +540,17 @@ export class Client {
         error = asMqttError(e, redactUrl(server.url), acceptedAt === undefined);
       }
       const lostAt = now();
+      this.#stopRenewal();
+      const renewing = this.#renewing;
+      this.#renewing = false;
       this.#link = undefined;
       this.#subscriptions.connectionLost();
       this.#session.connectionLost();
       this.#writer.detach();
-      if (acceptedAt !== undefined) this.#trackPoison(error, lostAt - acceptedAt);
+      if (acceptedAt !== undefined && !renewing) this.#trackPoison(error, lostAt - acceptedAt);
       if (this.#ended) break;
+      // Ended on purpose for fresh credentials: no failure, no wait, the same server.
+      if (renewing) continue;
       if (this.#schedule === undefined) {
         this.#finish(error);
         return;
@@ -533,6 +585,11 @@ export class Client {
 
   /** Opens the transport, sends CONNECT, and resolves once CONNACK accepted the session. */
   async #open(server: ServerOptions): Promise<Connection> {
+    // Evaluated at each attempt: a token provider gives a fresh token every time.
+    const credential =
+      server.password === undefined
+        ? undefined
+        : await resolvePassword(server.password, 'password', Date.now());
     const link = await Connection.open(server, this.#options, {
       packet: (packet) => this.#receive(packet),
       drain: () => this.#writer.drained(),
@@ -547,11 +604,13 @@ export class Client {
       now(),
       {
         ...(server.username === undefined ? {} : { username: server.username }),
-        ...(server.password === undefined ? {} : { password: toBytes(server.password) }),
+        ...(credential === undefined ? {} : { password: toBytes(credential.password) }),
       },
       link.display,
     );
     await link.handshake;
+    this.#credentials = credential?.times;
+    if (credential?.times !== undefined) this.#scheduleRenewal(link, credential.times);
     return link;
   }
 
@@ -575,7 +634,39 @@ export class Client {
     this.#subscriptions.applyBackpressure();
   }
 
+  /**
+   * Reconnects with fresh credentials at `renewAtMs`: a DISCONNECT (the broker discards the
+   * Will), then at once a CONNECT with the provider's new password. The session goes on:
+   * what is in flight is resent [MQTT-4.4.0-1] (with `clean: false` the broker keeps its
+   * side too), what is queued waits in the offline queue for the new connection.
+   */
+  #scheduleRenewal(link: Connection, times: CredentialTimes): void {
+    this.#stopRenewal();
+    const delayMs = Math.max(0, times.renewAtMs - Date.now());
+    this.#renewTimer = setTimeout(() => {
+      this.#renewTimer = undefined;
+      if (this.#ended || this.#link !== link || this.#state.current.status !== 'connected') {
+        return;
+      }
+      this.#renewing = true;
+      this.#renewedCount++;
+      this.#session.disconnect(now());
+      this.#writer.uncork();
+      link.stream.end();
+      link.close(
+        ConnectionLostError.failed(link.display, false, new Error('renewing credentials')),
+      );
+    }, delayMs);
+    this.#renewTimer.unref();
+  }
+
+  #stopRenewal(): void {
+    if (this.#renewTimer !== undefined) clearTimeout(this.#renewTimer);
+    this.#renewTimer = undefined;
+  }
+
   #finish(error: MqttError | undefined): void {
+    this.#stopRenewal();
     this.#ended = true;
     if (this.#ticker !== undefined) clearInterval(this.#ticker);
     const closed = closedError();
@@ -607,6 +698,12 @@ export class Client {
 
   #send(packet: Packet): void {
     if (this.#link === undefined) return;
+    const forbidden = forbiddenPacket(this.#options.profile, packet);
+    if (forbidden !== undefined) {
+      // The platform disconnects on this packet: end the connection ourselves, with why.
+      this.#link.close(forbidden);
+      return;
+    }
     if (this.#events.listenerCount('packetsend') > 0) {
       if (packet.type === 'connect' && packet.password !== undefined) {
         const { password: _secret, ...redacted } = packet;

@@ -5,6 +5,13 @@
  */
 
 export {
+  type AzureIotHubConnection,
+  type AzureIotHubOptions,
+  type AzureSasOptions,
+  azureIotHub,
+  azureIotHubSas,
+} from './azure-iot-hub.js';
+export {
   Client,
   type ClientState,
   type ConnectionStatus,
@@ -16,6 +23,11 @@ export {
   type PublishOptions,
   type SubscribeOptions,
 } from './client.js';
+export type {
+  CredentialTimes,
+  ExpiringPassword,
+  PasswordProvider,
+} from './credentials.js';
 export {
   MAX_MQTT_STRING_BYTES,
   validateClientId,
@@ -34,4 +46,11 @@ export {
   type ServerOptions,
   type WillOptions,
 } from './options.js';
+export {
+  AZURE_API_VERSION,
+  type PlatformProfile,
+  PROFILE_NAMES,
+  PROFILES,
+  type ProfileName,
+} from './profiles.js';
 export type { AckableMessage, Granted, Message, Subscription } from './subscription.js';

@@ -42,6 +42,7 @@ export const CLIENT_KEYS = {
   offlineQueue: true,
   maxPacketSize: true,
   subscriptionBufferSize: true,
+  profile: true,
 } as const satisfies KnownKeys<ClientOptions>;
 
 /** Keys of {@link ServerOptions}. */

@@ -11,6 +11,7 @@ import type { FailoverPolicy } from '../session/backoff.js';
 import type { SessionStore } from '../store/types.js';
 import { validateTopicName } from '../topic/index.js';
 import type { PskOptions, TlsOptions } from '../transport/types.js';
+import type { PasswordProvider } from './credentials.js';
 import { validateClientId, validateMqttString, validatePassword } from './mqtt-strings.js';
 import {
   CLIENT_HINTS,
@@ -21,6 +22,13 @@ import {
   WILL_HINTS,
   WILL_KEYS,
 } from './option-keys.js';
+import {
+  checkProfileOptions,
+  type PlatformProfile,
+  PROFILE_NAMES,
+  type ProfileName,
+  profileNamed,
+} from './profiles.js';
 import { MAX_SERVERS, PRIMARY_FIELDS, resolveServer } from './servers.js';
 
 export type { FailoverPolicy } from '../session/backoff.js';
@@ -34,7 +42,11 @@ export interface ServerOptions {
    */
   readonly url: string;
   readonly username?: string;
-  readonly password?: string | Uint8Array;
+  /**
+   * May be binary [MQTT-3.1.3.5], or a provider called before each connection attempt
+   * (a token that expires and is renewed, see {@link PasswordProvider}). Never logged.
+   */
+  readonly password?: string | Uint8Array | PasswordProvider;
   readonly tls?: TlsOptions;
   readonly psk?: PskOptions;
   /** Address family: 4, 6 or 0 for either. @default 0 */
@@ -141,8 +153,13 @@ export interface ClientOptions {
    */
   readonly pingTimeoutMs?: number;
   readonly username?: string;
-  /** May be binary [MQTT-3.1.3.5]. Never logged nor put in an error. */
-  readonly password?: string | Uint8Array;
+  /**
+   * May be binary [MQTT-3.1.3.5]. Never logged nor put in an error. A function is called
+   * before each connection attempt; an answer with `expiresAtMs` is renewed before it
+   * expires (a clean DISCONNECT, then a CONNECT with the fresh one; nothing queued or in
+   * flight is lost). See {@link PasswordProvider}.
+   */
+  readonly password?: string | Uint8Array | PasswordProvider;
   readonly will?: WillOptions;
   /** 5 = MQTT 5.0, 4 = MQTT 3.1.1, 3 = MQTT 3.1. @default 4 */
   readonly protocolVersion?: 3 | 4 | 5;
@@ -198,6 +215,15 @@ export interface ClientOptions {
    * @default 10000
    */
   readonly subscriptionBufferSize?: number;
+  /**
+   * The platform whose documented limits the client applies before the wire: `'exosite'`
+   * (Exosite Murano), `'aws-iot'` (AWS IoT Core), `'azure-iot-hub'` (Azure IoT Hub), or
+   * `'generic'` (no platform rule). Options that break the platform's rules are refused
+   * here, operations that do when called, each with a `ProfileViolationError` naming the
+   * platform and the rule; AWS IoT subscribes of more than 8 filters are split. See
+   * docs/platforms.md. @default 'generic'
+   */
+  readonly profile?: ProfileName;
 }
 
 /** Options with every default filled in. */
@@ -218,6 +244,8 @@ export interface ResolvedOptions {
   readonly offlineQueue: Required<OfflineQueueOptions>;
   readonly maxPacketSize: number;
   readonly subscriptionBufferSize: number;
+  /** The platform profile applied before the wire. */
+  readonly profile: PlatformProfile;
 }
 
 /** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
@@ -520,8 +548,25 @@ export function resolveOptions(
 
   const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
 
-  return {
+  const profile = profileNamed(options.profile ?? 'generic');
+  if (profile === undefined) {
+    throw new InvalidOptionError(
+      'profile',
+      `must be one of ${PROFILE_NAMES.map((n) => `'${n}'`).join(', ')}, got ${JSON.stringify(options.profile)}`,
+    );
+  }
+  const profiled = checkProfileOptions(profile, {
     servers: [primary, ...backups],
+    clientId,
+    keepaliveSec,
+    will,
+    maxInflight,
+    maxInflightGiven: options.maxInflight,
+  });
+
+  return {
+    profile,
+    servers: profiled.servers,
     clientId,
     clean,
     keepaliveSec,
@@ -532,7 +577,7 @@ export function resolveOptions(
     connectTimeoutMs,
     reconnect,
     store: options.store,
-    maxInflight,
+    maxInflight: profiled.maxInflight,
     offlineQueue,
     maxPacketSize,
     subscriptionBufferSize,

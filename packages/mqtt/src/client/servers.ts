@@ -53,7 +53,8 @@ export function resolveServer(entry: unknown, prefix: string): ServerOptions {
     out.username = username;
   }
   if (password !== undefined) {
-    validatePassword(password, `${prefix}password`);
+    // A provider is checked each time it is called (credentials.ts).
+    if (typeof password !== 'function') validatePassword(password, `${prefix}password`);
     if (username === undefined) {
       throw new InvalidOptionError(
         `${prefix}password`,

@@ -134,6 +134,11 @@ export interface SessionOptions {
   readonly offlineQueue?: QueueLimits;
   /** MQTT 5.0: the CONNECT properties. */
   readonly connectProperties?: ConnectProperties;
+  /**
+   * Most filters in one SUBSCRIBE (a platform limit, e.g. AWS IoT's 8): the subscriptions
+   * restored after a lost session are sent in packets of at most this many. @default no limit
+   */
+  readonly maxFiltersPerSubscribe?: number;
 }
 
 /**
@@ -446,7 +451,11 @@ export class Session {
       // The broker holds no subscriptions for us: restore them (ours, and a restored
       // store's), after the SUBSCRIBE/UNSUBSCRIBE made while offline.
       const subscriptions = [...this.#knownFilters].map(([topic, qos]) => ({ topic, qos }));
-      this.#deferredControls.push({ kind: 'subscribe', subscriptions, op: undefined });
+      const size = this.#options.maxFiltersPerSubscribe ?? subscriptions.length;
+      for (let i = 0; i < subscriptions.length; i += size) {
+        const part = subscriptions.slice(i, i + size);
+        this.#deferredControls.push({ kind: 'subscribe', subscriptions: part, op: undefined });
+      }
     }
     if (!connack.sessionPresent) {
       // The broker has no session: it will send no PUBREL for QoS 2 messages it had sent us.

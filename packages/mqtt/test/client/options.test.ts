@@ -177,6 +177,7 @@ test('every documented option is accepted (the key lists match the interfaces)',
     offlineQueue: { maxMessages: 10, maxBytes: 1000, policy: 'drop-oldest-qos0' },
     maxPacketSize: 1000,
     subscriptionBufferSize: 10,
+    profile: 'generic',
   };
   const resolved = resolveOptions('wss://primary:8443/mqtt', all);
   assert.equal(resolved.servers.length, 3);
