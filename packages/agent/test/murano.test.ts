@@ -5,7 +5,7 @@
  * across an agent restart, a taken id, pushes driving outputs, and `$content`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -29,7 +29,7 @@ import {
   type IoDriver,
 } from '../src/sources/channels.js';
 import { ApiClient, startConsoleFixture } from './console-util.js';
-import { deferrer, waitFor } from './util.js';
+import { deferrer, ROOT, runCli, startCli, waitFor } from './util.js';
 
 const CHANNELS = [
   { id: 1, name: 'Temperature', type: 'rtd-input' },
@@ -427,6 +427,61 @@ describe('Murano card in the console', () => {
     // The token file went into the console's data directory, 0600.
     const token = join(fx.dataDir, `murano-${emu.connectorId}-dev-1.token`);
     assert.equal(statSync(token).mode & 0o777, 0o600);
+  });
+});
+
+describe('courier agent -c examples/exosite.json', () => {
+  it('provisions, reports, keeps readings while Murano is away and uploads them; murano-reprovision forgets the token', async (t) => {
+    const emu = await startMuranoEmulator(t);
+    const broker = await startMosquitto(t);
+    const dir = mkdtempSync(join(tmpdir(), 'courier-exosite-'));
+    // The documented override: the socket goes to the emulator, SNI and the certificate
+    // check stay those of <connectorId>.m2.exosite.io; the CA is the emulator's.
+    const example = JSON.parse(readFileSync(join(ROOT, 'examples/exosite.json'), 'utf8'));
+    example.$schema = undefined;
+    example.connection.port = broker.port;
+    example.device.stepMs = 100;
+    example.murano.ca = emu.certs.ca.certFile;
+    example.murano.connectTo = { host: '127.0.0.1', port: emu.port };
+    example.web.dataDir = join(dir, 'data');
+    const file = join(dir, 'exosite.json');
+    writeFileSync(file, JSON.stringify(example));
+    assert.equal(example.murano.connectorId, emu.connectorId);
+
+    const proc = startCli(['agent', '-c', file, '--no-web']);
+    t.after(async () => {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    });
+    await emu.until(() => emu.writes('boiler-12', 'data_in').length > 0, 'live data_in', 30000);
+    assert.deepEqual(emu.provisions, [{ device: 'boiler-12', answer: 'token' }]);
+    await emu.until(() => emu.writes('boiler-12', 'config_io').length === 1, 'config_io');
+
+    await emu.stop();
+    const downAt = Date.now();
+    await waitFor(() => proc.stderr.includes('readings are kept for upload'), 'loss logged', 20000);
+    await emu.start();
+    await emu.until(
+      () => emu.writes('boiler-12', 'data_in').some((w) => w.via === 'batch'),
+      'history uploaded',
+      30000,
+    );
+    const writes = emu.writes('boiler-12', 'data_in');
+    const batch = writes.filter((w) => w.via === 'batch');
+    // Readings taken while Murano was away, with their own timestamps (µs), none twice.
+    assert.ok(batch.every((w) => w.timestampUs >= (downAt - 1000) * 1000));
+    const keys = writes.map((w) => `${w.timestampUs}:${w.value}`);
+    assert.equal(new Set(keys).size, keys.length, 'a reading sent twice');
+    assert.ok(!proc.stderr.includes(emu.devices.get('boiler-12') ?? '-'), 'token logged');
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+
+    const token = join(dir, 'data', `murano-${emu.connectorId}-boiler-12.token`);
+    assert.ok(existsSync(token));
+    const r = await runCli(['murano-reprovision', '-c', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /forgot the token credential of boiler-12/);
+    assert.ok(!existsSync(token));
   });
 });
 

@@ -77,6 +77,35 @@ export class TokenFile {
   }
 }
 
+/** Where a password device notes that its password was provisioned (not a secret). */
+export function markerPath(dataDir: string, connectorId: string, deviceId: string): string {
+  return join(dataDir, `${stem(connectorId, deviceId)}.provisioned`);
+}
+
+/**
+ * Forgets what provisioning left in the data directory (the token, or the password marker),
+ * so the next start provisions again. Returns the files removed.
+ */
+export async function forgetCredentials(
+  dataDir: string,
+  connectorId: string,
+  deviceId: string,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const file of [
+    new TokenFile(dataDir, connectorId, deviceId).path,
+    markerPath(dataDir, connectorId, deviceId),
+  ]) {
+    try {
+      await rm(file);
+      removed.push(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
+}
+
 /** One reading kept while offline: an alias, its value (JSON text) and when, in µs. */
 export interface Reading {
   readonly alias: string;

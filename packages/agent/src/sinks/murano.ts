@@ -41,7 +41,7 @@ import { readTlsFile, type TlsFileKind } from '../config/tls-file.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 import { type ChannelInfo, isDigital } from '../sources/channels.js';
-import { ReadingHistory, TokenFile } from './murano-store.js';
+import { markerPath, ReadingHistory, TokenFile } from './murano-store.js';
 
 /** Why provisioning failed for good. */
 export type MuranoProvisionReason = 'taken' | 'refused' | 'timeout';
@@ -318,9 +318,8 @@ export class MuranoLink {
     this.#history.add(reading).catch(() => undefined);
   }
 
-  /** Where a password device notes that its password was provisioned (not a secret). */
   #markerPath(): string {
-    return this.#history.path.replace(/\.history$/, '.provisioned');
+    return markerPath(this.#r.dataDir, this.#r.config.connectorId, this.#r.deviceId);
   }
 
   /** The URL and TLS options every connection uses: SNI is the connector's name. */
@@ -535,8 +534,14 @@ export class MuranoLink {
       this.#fail(`Murano: ${what} (${error.message})`, error.code);
       return;
     }
-    if (s.status === 'reconnect-wait' && error !== undefined)
+    if (s.status === 'reconnect-wait' && error !== undefined) {
+      if (this.#lastError === undefined)
+        this.#deps.report(
+          'warn',
+          `Murano: connection lost (${error.message}); readings are kept for upload`,
+        );
       this.#lastError = `Murano: ${error.message}`;
+    }
   }
 
   async #onConnected(client: Client): Promise<void> {
