@@ -458,6 +458,8 @@ describe('console API: configuration', () => {
       'security.psk.key': false,
       'backup.login.password': false,
       'backup.security.psk.key': false,
+      'azure.deviceKey': false,
+      'murano.password': false,
       'web.passwordHash': false,
       'redis.url': true,
     });
