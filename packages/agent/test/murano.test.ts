@@ -311,6 +311,21 @@ describe('Murano connector', () => {
     );
   });
 
+  it('a stored token the connector no longer accepts is a clear error, not a retry loop', async (t) => {
+    const emu = await startMuranoEmulator(t);
+    const { agent, online, events } = await start(t, emu);
+    await online();
+    // "Clear credentials" in the connector: the agent's next connection is refused.
+    emu.reset('dev-1');
+    await waitFor(() => agent.muranoStatus()?.provisioning === 'failed', 'failed');
+    const refused = emu.connects.filter((c) => c.returnCode !== 0);
+    assert.equal(refused.length, 1);
+    assert.ok(
+      events.some((e) => e.type === 'error' && /credentials of dev-1 were refused/.test(e.message)),
+    );
+    assert.equal(emu.provisions.length, 1, 'not provisioned again on its own');
+  });
+
   it('an id off the allow-list is refused the same way', async (t) => {
     const emu = await startMuranoEmulator(t, { allowList: ['other'] });
     const { agent } = await start(t, emu);

@@ -160,6 +160,9 @@ export interface MuranoDeps {
 }
 
 const PUSH = /^\$resource\/([^/]+)\/(\d+)$/;
+/** The longest token taken from a provisioning answer. */
+const TOKEN_MAX_CHARS = 1024;
+const TOKEN_SHAPE = new RegExp(`^[\\x21-\\x7e]{1,${TOKEN_MAX_CHARS}}$`);
 /** Waits between provisioning attempts that failed on the network (not on Murano's answer). */
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 60_000;
@@ -483,6 +486,12 @@ export class MuranoLink {
         throw new MuranoProvisionError(
           'taken',
           `Murano gave no token for device ${deviceId}: the id is already provisioned or not on the connector's allow-list (reset it in the connector, then re-provision)`,
+        );
+      // It becomes an MQTT password and a file: printable ASCII, bounded (Murano's are 40).
+      if (!TOKEN_SHAPE.test(token))
+        throw new MuranoProvisionError(
+          'refused',
+          `Murano's answer for device ${deviceId} is not a token (${token.length} characters, expected 1 to ${TOKEN_MAX_CHARS} printable ASCII)`,
         );
       return token;
     } finally {
