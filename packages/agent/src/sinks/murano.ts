@@ -30,7 +30,6 @@ import {
   type ClientOptions,
   type ClientState,
   ConnectionRefusedError,
-  connect,
   createClient,
   type Message,
 } from 'courier-mqtt';
@@ -41,33 +40,9 @@ import { readTlsFile, type TlsFileKind } from '../config/tls-file.js';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 import { type ChannelInfo, isDigital } from '../sources/channels.js';
+import { configIo, type MuranoContent, parseContent, readingValues, toValue } from './exosense.js';
+import { MuranoProvisionError, provisionOnce } from './murano-provision.js';
 import { markerPath, ReadingHistory, TokenFile } from './murano-store.js';
-
-/** Why provisioning failed for good. */
-export type MuranoProvisionReason = 'taken' | 'refused' | 'timeout';
-
-/** Provisioning failed in a way no retry fixes: the message says what to do. */
-export class MuranoProvisionError extends AgentError {
-  override get name(): string {
-    return 'MuranoProvisionError';
-  }
-
-  /** `taken`: id taken or not on the allow-list; `refused`: CONNACK refused; `timeout`. */
-  readonly reason: MuranoProvisionReason;
-
-  constructor(reason: MuranoProvisionReason, message: string, options?: { cause?: unknown }) {
-    super(AgentErrorCode.MURANO_PROVISION, message, options);
-    this.reason = reason;
-  }
-}
-
-/** One entry of Murano's `$content` list. */
-export interface MuranoContent {
-  readonly name: string;
-  readonly length: number;
-  readonly mime: string;
-  readonly url: string;
-}
 
 /** Where provisioning stands. */
 export type MuranoProvisioning = 'unprovisioned' | 'provisioning' | 'provisioned' | 'failed';
@@ -86,12 +61,9 @@ export interface MuranoStatus {
   readonly lastError: string | undefined;
   /** Readings waiting for upload, and those dropped because the history was full. */
   readonly history: { readonly pending: number; readonly dropped: number };
-  /** The last `$content` list (at most {@link CONTENT_MAX} entries). */
+  /** The last `$content` list (at most `CONTENT_MAX` entries, see exosense.ts). */
   readonly content: readonly MuranoContent[] | undefined;
 }
-
-/** Most `$content` entries kept; the rest are counted in the log line. */
-export const CONTENT_MAX = 256;
 
 /** The Murano section with its files read: what {@link MuranoLink} needs. */
 export interface ResolvedMurano {
@@ -160,9 +132,6 @@ export interface MuranoDeps {
 }
 
 const PUSH = /^\$resource\/([^/]+)\/(\d+)$/;
-/** The longest token taken from a provisioning answer. */
-const TOKEN_MAX_CHARS = 1024;
-const TOKEN_SHAPE = new RegExp(`^[\\x21-\\x7e]{1,${TOKEN_MAX_CHARS}}$`);
 /** Waits between provisioning attempts that failed on the network (not on Murano's answer). */
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 60_000;
@@ -270,13 +239,7 @@ export class MuranoLink {
   /** A channel changed: a reading for every `in` resource that maps it. */
   channelChanged(change: { id: number; value: ChannelValue; ts: number }): void {
     if (!this.#running) return;
-    const values: Record<string, string> = {};
-    for (const r of this.#r.config.resources) {
-      if (r.direction !== 'in') continue;
-      const keys = Object.entries(r.channels).filter(([, id]) => id === change.id);
-      if (keys.length === 0) continue;
-      values[r.alias] = JSON.stringify(Object.fromEntries(keys.map(([k]) => [k, change.value])));
-    }
+    const values = readingValues(this.#r.config.resources, change.id, change.value);
     const aliases = Object.keys(values);
     if (aliases.length === 0) return;
     const timestampUs = change.ts * 1000;
@@ -421,85 +384,6 @@ export class MuranoLink {
     return { clientId: deviceId, username: deviceId, password };
   }
 
-  /**
-   * One anonymous provisioning exchange: connect with an empty client id, listen on the
-   * reply topic, publish `payload` to `$provision/<device id>`. A token connector answers
-   * with the token; a password connector answers nothing (the PUBACK tells the request
-   * arrived); an empty answer means the id is taken or not allowed.
-   */
-  async #provision(payload: string): Promise<string> {
-    const c = this.#r.config;
-    const deviceId = this.#r.deviceId;
-    const topic = `$provision/${deviceId}`;
-    this.#provisioning = 'provisioning';
-    const { url, tls } = this.#endpoint();
-    let client: Client;
-    try {
-      client = await connect(url, {
-        // Murano's rules (TLS with SNI, QoS ≤ 1, no retain, ...) checked before the wire.
-        profile: 'exosite',
-        clientId: '',
-        tls,
-        reconnect: false,
-        connectTimeoutMs: c.provisionTimeoutSec * 1000,
-      });
-    } catch (error) {
-      if (error instanceof ConnectionRefusedError)
-        throw new MuranoProvisionError(
-          'refused',
-          `Murano refused the anonymous provisioning connection (${error.message}): is the connector's authentication type "${c.auth}"?`,
-          { cause: error },
-        );
-      throw error;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const answer = new Promise<string>((resolveAnswer, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new MuranoProvisionError(
-                'timeout',
-                `Murano did not answer the provisioning of ${deviceId} within ${c.provisionTimeoutSec} s`,
-              ),
-            ),
-          c.provisionTimeoutSec * 1000,
-        );
-        client.on('message', (m: Message) => {
-          if (m.topic !== topic) return;
-          clearTimeout(timer);
-          resolveAnswer(Buffer.from(m.payload).toString('utf8'));
-        });
-      });
-      // Not awaited when no answer is due (password): its rejection must not go unhandled.
-      answer.catch(() => undefined);
-      // Anonymous clients may subscribe to their own reply topic only.
-      await client.subscribe(topic);
-      await client.publish(topic, payload, { qos: 1 });
-      if (c.auth === 'password') {
-        // No token comes back; an empty answer may still say the id is taken. The connection
-        // with the credentials that follows is the proof.
-        return '';
-      }
-      const token = (await answer).trim();
-      if (token === '')
-        throw new MuranoProvisionError(
-          'taken',
-          `Murano gave no token for device ${deviceId}: the id is already provisioned or not on the connector's allow-list (reset it in the connector, then re-provision)`,
-        );
-      // It becomes an MQTT password and a file: printable ASCII, bounded (Murano's are 40).
-      if (!TOKEN_SHAPE.test(token))
-        throw new MuranoProvisionError(
-          'refused',
-          `Murano's answer for device ${deviceId} is not a token (${token.length} characters, expected 1 to ${TOKEN_MAX_CHARS} printable ASCII)`,
-        );
-      return token;
-    } finally {
-      clearTimeout(timer);
-      await client.end({ timeoutMs: 1000 }).catch(() => undefined);
-    }
-  }
-
   /** The device's own connection, kept up with the library's reconnect. */
   #connect(credentials: { clientId: string; username?: string; password?: string }): void {
     const make = this.#deps.createClient ?? createClient;
@@ -556,15 +440,15 @@ export class MuranoLink {
   async #onConnected(client: Client): Promise<void> {
     try {
       if (!this.#configIoSent && this.#r.config.configIo) {
-        const configIo = this.#configIo();
-        if (configIo !== undefined) {
-          await client.publish('$resource/config_io', configIo, { qos: 1 });
+        const description = configIo(this.#r.config.resources, this.#channels);
+        if (description !== undefined) {
+          await client.publish('$resource/config_io', description, { qos: 1 });
           this.#configIoSent = true;
           this.#deps.emit({
             type: 'published',
             source: 'mqtt',
             topic: '$resource/config_io',
-            payload: configIo,
+            payload: description,
             at: this.#deps.now(),
           });
         }
@@ -666,66 +550,30 @@ export class MuranoLink {
     }
   }
 
-  #onContent(text: string): void {
-    let list: unknown;
-    try {
-      list = JSON.parse(text);
-    } catch {
-      this.#deps.report('warn', 'Murano: $content answer is not JSON');
-      return;
-    }
-    if (!Array.isArray(list)) {
-      this.#deps.report('warn', 'Murano: $content answer is not a list');
-      return;
-    }
-    const str = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
-    this.#content = list.slice(0, CONTENT_MAX).map((e: Record<string, unknown>) => ({
-      name: str(e?.name, 256),
-      length: typeof e?.length === 'number' ? e.length : 0,
-      mime: str(e?.mime, 128),
-      url: str(e?.url, 2048),
-    }));
-    this.#deps.report('info', `Murano: content list has ${list.length} item(s)`, {
-      content: this.#content.map((e) => `${e.name} (${e.mime}, ${e.length} bytes)`),
+  /**
+   * One anonymous provisioning exchange ({@link provisionOnce}) at this connector's endpoint.
+   */
+  async #provision(payload: string): Promise<string> {
+    const c = this.#r.config;
+    this.#provisioning = 'provisioning';
+    return provisionOnce({
+      ...this.#endpoint(),
+      deviceId: this.#r.deviceId,
+      auth: c.auth,
+      payload,
+      timeoutSec: c.provisionTimeoutSec,
     });
   }
 
-  /** ExoSense's `config_io`: one entry per channel key of the `in` resources. */
-  #configIo(): string | undefined {
-    const channels: Record<string, unknown> = {};
-    for (const r of this.#r.config.resources) {
-      if (r.direction !== 'in') continue;
-      for (const [key, id] of Object.entries(r.channels)) {
-        const ch = this.#channels.get(id);
-        if (ch === undefined) continue;
-        channels[key] = {
-          display_name: ch.name,
-          description: `${ch.name} (channel ${ch.id}, ${ch.type}${ch.unit === '' ? '' : `, ${ch.unit}`})`,
-          properties: isDigital(ch.type)
-            ? { data_type: 'BOOLEAN' }
-            : { data_type: 'NUMBER', precision: 2 },
-          protocol_config: { application: 'Courier', report_on_change: true },
-        };
-      }
+  #onContent(text: string): void {
+    const list = parseContent(text);
+    if (typeof list === 'string') {
+      this.#deps.report('warn', `Murano: $content answer ${list}`);
+      return;
     }
-    if (Object.keys(channels).length === 0) return undefined;
-    return JSON.stringify({ channels });
+    this.#content = list.items;
+    this.#deps.report('info', `Murano: content list has ${list.total} item(s)`, {
+      content: list.items.map((e) => `${e.name} (${e.mime}, ${e.length} bytes)`),
+    });
   }
-}
-
-/** A pushed value as a channel value: booleans for digital channels, numbers otherwise. */
-function toValue(raw: unknown, digital: boolean): ChannelValue | undefined {
-  if (digital) {
-    if (typeof raw === 'boolean') return raw;
-    if (raw === 1 || raw === '1' || raw === 'true') return true;
-    if (raw === 0 || raw === '0' || raw === 'false') return false;
-    return undefined;
-  }
-  const n =
-    typeof raw === 'number'
-      ? raw
-      : typeof raw === 'string' && raw.trim() !== ''
-        ? Number(raw)
-        : NaN;
-  return Number.isFinite(n) ? n : undefined;
 }
