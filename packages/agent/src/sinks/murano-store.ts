@@ -269,10 +269,16 @@ export class ReadingHistory {
   }
 
   #drop(n: number): void {
+    const before = this.#dropped;
     this.#dropped += n;
-    this.#report('warn', `Murano history full (${this.#max} readings): ${n} oldest dropped`, {
-      dropped: this.#dropped,
-    });
+    // Logged at the first drop and then once per 100, not once per reading: the count is
+    // also in the console's card.
+    if (before === 0 || Math.floor(before / 100) !== Math.floor(this.#dropped / 100))
+      this.#report(
+        'warn',
+        `Murano history full (${this.#max} readings): the oldest dropped, ${this.#dropped} so far`,
+        { dropped: this.#dropped },
+      );
   }
 
   async #rewrite(readings: readonly Reading[]): Promise<void> {

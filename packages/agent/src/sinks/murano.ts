@@ -136,6 +136,13 @@ const PUSH = /^\$resource\/([^/]+)\/(\d+)$/;
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 60_000;
 
+/** What the device's own connection authenticates with (Murano's table, per auth type). */
+interface Credentials {
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
 /** The Murano connector of one agent run. */
 export class MuranoLink {
   readonly #r: ResolvedMurano;
@@ -303,11 +310,9 @@ export class MuranoLink {
     let delay = RETRY_MIN_MS;
     for (;;) {
       if (generation !== this.#generation) return;
+      let credentials: Credentials | undefined;
       try {
-        const credentials = await this.#credentials(generation);
-        if (credentials === undefined || generation !== this.#generation) return;
-        this.#connect(credentials);
-        return;
+        credentials = await this.#credentials(generation);
       } catch (error) {
         if (generation !== this.#generation) return;
         if (error instanceof MuranoProvisionError) {
@@ -326,7 +331,20 @@ export class MuranoLink {
           this.#retryTimer.unref();
         });
         delay = Math.min(delay * 2, RETRY_MAX_MS);
+        continue;
       }
+      if (credentials === undefined || generation !== this.#generation) return;
+      try {
+        this.#connect(credentials);
+      } catch (error) {
+        // Options the library refuses: no retry changes them.
+        this.#provisioning = 'failed';
+        this.#fail(
+          `Murano client not started: ${(error as Error).message}`,
+          (error as { code?: string }).code,
+        );
+      }
+      return;
     }
   }
 
@@ -341,9 +359,7 @@ export class MuranoLink {
   }
 
   /** The user name and password of the device, provisioning first when needed. */
-  async #credentials(
-    generation: number,
-  ): Promise<{ clientId: string; username?: string; password?: string } | undefined> {
+  async #credentials(generation: number): Promise<Credentials | undefined> {
     const c = this.#r.config;
     const deviceId = this.#r.deviceId;
     if (c.auth === 'certificate') {
@@ -385,7 +401,7 @@ export class MuranoLink {
   }
 
   /** The device's own connection, kept up with the library's reconnect. */
-  #connect(credentials: { clientId: string; username?: string; password?: string }): void {
+  #connect(credentials: Credentials): void {
     const make = this.#deps.createClient ?? createClient;
     const { url, tls } = this.#endpoint();
     const client = make(url, {
