@@ -258,6 +258,11 @@ export class MuranoLink {
       this.#history.size === 0;
     if (!live) {
       for (const alias of aliases) this.#keep({ alias, value: values[alias] ?? '', timestampUs });
+      // Connected with a history (an upload stopped by an error): send it behind the others.
+      if (client !== undefined && client.state.status === 'connected' && !this.#uploading)
+        this.#upload(client).catch((error: unknown) => {
+          this.#lastError = `Murano: ${(error as Error).message}`;
+        });
       return;
     }
     const [topic, payload] =
