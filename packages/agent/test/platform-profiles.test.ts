@@ -141,7 +141,7 @@ describe('connection.profile: the examples against the emulators', () => {
     await aws?.broker.stop();
   });
 
-  it('examples/aws-iot.json: SNI and ALPN on the 443-like port, publishes at QoS 1', async (t) => {
+  it('examples/aws-iot.json: SNI on the 8883 listener, QoS 1 rows, the certificates on the card', async (t) => {
     const defer = deferrer(t);
     const raw = example('aws-iot.json');
     const config = parseConfig({
@@ -149,7 +149,8 @@ describe('connection.profile: the examples against the emulators', () => {
       connection: {
         ...(raw.connection as object),
         server: '127.0.0.1',
-        port: aws.port443,
+        port: aws.port8883,
+        // The emulator's certificate names localhost: sent as SNI, which AWS requires.
         endpointName: 'localhost',
       },
       security: {
@@ -160,13 +161,8 @@ describe('connection.profile: the examples against the emulators', () => {
       },
       web: { enabled: false },
     });
-    // Port 443 gets ALPN automatically only on 443 itself: the emulator's port is another,
-    // so this run shows the emulator accepting a client that sends it. The library test
-    // covers the automatic setting.
-    const agent = new Agent(config, {
-      createClient: (url, options) =>
-        createClient(url, { ...options, tls: { ...options.tls, alpn: ['x-amzn-mqtt-ca'] } }),
-    });
+    const refusals = aws.refusals.length;
+    const agent = new Agent(config);
     defer(() => agent.close());
     await agent.start();
     await agent.whenConnected(10_000);
@@ -183,9 +179,51 @@ describe('connection.profile: the examples against the emulators', () => {
           p.type === 'subscribe' && p.subscriptions.some((s) => s.topic === 'pumps/pump-7/run/set'),
       ),
     );
+    assert.deepEqual(aws.refusals.slice(refusals), [], 'no AWS rule broken');
     const platform = agent.snapshot().platform;
     assert.equal(platform?.profile, 'aws-iot');
+    assert.equal(platform?.endpointName, 'localhost');
     assert.deepEqual(platform?.certificates, { ca: true, cert: true, key: true });
+  });
+
+  it('the same agent on the 443-like listener: refused without ALPN x-amzn-mqtt-ca, accepted with it', async (t) => {
+    const defer = deferrer(t);
+    const raw = example('aws-iot.json');
+    const config = parseConfig({
+      ...raw,
+      connection: {
+        ...(raw.connection as object),
+        server: '127.0.0.1',
+        port: aws.port443,
+        endpointName: 'localhost',
+      },
+      security: {
+        authMode: 'server+client',
+        ca: certs.ca.certFile,
+        cert: certs.client.certFile,
+        key: certs.client.keyFile,
+      },
+      reconnect: { minDelaySec: 0.05, maxDelaySec: 0.05 },
+      web: { enabled: false },
+    });
+    // The library sets the ALPN name by itself only on port 443 (the emulator's port is
+    // another one): first without it, then with it added as the library would.
+    const refusals = aws.refusals.length;
+    const without = new Agent(config);
+    defer(() => without.close());
+    await without.start();
+    await waitFor(
+      () => aws.refusals.slice(refusals).some((r) => r.rule === 'alpn'),
+      'ALPN refusal',
+    );
+    await without.close();
+    const agent = new Agent(config, {
+      createClient: (url, options) =>
+        createClient(url, { ...options, tls: { ...options.tls, alpn: ['x-amzn-mqtt-ca'] } }),
+    });
+    defer(() => agent.close());
+    await agent.start();
+    await agent.whenConnected(10_000);
   });
 
   it('examples/azure-iot.json: the SAS token verifies, telemetry arrives, the card shows its times', async (t) => {

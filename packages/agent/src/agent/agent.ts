@@ -199,6 +199,8 @@ export class Agent {
   #driver: IoDriver | undefined;
   #ownDriver = false;
   #client: Client | undefined;
+  /** Credential renewals of the client already logged. */
+  #renewalsLogged = 0;
   #table: TopicTable | undefined;
   #bridge: RedisBridge | undefined;
   /** Home Assistant discovery, when `homeassistant.discovery` is on. */
@@ -372,6 +374,7 @@ export class Agent {
       });
     }
     this.#client = client;
+    this.#renewalsLogged = 0;
     this.#server = url;
     this.#clientStatus = undefined;
     const table = this.#newTable(config, driver, client);
@@ -838,10 +841,26 @@ export class Agent {
         this.#attemptServer = s.server;
         this.#log?.debug({ server: s.server }, `MQTT connecting to ${s.server}`);
         break;
-      case 'connected':
+      case 'connected': {
         this.#attemptServer = s.server;
         this.#outage?.connected(s.server);
+        // A renewal (an expiring password replaced before it expired) reconnects on purpose:
+        // say so, with the new expiry, never the token.
+        const renewed = this.#client?.renewedCount ?? 0;
+        const times = this.#client?.credentialTimes;
+        if (renewed > this.#renewalsLogged && times !== undefined) {
+          this.#renewalsLogged = renewed;
+          this.#log?.info(
+            {
+              server: s.server,
+              expiresAt: new Date(times.expiresAtMs).toISOString(),
+              renewAt: new Date(times.renewAtMs).toISOString(),
+            },
+            `MQTT credentials renewed: the new token expires at ${new Date(times.expiresAtMs).toISOString()}`,
+          );
+        }
         break;
+      }
       case 'reconnect-wait': {
         const error = s.lastError;
         this.#outage?.failed({

@@ -148,8 +148,7 @@ export const AzureSection = z
     hub: nonEmpty(TEXT_LIMITS.host).describe(
       'The IoT hub host name, e.g. myhub.azure-devices.net (the user name and the token name it).',
     ),
-    deviceId: z
-      .string()
+    deviceId: text(128)
       .regex(/^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/, {
         error: "must be 1 to 128 characters of A-Z a-z 0-9 - . % _ * ? ! ( ) , : = @ $ '",
       })

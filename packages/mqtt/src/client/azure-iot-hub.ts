@@ -16,8 +16,10 @@
 
 import { createHmac } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
+import { checkKnownKeys, checkObject } from '../option-checks.js';
 import type { TlsOptions } from '../transport/types.js';
 import type { ExpiringPassword } from './credentials.js';
+import { AZURE_IOT_HUB_KEYS } from './option-keys.js';
 import type { ClientOptions } from './options.js';
 import { AZURE_API_VERSION } from './profiles.js';
 
@@ -128,9 +130,12 @@ export interface AzureIotHubConnection {
  * @throws {@link InvalidOptionError} naming the field (`azureIotHub.key`, ...)
  */
 export function azureIotHub(options: AzureIotHubOptions): AzureIotHubConnection {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('azureIotHub', 'must be { hub, deviceId, key, ... }');
-  }
+  checkObject(options, 'azureIotHub');
+  checkKnownKeys(options, AZURE_IOT_HUB_KEYS, 'azureIotHub.', {
+    hostName: 'did you mean hub?',
+    deviceKey: 'did you mean key?',
+    sharedAccessKey: 'did you mean key?',
+  });
   const { deviceId, key } = options;
   const hub = options.hub;
   if (typeof hub !== 'string' || !HOST.test(hub)) {

@@ -8,6 +8,7 @@
  */
 
 import type { KnownKeys } from '../option-checks.js';
+import type { AzureIotHubOptions } from './azure-iot-hub.js';
 import type {
   ClientOptions,
   OfflineQueueOptions,
@@ -81,6 +82,19 @@ export const OFFLINE_QUEUE_KEYS = {
   maxBytes: true,
   policy: true,
 } as const satisfies KnownKeys<OfflineQueueOptions>;
+
+/** Keys of {@link AzureIotHubOptions}. */
+export const AZURE_IOT_HUB_KEYS = {
+  hub: true,
+  deviceId: true,
+  key: true,
+  ttlSec: true,
+  renewBeforeSec: true,
+  url: true,
+  tls: true,
+  now: true,
+  minTtlSec: true,
+} as const satisfies KnownKeys<AzureIotHubOptions>;
 
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =

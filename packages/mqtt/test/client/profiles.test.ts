@@ -5,17 +5,20 @@
 // renewed before it expires without a lost message.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
 import {
   azureIotHub,
   azureIotHubSas,
   type Client,
   type ClientOptions,
+  type ClientState,
   ConnectionRefusedError,
   connect,
   InvalidOptionError,
   ProfileViolationError,
   resolveOptions,
 } from 'courier-mqtt';
+import { encode, type Packet, Parser } from 'courier-mqtt/packet';
 import { type AwsIotEmulator, startAwsIotEmulator } from '../../../../test/helpers/aws-iot.js';
 import {
   type AzureIotHubEmulator,
@@ -305,6 +308,62 @@ test('AWS and Exosite: QoS 2, retain and sizes refused before the wire, the conn
   assert.equal(murano.state.status, 'connected');
 });
 
+test('Exosite: a QoS 2 message from the server is not answered with PUBREC; the client closes with why', async (t) => {
+  // A scripted TLS peer that misbehaves as Murano never does: it sends a QoS 2 PUBLISH. Murano
+  // disconnects a device that sends PUBREC, so the client must close instead of answering.
+  const received: Packet[] = [];
+  const server = createTlsServer({ key: certs.server.key, cert: certs.server.cert }, (socket) => {
+    socket.on('error', () => undefined);
+    const parser = new Parser({ protocolVersion: 4 });
+    socket.on('data', (chunk: Uint8Array) =>
+      parser.push(chunk, (packet) => {
+        received.push(packet);
+        if (packet.type === 'connect') {
+          socket.write(encode({ type: 'connack', sessionPresent: false, returnCode: 0 }, 4));
+          socket.write(
+            encode(
+              {
+                type: 'publish',
+                topic: '$resource/data_out',
+                payload: new TextEncoder().encode('1'),
+                qos: 2,
+                retain: false,
+                dup: false,
+                packetId: 7,
+              },
+              4,
+            ),
+          );
+        }
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as { port: number }).port;
+  const client = await connect(`mqtts://127.0.0.1:${port}`, {
+    profile: 'exosite',
+    tls: { ca: certs.ca.cert, servername: 'localhost' },
+    reconnect: false,
+  });
+  t.after(() => client.end({ force: true }));
+  let closed: ClientState | undefined;
+  for await (const state of client.states()) {
+    if (state.status === 'closed') {
+      closed = state;
+      break;
+    }
+  }
+  const error = closed?.lastError;
+  assert.ok(error instanceof ProfileViolationError, String(error));
+  assert.equal(error.rule, 'qos2-flow');
+  assert.deepEqual(
+    received.map((p) => p.type),
+    ['connect'],
+    'no PUBREC was written',
+  );
+});
+
 // ─── Azure-like endpoint ─────────────────────────────────────────────────────────────
 
 test('the SAS token is Microsoft’s: the emulator verifies it, and refuses a wrong key', async (t) => {
@@ -385,8 +444,9 @@ test('Azure: a short-lived token is renewed before it expires, a QoS 1 stream lo
     hub: 'localhost',
     deviceId: DEVICE,
     key: KEY,
-    ttlSec: 3,
-    renewBeforeSec: 1,
+    // Tokens live 3 to 4 s (the expiry is in whole seconds) and are renewed 2 s before.
+    ttlSec: 4,
+    renewBeforeSec: 2,
     minTtlSec: 1,
     tls: { ca: certs.ca.cert },
   });
@@ -423,4 +483,77 @@ test('Azure: a short-lived token is renewed before it expires, a QoS 1 stream lo
   for (let n = 0; n < sent; n++) assert.ok(got.has(`m${n}`), `m${n} arrived`);
   assert.equal(got.size, sent);
   assert.equal(client.droppedCount, 0);
+});
+
+test('azureIotHub: each setting checked with its field named; the builder’s options resolve', () => {
+  const base = { hub: 'myhub.azure-devices.net', deviceId: DEVICE, key: KEY };
+  const field = (o: object, name: string): void => {
+    assert.throws(
+      () => azureIotHub({ ...base, ...o }),
+      (e: unknown) => e instanceof InvalidOptionError && e.field === name,
+      name,
+    );
+  };
+  field({ hub: 'not a host' }, 'azureIotHub.hub');
+  field({ deviceId: 'a/b' }, 'azureIotHub.deviceId');
+  field({ deviceId: 'd'.repeat(129) }, 'azureIotHub.deviceId');
+  field({ key: '' }, 'azureIotHub.key');
+  field({ ttlSec: 59 }, 'azureIotHub.ttlSec');
+  field({ ttlSec: 1.5 }, 'azureIotHub.ttlSec');
+  field({ ttlSec: 600, renewBeforeSec: 600 }, 'azureIotHub.renewBeforeSec');
+  field({ deviceKey: KEY }, 'azureIotHub.deviceKey');
+  const { url, options } = azureIotHub(base);
+  assert.equal(url, 'mqtts://myhub.azure-devices.net:8883');
+  const resolved = resolveOptions(url, options);
+  assert.equal(resolved.profile.name, 'azure-iot-hub');
+  assert.equal(resolved.clientId, DEVICE);
+  assert.equal(resolved.servers[0]!.username, AZURE_USER);
+  assert.equal(resolved.clean, false);
+});
+
+test('a password provider is called at each attempt; one that fails or answers no password is a typed error', async () => {
+  const { options } = azureIotHub({
+    hub: 'localhost',
+    deviceId: DEVICE,
+    key: KEY,
+    tls: { ca: certs.ca.cert },
+  });
+  const url = `mqtts://127.0.0.1:${azure.port}`;
+  let calls = 0;
+  const provider = options.password as () => unknown;
+  const client = await connect(url, {
+    ...options,
+    password: () => {
+      calls++;
+      return provider() as string;
+    },
+    reconnect: { minDelayMs: 10, maxDelayMs: 10 },
+  });
+  const before = azure.connections.length;
+  client.reconnect();
+  await azure.until(() => azure.connections.length > before);
+  assert.equal(calls, 2, 'one call per connection attempt');
+  await client.end();
+
+  const failing = await connect(url, {
+    ...options,
+    password: () => {
+      throw new Error('key vault unreachable');
+    },
+    reconnect: false,
+  }).then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
+  assert.ok(failing instanceof InvalidOptionError && failing.field === 'password');
+  assert.match(failing.message, /the password provider failed: key vault unreachable/);
+  const garbage = await connect(url, {
+    ...options,
+    password: () => ({ password: 'x', expiresAtMs: Number.NaN }),
+    reconnect: false,
+  }).then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
+  assert.ok(garbage instanceof InvalidOptionError && garbage.field === 'password().expiresAtMs');
 });
