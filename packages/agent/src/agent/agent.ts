@@ -565,7 +565,6 @@ export class Agent {
   /** The Murano connector of `resolved`, reading channels and driving outputs of this agent. */
   #newMurano(resolved: NonNullable<Awaited<ReturnType<typeof resolveMurano>>>): MuranoLink {
     return new MuranoLink(resolved, [...this.#channels.values()], {
-      value: (id) => this.#values.get(id),
       write: (id, value) => this.setOutput(id, value),
       emit: (e) => this.#emit(e),
       report: (level, message, details) => this.#log?.[level](details ?? {}, message),

@@ -115,8 +115,6 @@ export async function resolveMurano(
 
 /** What the link needs from the agent. */
 export interface MuranoDeps {
-  /** The current value of a channel. */
-  value(id: number): ChannelValue | undefined;
   /** Drives an output channel, as a subscribe row does. */
   write(id: number, value: ChannelValue): Promise<void>;
   emit(event: AgentEvent): void;
