@@ -24,6 +24,8 @@ export const AgentErrorCode = {
   START: 'AGENT_START',
   /** A Modbus request failed: exception, no answer, link down (`ModbusError`). */
   MODBUS: 'AGENT_MODBUS',
+  /** Exosite Murano refused to provision the device (id taken, not allowed, no answer). */
+  MURANO_PROVISION: 'AGENT_MURANO_PROVISION',
 } as const;
 
 /** The union of all {@link AgentErrorCode} values. */

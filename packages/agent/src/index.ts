@@ -58,6 +58,15 @@ export {
   StartError,
 } from './errors.js';
 export * from './formats/index.js';
+export type { MuranoContent } from './sinks/exosense.js';
+export type {
+  MuranoProvisioning,
+  MuranoStatus,
+} from './sinks/murano.js';
+export {
+  MuranoProvisionError,
+  type MuranoProvisionReason,
+} from './sinks/murano-provision.js';
 export {
   CHANNEL_TYPES,
   type ChannelChange,

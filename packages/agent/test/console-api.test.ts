@@ -460,6 +460,7 @@ describe('console API: configuration', () => {
       'backup.login.password': false,
       'backup.security.psk.key': false,
       'azure.deviceKey': false,
+      'murano.password': false,
       'web.passwordHash': false,
       'redis.url': true,
     });

@@ -12,6 +12,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { createClient as createRedisClient } from 'redis';
 import { startAzureIotHubEmulator } from '../../../test/helpers/azure-iot-hub.js';
 import { testCerts, tlsListenerLines } from '../../../test/helpers/certs.js';
+import { startMuranoEmulator } from '../../../test/helpers/murano-emulator.js';
 import { startRedis } from '../../../test/helpers/redis.js';
 import {
   ADMIN_PASSWORD,
@@ -627,5 +628,50 @@ describe('web console in Chromium', () => {
         assert.ok(overflow <= 1, `${section} at ${name} width scrolls sideways by ${overflow} px`);
       }
     }
+  });
+
+  it('shows the Murano card: a taken id, then Re-provision after the reset', async (t) => {
+    const emu = await startMuranoEmulator(t, {
+      content: [
+        {
+          name: 'firmware.bin',
+          length: 1024,
+          mime: 'application/octet-stream',
+          url: 'javascript:alert(1)',
+        },
+      ],
+    });
+    emu.devices.set('dev-1', 'z'.repeat(40));
+    const fx = await startConsoleFixture(t, {
+      config: {
+        murano: {
+          enabled: true,
+          connectorId: emu.connectorId,
+          deviceId: 'dev-1',
+          ca: emu.certs.ca.certFile,
+          connectTo: { host: '127.0.0.1', port: emu.port },
+          resources: [{ alias: 'data_in', channels: { '008': 8 } }],
+        },
+      },
+    });
+    const page = await loggedInPage(t, fx.web.url);
+    const card = page.locator('[data-testid=murano-card]');
+    await card
+      .locator('[data-testid=murano-provisioning]')
+      .filter({ hasText: /^failed$/ })
+      .waitFor();
+    assert.equal(await card.locator('[data-testid=murano-token]').textContent(), 'no');
+    emu.reset('dev-1');
+    page.once('dialog', (d) => void d.accept());
+    await card.locator('button[data-testid=murano-reprovision]').click();
+    await card.locator('[data-testid=murano-token]').filter({ hasText: /^yes$/ }).waitFor();
+    await card
+      .locator('[data-testid=murano-content]')
+      .filter({ hasText: 'firmware.bin' })
+      .waitFor();
+    // A content URL that is not http(s) is shown as text, never as a link.
+    assert.equal(await card.locator('[data-testid=murano-content] a').count(), 0);
+    await mkdir(SHOTS, { recursive: true });
+    await card.screenshot({ path: join(SHOTS, 'murano-card-desktop.png') });
   });
 });

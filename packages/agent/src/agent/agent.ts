@@ -26,6 +26,7 @@ import { parseConfig, resolveChannel } from '../config/validate.js';
 import { AgentError, AgentErrorCode, StartError } from '../errors.js';
 import type { ChannelValue } from '../formats/types.js';
 import { HomeAssistantLink } from '../sinks/home-assistant.js';
+import { MuranoLink, type MuranoStatus, resolveMurano } from '../sinks/murano.js';
 import { BdSeqCounter, SparkplugNode } from '../sinks/sparkplug.js';
 import {
   type ChannelInfo,
@@ -82,6 +83,8 @@ export interface AgentSnapshot {
         readonly signals: readonly SignalState[];
       }
     | undefined;
+  /** The Exosite Murano connector, when `murano.enabled` is on. */
+  readonly murano: MuranoStatus | undefined;
   /** The cloud platform card of the console; undefined with `connection.profile: generic`. */
   readonly platform: PlatformState | undefined;
 }
@@ -127,6 +130,8 @@ const RESTART_SECTIONS = [
   'homeassistant',
   // The Will (NDEATH), the subscriptions and the births come from it.
   'sparkplug',
+  // A connection of its own, to the Murano connector.
+  'murano',
 ] as const;
 
 function needsRestart(a: AgentConfig, b: AgentConfig): boolean {
@@ -202,6 +207,8 @@ export class Agent {
   #homeAssistant: HomeAssistantLink | undefined;
   /** The Sparkplug B edge node, when `sparkplug.enabled` is on. */
   #sparkplug: SparkplugNode | undefined;
+  /** The Exosite Murano connector, when `murano.enabled` is on. */
+  #murano: MuranoLink | undefined;
   /** Sparkplug's bdSeq goes on counting when a new configuration restarts the agent. */
   readonly #bdSeq = new BdSeqCounter();
   #channels = new Map<number, ChannelInfo>();
@@ -291,10 +298,15 @@ export class Agent {
     if (this.#running) throw new AgentError(AgentErrorCode.STATE, 'the agent is already running');
     const config = this.#config;
     const { url, options } = await resolveClientOptions(config, this.#options.baseDir);
+    const murano = await resolveMurano(config, this.#options.baseDir);
     this.#running = true;
     this.#subscribed = false;
     try {
       await this.#startParts(config, url, options);
+      if (murano !== undefined) {
+        this.#murano = this.#newMurano(murano);
+        await this.#murano.start();
+      }
     } catch (error) {
       // Nothing half-starts: undo whatever did start, then report.
       await this.stop();
@@ -340,6 +352,7 @@ export class Agent {
           : { quality: change.quality, reason: change.reason ?? '' }),
       });
       this.#sparkplug?.channelChanged(change);
+      this.#murano?.channelChanged(change);
     });
     for (const id of this.#channels.keys()) {
       try {
@@ -403,6 +416,9 @@ export class Agent {
     this.#subscription = undefined;
     await this.#bridge?.stop();
     this.#bridge = undefined;
+    const murano = this.#murano;
+    this.#murano = undefined;
+    await murano?.stop(timeoutMs);
     const client = this.#client;
     const homeAssistant = this.#homeAssistant;
     this.#homeAssistant = undefined;
@@ -490,6 +506,7 @@ export class Agent {
     try {
       const config = parseConfig(raw);
       await resolveClientOptions(config, this.#options.baseDir);
+      await resolveMurano(config, this.#options.baseDir);
       return { ok: true, config };
     } catch (error) {
       if (error instanceof ConfigError) return { ok: false, issues: error.issues };
@@ -543,6 +560,36 @@ export class Agent {
       },
       now: Date.now,
     });
+  }
+
+  /** The Murano connector of `resolved`, reading channels and driving outputs of this agent. */
+  #newMurano(resolved: NonNullable<Awaited<ReturnType<typeof resolveMurano>>>): MuranoLink {
+    return new MuranoLink(resolved, [...this.#channels.values()], {
+      write: (id, value) => this.setOutput(id, value),
+      emit: (e) => this.#emit(e),
+      report: (level, message, details) => this.#log?.[level](details ?? {}, message),
+      now: Date.now,
+    });
+  }
+
+  /** The Murano connector's state (for the console), when it runs. */
+  muranoStatus(): MuranoStatus | undefined {
+    return this.#murano?.status();
+  }
+
+  /**
+   * Forgets the Murano credential and provisions again (an explicit action: an empty answer
+   * or a refused connection is never retried on its own).
+   * @throws {AgentError} when Murano is not enabled or the agent is not running
+   */
+  async reprovisionMurano(): Promise<void> {
+    const murano = this.#murano;
+    if (murano === undefined)
+      throw new AgentError(
+        AgentErrorCode.STATE,
+        'Murano is not enabled or the agent is not running',
+      );
+    await murano.reprovision();
   }
 
   /** A new topic table changes the entities: announce them again (removed ones removed). */
@@ -738,6 +785,7 @@ export class Agent {
               lastError: bridge.lastError,
               signals: bridge.signals(),
             },
+      murano: this.#murano?.status(),
       platform: this.#platformState(),
     };
   }

@@ -17,6 +17,7 @@ import { type AgentEvent, clipText } from '../agent/events.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/validate.js';
 import { StartError } from '../errors.js';
+import { forgetCredentials } from '../sinks/murano-store.js';
 import { type BenchProgress, runBench } from '../tools/bench.js';
 import { UsageError } from '../tools/connect-options.js';
 import {
@@ -459,6 +460,34 @@ async function runHashPassword(io: ToolIo): Promise<number> {
   return 0;
 }
 
+/**
+ * `courier murano-reprovision -c <file>`: forgets the Murano credential the agent stored (the
+ * token, or the note that the password was provisioned), so that its next start provisions
+ * again. The running agent's console does the same live (Re-provision).
+ */
+async function runMuranoReprovision(file: string, io: ToolIo): Promise<number> {
+  const config = await loadConfig(file);
+  const m = config.murano;
+  if (!m.enabled || m.connectorId === undefined) {
+    io.stderr.write(`Error: ${file} has no enabled murano section.\n`);
+    return 1;
+  }
+  if (m.auth === 'certificate' || m.deviceId === undefined) {
+    io.stderr.write(
+      'Error: a certificate device has nothing to re-provision: its certificate is its identity.\n',
+    );
+    return 1;
+  }
+  const dataDir = resolveDataDir(config, dirname(file));
+  const removed = await forgetCredentials(dataDir, m.connectorId, m.deviceId);
+  io.stdout.write(
+    removed.length === 0
+      ? `nothing stored for ${m.deviceId}: the next start provisions it\n`
+      : `forgot the ${m.auth} credential of ${m.deviceId} (${removed.join(', ')}): the next start provisions it again\n`,
+  );
+  return 0;
+}
+
 /** Builds the command tree. `exit` receives the status of the command that ran. */
 export function buildProgram(io: ToolIo, exit: (status: number) => void): Command {
   const program = new Command('courier')
@@ -661,6 +690,12 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .command('hash-password')
     .description('read a password on stdin, print its hash for web.passwordHash')
     .action(async () => exit(await runHashPassword(io)));
+
+  program
+    .command('murano-reprovision')
+    .description('forget the stored Exosite Murano credential; the next start provisions again')
+    .requiredOption('-c, --config <file>', 'configuration file (JSON or YAML)')
+    .action(async (o: { config: string }) => exit(await runMuranoReprovision(o.config, io)));
 
   connectionFlags(
     program

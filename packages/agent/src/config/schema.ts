@@ -739,6 +739,117 @@ export const MetricsSection = z
   })
   .strict();
 
+/** The ExoSense channel key of a `data_in` / `data_out` object, e.g. `"001"`. */
+const exoKey = () =>
+  nonEmpty(64).regex(/^[A-Za-z0-9_.-]+$/, {
+    error: 'must be 1 to 64 letters, digits, "_", "-" or "."',
+  });
+
+/** A Murano resource alias: one topic token after `$resource/`. */
+const resourceAlias = () =>
+  nonEmpty(128).regex(/^[A-Za-z0-9_.-]+$/, {
+    error: 'must be 1 to 128 letters, digits, "_", "-" or "." (one topic level)',
+  });
+
+/** The largest resource value Murano accepts, in bytes (its Device MQTT API). */
+export const MURANO_RESOURCE_LIMIT = 1_048_576;
+
+/** One Murano resource fed from, or feeding, channels. */
+export const MuranoResource = z
+  .object({
+    alias: resourceAlias().describe('Resource alias, e.g. "data_in" or "data_out".'),
+    direction: z
+      .enum(['in', 'out'], { error: 'must be "in" or "out"' })
+      .default('in')
+      .describe(
+        '"in": channel values are reported to it; "out": its cloud changes drive output channels.',
+      ),
+    channels: z
+      .record(exoKey(), z.int({ error: 'must be a channel id' }).min(0).max(65535))
+      .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 256, {
+        error: 'must map 1 to 256 keys',
+      })
+      .describe('ExoSense channel key → channel id, e.g. {"001": 1}.'),
+  })
+  .strict();
+
+/** Exosite Murano's device MQTT API (see docs/platforms.md). */
+export const MuranoSection = z
+  .object({
+    enabled: z.boolean().default(false).describe('Connect to an Exosite Murano IoT Connector.'),
+    connectorId: nonEmpty(64)
+      .regex(/^[a-z0-9]+$/, { error: 'must be lower-case letters and digits' })
+      .optional()
+      .describe(
+        'IoT Connector id; the host is <connectorId>.m2.exosite.io (required when enabled).',
+      ),
+    deviceId: nonEmpty(128)
+      .regex(/^[A-Za-z0-9._:-]+$/, { error: 'must be letters, digits, ".", "_", ":" or "-"' })
+      .optional()
+      .describe('Device identity (token and password auth; certificate auth uses its CN).'),
+    auth: z
+      .enum(['token', 'password', 'certificate'], {
+        error: 'must be "token", "password" or "certificate"',
+      })
+      .default('token')
+      .describe("The connector's provisioning / authentication type."),
+    password: text(TEXT_LIMITS.mqtt)
+      .min(20, { error: "must be at least 20 characters (Murano's rule)" })
+      .optional()
+      .describe('Password credential for auth "password" (at least 20 characters).'),
+    port: z
+      .union([z.literal(8883), z.literal(443)], { error: 'must be 8883 or 443' })
+      .default(8883)
+      .describe('Murano MQTT port: 8883, or 443.'),
+    ca: text(TEXT_LIMITS.path)
+      .optional()
+      .describe("CA file of Murano's server certificate; default Node's roots."),
+    cert: text(TEXT_LIMITS.path)
+      .optional()
+      .describe('Client certificate file (auth "certificate"; its CN is the identity).'),
+    key: text(TEXT_LIMITS.path).optional().describe('Client key file (auth "certificate").'),
+    connectTo: z
+      .object({
+        host: nonEmpty(TEXT_LIMITS.host).describe('Host or IP address the socket connects to.'),
+        port: port().describe('TCP port the socket connects to.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Open the socket here instead of <connectorId>.m2.exosite.io:<port>, still sending that name as SNI and checking the certificate for it (an emulator, a proxy).',
+      ),
+    resources: z
+      .array(MuranoResource)
+      .max(16, { error: 'must have at most 16 entries' })
+      .default([])
+      .describe('Resources mapped to channels.'),
+    configIo: z
+      .boolean()
+      .default(true)
+      .describe('Publish config_io (ExoSense channel descriptions) once per start.'),
+    historyMax: z
+      .int({ error: 'must be a whole number from 1 to 1000000' })
+      .min(1, { error: 'must be a whole number from 1 to 1000000' })
+      .max(1_000_000, { error: 'must be a whole number from 1 to 1000000' })
+      .default(10_000)
+      .describe('Most readings kept while offline (the oldest go first, each drop logged).'),
+    batchMaxBytes: z
+      .int({ error: `must be a whole number from 1024 to ${MURANO_RESOURCE_LIMIT}` })
+      .min(1024, { error: `must be a whole number from 1024 to ${MURANO_RESOURCE_LIMIT}` })
+      .max(MURANO_RESOURCE_LIMIT, {
+        error: `must be a whole number from 1024 to ${MURANO_RESOURCE_LIMIT}`,
+      })
+      .default(MURANO_RESOURCE_LIMIT)
+      .describe('Largest $resource.batch payload when history is uploaded, in bytes.'),
+    provisionTimeoutSec: z
+      .int({ error: 'must be a whole number of seconds from 1 to 300' })
+      .min(1, { error: 'must be a whole number of seconds from 1 to 300' })
+      .max(300, { error: 'must be a whole number of seconds from 1 to 300' })
+      .default(30)
+      .describe('How long to wait for the provisioning answer.'),
+  })
+  .strict();
+
 /** Table sizes (LucidIoT: 16 channels and 16 topics). */
 export const LimitsSection = z
   .object({
@@ -780,6 +891,7 @@ export const AgentConfigSchema = z
     redis: RedisSection.prefault({}),
     homeassistant: HomeAssistantSection.prefault({}),
     sparkplug: SparkplugSection.prefault({}),
+    murano: MuranoSection.prefault({}),
     web: WebSection.prefault({}),
     metrics: MetricsSection.prefault({}),
   })
@@ -810,6 +922,10 @@ export type SecurityConfig = z.output<typeof SecuritySection>;
 export type LoginConfig = z.output<typeof LoginSection>;
 /** The Sparkplug section. */
 export type SparkplugConfig = z.output<typeof SparkplugSection>;
+/** The Murano section. */
+export type MuranoConfig = z.output<typeof MuranoSection>;
+/** One Murano resource. */
+export type MuranoResourceConfig = z.output<typeof MuranoResource>;
 /** The Redis section. */
 export type RedisConfig = z.output<typeof RedisSection>;
 /** One Redis device. */

@@ -24,6 +24,7 @@ import {
 } from '../sources/channels.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { modbusIssues } from './modbus-checks.js';
+import { muranoIssues } from './murano.js';
 import { platformIssues } from './platform.js';
 import { readBoundedFile } from './read-file.js';
 import { type AgentConfig, AgentConfigSchema, type ChannelConfig } from './schema.js';
@@ -304,6 +305,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
     });
   }
   sparkplugIssues(raw, issues);
+  muranoIssues(raw, issues);
 
   const reconnect = obj(raw.reconnect);
   const min = typeof reconnect.minDelaySec === 'number' ? reconnect.minDelaySec : 2;

@@ -17,6 +17,7 @@ export const SECRET_PATHS = [
   'backup.login.password',
   'backup.security.psk.key',
   'azure.deviceKey',
+  'murano.password',
   'web.passwordHash',
 ] as const;
 

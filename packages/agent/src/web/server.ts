@@ -593,6 +593,17 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     return reply.code(204).send();
   });
 
+  app.post('/api/murano/reprovision', async (request, reply) => {
+    try {
+      await agent.reprovisionMurano();
+    } catch (error) {
+      if (error instanceof AgentError) throw new HttpError(409, error.code, error.message);
+      throw error;
+    }
+    logger?.info({ ...who(request) }, 'console: Murano re-provisioning requested');
+    return reply.code(204).send();
+  });
+
   const snapshotMs = options.snapshotMs ?? 2000;
   function endStreams(which: (sessionId: string) => boolean): void {
     for (const [res, id] of streams) if (which(id)) res.end();

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
+import { MuranoCard } from './murano';
 import { Trend, useHistory } from './trend';
 import type { ChannelState, ChannelValue, Counts, Message, ModuleState, Snapshot } from './types';
 
@@ -225,6 +226,7 @@ export function StateSection({
         ) : null}
       </div>
 
+      {snapshot.murano ? <MuranoCard murano={snapshot.murano} /> : null}
       {snapshot.platform ? <PlatformCard platform={snapshot.platform} /> : null}
 
       <div class="counters">

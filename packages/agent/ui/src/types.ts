@@ -82,6 +82,21 @@ export interface Snapshot {
       sasRenewAt?: number | null;
     } | null;
   } | null;
+  murano?: MuranoState | null;
+}
+
+/** The Exosite Murano connector's card (the server's `MuranoStatus`). */
+export interface MuranoState {
+  connectorId: string;
+  deviceId: string;
+  auth: 'token' | 'password' | 'certificate';
+  endpoint: string;
+  provisioning: 'unprovisioned' | 'provisioning' | 'provisioned' | 'failed';
+  tokenPresent: boolean;
+  connected: boolean;
+  lastError?: string | null;
+  history: { pending: number; dropped: number };
+  content?: { name: string; length: number; mime: string; url: string }[] | null;
 }
 
 export interface Message {
