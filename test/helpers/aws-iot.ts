@@ -11,8 +11,9 @@
  *   filters, on a payload over 128 KB, on a keep-alive over 1200 s, on a client id over 128
  *   bytes.
  *
- * Every packet the client sends is parsed (with the codec, on the emulator's side) and
- * recorded, so a test sees what reached the wire; then the bytes go on to Mosquitto.
+ * Every packet the client sends is parsed (with the codec, on the emulator's side, at the
+ * CONNECT's MQTT level: 3.1.1 or 5) and recorded, so a test sees what reached the wire;
+ * then the bytes go on to Mosquitto.
  *
  * @module
  */
@@ -91,15 +92,28 @@ export async function startAwsIotEmulator(
     });
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
-    const parser = new Parser({ protocolVersion: 4 });
+    // AWS IoT Core speaks MQTT 3.1.1 and 5 ("MQTT" in the developer guide). A 5.0 parser
+    // reads either CONNECT; the rest of the connection is read at the CONNECT's level.
+    let parser = new Parser({ protocolVersion: 5 });
+    let levelKnown = false;
     client.on('data', (chunk: Uint8Array) => {
       const broken: AwsRefusal[] = [];
       try {
-        parser.push(chunk, (packet) => {
-          packets.push(packet);
-          const rule = ruleBroken(packet);
-          if (rule !== undefined) broken.push(rule);
-        });
+        let rest = chunk;
+        while (rest.length > 0) {
+          const used = parser.push(rest, (packet) => {
+            packets.push(packet);
+            const rule = ruleBroken(packet);
+            if (rule !== undefined) broken.push(rule);
+            if (packet.type === 'connect' && !levelKnown) {
+              levelKnown = true;
+              parser = new Parser({ protocolVersion: packet.protocolVersion });
+              return false;
+            }
+            return true;
+          });
+          rest = rest.subarray(used);
+        }
       } catch (error) {
         broken.push({ rule: 'malformed', detail: String(error) });
       }

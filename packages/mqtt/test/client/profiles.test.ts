@@ -289,6 +289,64 @@ test('AWS-like endpoint: a subscribe of 20 filters goes out as SUBSCRIBEs of 8, 
   assert.equal((await iterator.next()).value?.topic, 'split/0');
 });
 
+test("AWS-like endpoint at MQTT 5.0: every packet of a split subscribe carries the call's Subscription Identifier, restored ones too", async (t) => {
+  const client = await connect(
+    `mqtts://127.0.0.1:${aws.port8883}`,
+    awsOptions({ protocolVersion: 5, reconnect: { minDelayMs: 10, maxDelayMs: 10 } }),
+  );
+  t.after(() => client.end({ force: true }));
+  const subscribes = (from: number): { id: number | undefined; topics: string[] }[] =>
+    aws.packets.slice(from).flatMap((p) =>
+      p.type === 'subscribe'
+        ? [
+            {
+              id: p.properties?.subscriptionIdentifier,
+              topics: p.subscriptions.map((s) => s.topic),
+            },
+          ]
+        : [],
+    );
+  const from = aws.packets.length;
+  const wide = await client.subscribe(
+    Array.from({ length: 10 }, (_, i) => ({ topic: `v5split/${i}`, qos: 1 as const })),
+  );
+  const other = await client.subscribe('v5other/#', { qos: 1 });
+  const sent = subscribes(from);
+  assert.deepEqual(
+    sent.map((s) => s.topics.length),
+    [8, 2, 1],
+  );
+  const wideId = sent[0]?.id;
+  assert.equal(typeof wideId, 'number');
+  assert.equal(sent[1]?.id, wideId, 'both packets of one call: one identifier');
+  assert.notEqual(sent[2]?.id, wideId);
+  assert.deepEqual(wide.granted, Array(10).fill(1));
+
+  // A new connection without a session: restored per identifier, each group in packets of 8.
+  const mark = aws.packets.length;
+  const refusedBefore = aws.refusals.length;
+  client.reconnect();
+  await aws.until(
+    () =>
+      subscribes(mark).reduce((n, s) => n + s.topics.length, 0) >= 11 ||
+      aws.refusals.length > refusedBefore,
+  );
+  assert.deepEqual(aws.refusals.slice(refusedBefore), [], 'no AWS rule broken');
+  assert.deepEqual(
+    subscribes(mark).map((s) => [s.id, s.topics.length]),
+    [
+      [wideId, 8],
+      [wideId, 2],
+      [sent[2]?.id, 1],
+    ],
+  );
+  // Mosquitto tags messages with the restored identifiers: each reaches its subscription.
+  await client.publish('v5split/9', 'last', { qos: 1 });
+  await client.publish('v5other/x', 'other', { qos: 1 });
+  assert.equal((await wide[Symbol.asyncIterator]().next()).value?.topic, 'v5split/9');
+  assert.equal((await other[Symbol.asyncIterator]().next()).value?.topic, 'v5other/x');
+});
+
 test('AWS and Exosite: QoS 2, retain and sizes refused before the wire, the connection kept', async (t) => {
   const client = await connect(`mqtts://127.0.0.1:${aws.port8883}`, awsOptions());
   t.after(() => client.end({ force: true }));
