@@ -32,6 +32,7 @@ export {
   type ResolvedOptions,
   resolveOptions,
   type ServerOptions,
+  type ServerOrder,
   type WillOptions,
 } from './options.js';
 export type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
