@@ -25,6 +25,8 @@ export interface NatsNode {
   log(): string;
   /** SIGKILL, and wait until the process is gone: a crashed node. */
   kill(): Promise<void>;
+  /** Starts a killed node again with its configuration and JetStream store: it rejoins. */
+  restart(): Promise<void>;
   readonly alive: boolean;
 }
 
@@ -100,19 +102,35 @@ export async function startNatsCluster(
     ].join('\n');
     const file = join(dir, `${spec.name}.conf`);
     await writeFile(file, `${config}\n`, { mode: 0o600 });
-    const peer = spawnPeer(binary, ['-c', file], dir);
-    peers.push(peer);
+    const index = peers.length;
+    peers.push(spawnPeer(binary, ['-c', file], dir));
+    let earlier = '';
     nodes.push({
       name: spec.name,
       url: `mqtt://${host}:${spec.mqttPort}`,
       mqttPort: spec.mqttPort,
-      log: () => peer.output(),
+      log: () => earlier + peers[index]!.output(),
       async kill() {
-        peer.child.kill('SIGKILL');
-        await peer.exited;
+        peers[index]!.child.kill('SIGKILL');
+        await peers[index]!.exited;
+      },
+      async restart() {
+        earlier += peers[index]!.output();
+        const peer = spawnPeer(binary, ['-c', file], dir);
+        peers[index] = peer;
+        await waitForListeners(
+          peer,
+          `nats-server ${spec.name}`,
+          [
+            { host, port: spec.port },
+            { host, port: spec.mqttPort },
+          ],
+          30_000,
+        );
       },
       get alive() {
-        return peer.child.exitCode === null && peer.child.signalCode === null;
+        const child = peers[index]!.child;
+        return child.exitCode === null && child.signalCode === null;
       },
     });
   }

@@ -132,7 +132,12 @@ export async function startRabbitCluster(t: TestContext, size = 3): Promise<Rabb
         return peer.child.exitCode === null && peer.child.signalCode === null;
       },
     });
-    await waitForListeners(peer, `rabbitmq-server ${names[i]}`, [{ host, port: mqttPort }], 120_000);
+    await waitForListeners(
+      peer,
+      `rabbitmq-server ${names[i]}`,
+      [{ host, port: mqttPort }],
+      120_000,
+    );
   };
   try {
     for (let i = 0; i < size; i++) await start(i);

@@ -86,6 +86,14 @@ export const DIFFERENCES: Readonly<Record<BrokerName, Partial<Record<Feature, Di
       outcome: 'QosDowngradedError (PUBACK for QoS 2), received at QoS 1',
       why: 'rabbitmq_mqtt 3.10 answers a QoS 2 PUBLISH with PUBACK',
     },
+    'retained to a/+': {
+      outcome: 'not delivered',
+      why: 'rabbitmq_mqtt 3.10 looks a retained message up by the exact filter: a wildcard filter gets none',
+    },
+    'retained to #': {
+      outcome: 'not delivered',
+      why: 'rabbitmq_mqtt 3.10 looks a retained message up by the exact filter: a wildcard filter gets none',
+    },
     '$-topics': {
       outcome: '# matches $courier/x; $courier/# receives it',
       why: 'MQTT topics are AMQP topic-exchange routing keys, where `#` matches any word [MQTT-4.7.2-1]',
