@@ -27,6 +27,8 @@ export interface RabbitNode {
   log(): string;
   /** SIGKILL the node's Erlang VM and wait for it to exit: a crashed node. */
   kill(): Promise<void>;
+  /** Starts a killed node again with its configuration and data: it rejoins the cluster. */
+  restart(): Promise<void>;
   readonly alive: boolean;
 }
 
@@ -117,27 +119,38 @@ export async function startRabbitCluster(t: TestContext, size = 3): Promise<Rabb
       RABBITMQ_PID_FILE: join(nodeDir, 'rabbitmq.pid'),
     };
     const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const peer = spawnPeer('/usr/bin/env', [...assignments, SERVER_SCRIPT], nodeDir);
-    peers.push(peer);
+    const spawnNode = (): PeerProcess =>
+      spawnPeer('/usr/bin/env', [...assignments, SERVER_SCRIPT], nodeDir);
+    const index = peers.length;
+    peers.push(spawnNode());
+    let earlier = '';
+    const ready = (): Promise<void> =>
+      waitForListeners(
+        peers[index]!,
+        `rabbitmq-server ${names[i]}`,
+        [{ host, port: mqttPort }],
+        120_000,
+      );
     nodes.push({
       name: names[i]!,
       url: `mqtt://${host}:${mqttPort}`,
-      log: () => peer.output(),
+      log: () => earlier + peers[index]!.output(),
       async kill() {
         // rabbitmq-server execs the Erlang VM, so the child is the VM itself.
-        peer.child.kill('SIGKILL');
-        await peer.exited;
+        peers[index]!.child.kill('SIGKILL');
+        await peers[index]!.exited;
+      },
+      async restart() {
+        earlier += peers[index]!.output();
+        peers[index] = spawnNode();
+        await ready();
       },
       get alive() {
-        return peer.child.exitCode === null && peer.child.signalCode === null;
+        const child = peers[index]!.child;
+        return child.exitCode === null && child.signalCode === null;
       },
     });
-    await waitForListeners(
-      peer,
-      `rabbitmq-server ${names[i]}`,
-      [{ host, port: mqttPort }],
-      120_000,
-    );
+    await ready();
   };
   try {
     for (let i = 0; i < size; i++) await start(i);
