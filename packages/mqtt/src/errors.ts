@@ -81,6 +81,13 @@ export const MqttErrorCode = {
   PUBLISH_REJECTED: 'MQTT_PUBLISH_REJECTED',
   /** MQTT 5.0: the broker sent DISCONNECT, with a reason code saying why. */
   DISCONNECTED_BY_SERVER: 'MQTT_DISCONNECTED_BY_SERVER',
+  /**
+   * MQTT 5.0: an outgoing message's Message Expiry Interval passed while it waited to be
+   * sent (offline queue, store): it was not sent.
+   */
+  MESSAGE_EXPIRED: 'MQTT_MESSAGE_EXPIRED',
+  /** MQTT 5.0 request/response: no response with the request's Correlation Data in time. */
+  REQUEST_TIMEOUT: 'MQTT_REQUEST_TIMEOUT',
 } as const;
 
 /** The union of all {@link MqttErrorCode} values. */
@@ -306,6 +313,35 @@ export class PoisonMessageError extends MqttError {
 }
 
 /**
+ * MQTT 5.0: an outgoing message expired before it could be sent: its Message Expiry Interval
+ * passed while it waited in the offline queue or the store [MQTT-3.3.2-5]. It was not sent;
+ * its store record is gone. Rejects the publish's promise, or, when nobody awaits it (a
+ * message resumed after a restart, or `resolveOn: 'stored'`), is reported by `dropped`.
+ */
+export class MessageExpiredError extends MqttError {
+  override get name(): string {
+    return 'MessageExpiredError';
+  }
+
+  /** Topic of the message. */
+  readonly topic: string;
+  /** Its Message Expiry Interval, in seconds. */
+  readonly messageExpiryIntervalSec: number;
+  /** How long it had waited, in milliseconds. */
+  readonly waitedMs: number;
+
+  constructor(topic: string, messageExpiryIntervalSec: number, waitedMs: number) {
+    super(
+      MqttErrorCode.MESSAGE_EXPIRED,
+      `message to ${JSON.stringify(topic)} expired unsent: its Message Expiry Interval of ${messageExpiryIntervalSec} s passed after waiting ${Math.round(waitedMs)} ms`,
+    );
+    this.topic = topic;
+    this.messageExpiryIntervalSec = messageExpiryIntervalSec;
+    this.waitedMs = waitedMs;
+  }
+}
+
+/**
  * The broker answered a QoS 2 PUBLISH with PUBACK, i.e. handled it as QoS 1 (RabbitMQ does):
  * the message was delivered at least once, not exactly once. The publish is settled with
  * this error and its in-flight slot and store record are freed.
@@ -509,6 +545,31 @@ export class ServerDisconnectError extends MqttError {
     this.reasonCode = reasonCode;
     this.reasonString = details.reasonString;
     this.serverReference = details.serverReference;
+  }
+}
+
+/**
+ * MQTT 5.0 request/response (`client.request()`): no response carrying the request's
+ * Correlation Data arrived on its Response Topic within `timeoutMs`. A response arriving
+ * later is counted as unmatched (`unmatchedResponseCount`), never taken for an answer.
+ */
+export class RequestTimeoutError extends MqttError {
+  override get name(): string {
+    return 'RequestTimeoutError';
+  }
+
+  /** The topic the request was published to. */
+  readonly topic: string;
+  /** How long the response was waited for, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(topic: string, timeoutMs: number) {
+    super(
+      MqttErrorCode.REQUEST_TIMEOUT,
+      `no response to the request on ${JSON.stringify(topic)} within ${timeoutMs} ms`,
+    );
+    this.topic = topic;
+    this.timeoutMs = timeoutMs;
   }
 }
 

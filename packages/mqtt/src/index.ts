@@ -24,6 +24,7 @@ export {
   KeepaliveTimeoutError,
   MalformedPacketError,
   MessageDroppedError,
+  MessageExpiredError,
   MqttError,
   MqttErrorCode,
   type MqttErrorOptions,
@@ -34,15 +35,25 @@ export {
   QosDowngradedError,
   QueueFullError,
   type RefusalDetails,
+  RequestTimeoutError,
   ServerDisconnectError,
   type ServerFeature,
   UnsupportedByServerError,
 } from './errors.js';
-export type { Packet, ProtocolVersion, QoS } from './packet/types.js';
+export type {
+  Packet,
+  ProtocolVersion,
+  PublishProperties,
+  QoS,
+  UserProperties,
+} from './packet/types.js';
 export * from './store/index.js';
 export {
   isValidTopicFilter,
   isValidTopicName,
+  matchingFilter,
+  parseSharedFilter,
+  type SharedFilter,
   TopicTrie,
   topicMatches,
   validateTopicFilter,

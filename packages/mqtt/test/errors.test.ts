@@ -23,6 +23,7 @@ const {
   KeepaliveTimeoutError,
   MalformedPacketError,
   MessageDroppedError,
+  MessageExpiredError,
   MqttError,
   MqttErrorCode,
   NetworkError,
@@ -32,6 +33,7 @@ const {
   QosDowngradedError,
   PublishRejectedError,
   QueueFullError,
+  RequestTimeoutError,
   ServerDisconnectError,
   StoreCorruptionError,
   StoreError,
@@ -71,6 +73,8 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
   ],
   MQTT_PUBLISH_REJECTED: [PublishRejectedError, () => new PublishRejectedError('t', 0x87)],
   MQTT_DISCONNECTED_BY_SERVER: [ServerDisconnectError, () => new ServerDisconnectError('s', 0x8b)],
+  MQTT_MESSAGE_EXPIRED: [MessageExpiredError, () => new MessageExpiredError('t', 5, 6000)],
+  MQTT_REQUEST_TIMEOUT: [RequestTimeoutError, () => new RequestTimeoutError('t', 1000)],
 };
 
 /** Subclasses that refine a code's class and keep its code. */

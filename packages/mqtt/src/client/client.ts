@@ -42,6 +42,14 @@ import {
   toBytes,
   type WillOptions,
 } from './options.js';
+import {
+  type RequestOptions,
+  Requests,
+  type Responder,
+  type ResponderFailure,
+  type RespondOptions,
+  type ResponseReply,
+} from './request.js';
 import { referencedServer } from './servers.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
@@ -56,11 +64,19 @@ import type {
 } from './types.js';
 import { storeFailure, WriteAhead } from './write-ahead.js';
 
+export type {
+  RequestOptions,
+  Responder,
+  ResponderFailure,
+  RespondOptions,
+  ResponseReply,
+} from './request.js';
 export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   DroppedMessage,
   EndOptions,
   FilterRequest,
+  OutgoingPublishProperties,
   PublishOptions,
   SubscribeOptions,
 } from './types.js';
@@ -71,6 +87,7 @@ interface ClientEvents {
   state: [ClientState];
   packetsend: [Packet];
   packetreceive: [Packet];
+  responderror: [ResponderFailure];
 }
 
 const now = (): number => performance.now();
@@ -91,7 +108,10 @@ export class Client {
   readonly #events = new EventEmitter<ClientEvents>();
   readonly #writer: WriteAhead;
   readonly #subscriptions: Subscriptions;
+  readonly #requests: Requests;
   readonly #state: StateCell;
+  /** MQTT 5.0: the last CONNACK's Response Information, the base of response topics. */
+  #responseInformation: string | undefined;
   #link: Connection | undefined;
   #ended = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
@@ -115,6 +135,7 @@ export class Client {
         pingTimeoutMs: options.pingTimeoutMs,
         maxInflight: options.maxInflight,
         offlineQueue: options.offlineQueue,
+        outgoingTopicAliases: options.outgoingTopicAliases,
         ...(options.will === undefined ? {} : { will: options.will }),
         ...(options.connectProperties === undefined
           ? {}
@@ -141,6 +162,27 @@ export class Client {
       listening: () => this.#events.listenerCount('message') > 0,
       emitMessage: (message) => this.#events.emit('message', message),
       dropped: (topic, qos, error) => this.#reportDropped('in', topic, qos, error),
+    });
+    this.#requests = new Requests({
+      protocolVersion: options.protocolVersion,
+      maxPendingRequests: options.maxPendingRequests,
+      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
+      subscribe: (filter, subscribeOptions) => this.subscribe(filter, subscribeOptions),
+      connected: async () => {
+        if (this.#state.current.status !== 'connected') {
+          await Promise.race([
+            this.#state.waitFor('connected'),
+            this.#state.waitFor('closed').then(() => Promise.reject(closedError())),
+          ]);
+        }
+        return {
+          clientId: this.clientId,
+          ...(this.#responseInformation === undefined
+            ? {}
+            : { responseInformation: this.#responseInformation }),
+        };
+      },
+      responderFailed: (failure) => this.#events.emit('responderror', failure),
     });
     if (options.reconnect !== false) {
       const { minDelayMs, maxDelayMs, jitter, failover, stableAfterMs, refusedDelayMs } =
@@ -198,6 +240,28 @@ export class Client {
     return this.#session.queuedCount + this.#session.inflightCount + this.#beforeOpen.count;
   }
 
+  /** MQTT 5.0: requests (`request()`) waiting for their response. */
+  get pendingRequestCount(): number {
+    return this.#requests.pendingCount;
+  }
+
+  /**
+   * MQTT 5.0: responses that arrived on a response topic with no request waiting for their
+   * Correlation Data (late after a timeout, duplicated, or another client's); never taken for an answer.
+   */
+  get unmatchedResponseCount(): number {
+    return this.#requests.unmatchedCount;
+  }
+
+  /**
+   * MQTT 5.0: outgoing messages whose Message Expiry Interval passed before they could be
+   * sent (each failed with a `MessageExpiredError`: its promise rejected, or `dropped`
+   * reported it).
+   */
+  get expiredCount(): number {
+    return this.#session.expiredCount;
+  }
+
   /** Messages given up so far (each also reported by the `dropped` event). */
   get droppedCount(): number {
     return this.#droppedCount;
@@ -218,6 +282,11 @@ export class Client {
   on(event: 'state', listener: (state: ClientState) => void): this;
   /** Every packet written (CONNECT without its password), for debugging tools. */
   on(event: 'packetsend' | 'packetreceive', listener: (packet: Packet) => void): this;
+  /**
+   * MQTT 5.0: a request a {@link respond} handler did not answer: the handler threw (nothing
+   * was sent) or its response could not be published. The responder goes on with the next.
+   */
+  on(event: 'responderror', listener: (failure: ResponderFailure) => void): this;
   on(event: keyof ClientEvents, listener: (arg: never) => void): this {
     this.#events.on(event, listener as (...args: unknown[]) => void);
     return this;
@@ -250,7 +319,7 @@ export class Client {
     let checked: CheckedPublish;
     try {
       if (this.#ended) throw closedError();
-      checked = checkPublish(topic, payload, options);
+      checked = checkPublish(topic, payload, options, this.#options.protocolVersion);
       // Resolving on "stored" lets a caller run ahead of the broker: bound it like the
       // offline queue, connected or not.
       this.#session.admit(
@@ -261,7 +330,9 @@ export class Client {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { payload: bytes, qos, retain, resolveOn } = checked;
+    const { payload: bytes, qos, retain, resolveOn, properties } = checked;
+    // The wall clock at acceptance carries a Message Expiry across a restart (file store).
+    const extras = properties === undefined ? undefined : { properties, epochMs: Date.now() };
     return new Promise<void>((resolve, reject) => {
       let op: Settleable<void>;
       if (qos === 0) op = { resolve: () => this.#writer.afterDrain(resolve), reject };
@@ -279,7 +350,7 @@ export class Client {
           },
         };
         const run = (): void => {
-          this.#session.publish(topic, bytes, qos, retain, op, now());
+          this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
           this.#store.flush().then(
             () => {
               stored = true;
@@ -292,7 +363,7 @@ export class Client {
         return;
       }
       this.#beforeOpen.run(
-        () => this.#session.publish(topic, bytes, qos, retain, op, now()),
+        () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
         reject,
         bytes.byteLength,
         qos === 0,
@@ -311,6 +382,11 @@ export class Client {
    * falls `subscriptionBufferSize` messages behind pauses reading from the connection. No
    * QoS 1/2 message is ever dropped; a QoS 0 message that finds the buffer full is, and each
    * drop is reported through the `dropped` event and counted.
+   *
+   * MQTT 5.0: `noLocal`, `retainAsPublished`, `retainHandling` and `userProperties` are sent
+   * with the filters (refused on 3.1/3.1.1). Each call gets a Subscription Identifier, and a
+   * message goes to the subscriptions whose identifiers it carries [MQTT-3.3.4-4/5], not to
+   * every subscription whose filter matches its topic.
    */
   subscribe(
     filter: string | readonly string[] | readonly FilterRequest[],
@@ -325,28 +401,41 @@ export class Client {
     options: SubscribeOptions = {},
   ): Promise<Subscription<Message | AckableMessage>> {
     if (this.#ended) throw closedError();
-    const { filters: list, manual } = checkSubscribe(filter, options);
+    const {
+      filters: list,
+      manual,
+      userProperties,
+    } = checkSubscribe(filter, options, this.#options.protocolVersion);
+    // MQTT 5.0: one Subscription Identifier per call routes each message to exactly the
+    // subscriptions the broker matched (see subscriptions.ts).
+    const subscriptionIdentifier =
+      this.#options.protocolVersion === 5 ? this.#subscriptions.nextId() : undefined;
     // Listen before the SUBACK: retained messages may follow it at once.
     const subscription = this.#subscriptions.create(
       list.map((e) => e.topic),
       manual,
+      subscriptionIdentifier,
     );
     let codes: readonly number[];
     try {
       codes = await new Promise<readonly number[]>((resolve, reject) =>
         this.#beforeOpen.run(
-          () => this.#session.subscribe(list, { resolve, reject }, now()),
+          () =>
+            this.#session.subscribe(list, { resolve, reject }, now(), {
+              ...(subscriptionIdentifier === undefined ? {} : { subscriptionIdentifier }),
+              ...(userProperties === undefined ? {} : { userProperties }),
+            }),
           reject,
           0,
         ),
       );
     } catch (error) {
-      void this.#subscriptions.unsubscribeOf(subscription).catch(() => undefined);
+      void this.#subscriptions.failed(subscription).catch(() => undefined);
       throw error;
     }
     subscription.granted = codes.map((code) => code as Granted);
     codes.forEach((code, i) => {
-      if (code >= 0x80) this.#subscriptions.unlisten(list[i]!.topic, subscription);
+      if (code >= 0x80) this.#subscriptions.refused(list[i]!.topic, subscription);
     });
     return subscription;
   }
@@ -365,6 +454,45 @@ export class Client {
         0,
       ),
     );
+  }
+
+  /**
+   * MQTT 5.0 request/response: publishes `payload` to `topic` with a Response Topic and a
+   * Correlation Data of its own, and resolves with the response carrying that Correlation
+   * Data. The client subscribes once to its response topic (before the first request goes
+   * out): `options.responseTopic`, or one built from the CONNACK's Response Information
+   * (`requestResponseInformation: true`), or `<clientId>/responses`.
+   *
+   * @throws {@link InvalidOptionError} on MQTT 3.1/3.1.1 (no properties to carry it), or for
+   * a bad option; {@link QueueFullError} with `maxPendingRequests` requests waiting
+   * @returns rejects with {@link RequestTimeoutError} after `timeoutMs` (default 30 s)
+   */
+  request(topic: string, payload: string | Uint8Array, options?: RequestOptions): Promise<Message> {
+    if (this.#ended) return Promise.reject(closedError());
+    try {
+      return this.#requests.request(topic, payload, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * MQTT 5.0 request/response, the answering side: subscribes to `filter` and answers each
+   * request with what `handler` returns, published to the request's Response Topic with its
+   * Correlation Data. Requests are handled one at a time, in order. A handler that throws
+   * sends nothing; the failure is reported by the `responderror` event and counted
+   * (`Responder.failed`), and the responder goes on. A message without a Response Topic is
+   * counted (`Responder.skipped`). Resolves once the subscription is acknowledged.
+   *
+   * @throws {@link InvalidOptionError} on MQTT 3.1/3.1.1, or for a bad option
+   */
+  respond(
+    filter: string,
+    handler: (request: Message) => ResponseReply | Promise<ResponseReply>,
+    options?: RespondOptions,
+  ): Promise<Responder> {
+    if (this.#ended) return Promise.reject(closedError());
+    return this.#requests.respond(filter, handler, options);
   }
 
   /**
@@ -467,7 +595,14 @@ export class Client {
       // [MQTT-3.1.2-6] A clean session starts from nothing, on our side too.
       this.#store.clear();
     } else {
-      this.#session.restore(snapshot);
+      this.#session.restore(snapshot, now(), Date.now());
+      // New Subscription Identifiers must not reuse those the broker may still hold.
+      this.#subscriptions.restoreIds(
+        snapshot.subscriptions.map((s) => ({
+          filter: s.filter,
+          ...(s.subscriptionIdentifier === undefined ? {} : { id: s.subscriptionIdentifier }),
+        })),
+      );
     }
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
@@ -576,6 +711,7 @@ export class Client {
 
   /** The session accepted the CONNACK and resent what was in flight. */
   #onConnected(connack: ConnackPacket): void {
+    this.#responseInformation = connack.properties?.responseInformation;
     this.#link?.accepted();
     this.#state.set({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
@@ -591,6 +727,7 @@ export class Client {
     this.#session.abandon(error ?? closed);
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
+    this.#requests.rejectAll(error ?? closed);
     this.#subscriptions.endAll();
     void this.#store.close().catch(() => undefined);
     this.#state.set({ status: 'closed', ...(error === undefined ? {} : { lastError: error }) });

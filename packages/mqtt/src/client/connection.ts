@@ -16,8 +16,8 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { ConnectionLostError, MqttError } from '../errors.js';
-import { Parser } from '../packet/index.js';
+import { ConnectionLostError, MalformedPacketError, MqttError, ProtocolError } from '../errors.js';
+import { encode, Parser } from '../packet/index.js';
 import type { Packet, ProtocolVersion } from '../packet/types.js';
 import {
   ConnectTimeoutError,
@@ -74,6 +74,7 @@ export class Connection {
   #accept!: () => void;
   #isClosed = false;
   #accepted = false;
+  readonly #protocolVersion: ProtocolVersion;
   /** The CONNACK deadline. */
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -112,6 +113,7 @@ export class Connection {
   ) {
     this.stream = stream;
     this.server = server;
+    this.#protocolVersion = settings.protocolVersion;
     const display = redactUrl(server.url);
     this.display = display;
     this.#parser = new Parser({
@@ -150,7 +152,7 @@ export class Connection {
         // Paused between two packets: the rest waits in the stream, read on resume.
         if (used < chunk.length && !this.#isClosed) stream.unshift(chunk.subarray(used));
       } catch (error) {
-        this.close(asMqttError(error, display, !this.#accepted));
+        this.close(this.#refuseMalformed(asMqttError(error, display, !this.#accepted)));
       }
     });
     stream.on('error', (error: Error) => {
@@ -169,6 +171,28 @@ export class Connection {
     // other end.
     stream.on('close', () => this.close(new ConnectionLostError(display, !this.#accepted, false)));
     stream.on('drain', () => events.drain());
+  }
+
+  /**
+   * MQTT 5.0 §4.13: a malformed packet from the server is answered with DISCONNECT and the
+   * reason before the connection closes (0x81 Malformed Packet), so the broker's log says why.
+   * A Topic Alias of 0 [MQTT-3.3.2-8], which the decoder refuses by value, is the one case
+   * with a reason of its own: 0x94 Topic Alias invalid, reported as a {@link ProtocolError}
+   * like the other invalid aliases (see the session's incoming flows).
+   */
+  #refuseMalformed(error: MqttError): MqttError {
+    if (this.#protocolVersion !== 5 || !(error instanceof MalformedPacketError)) return error;
+    const aliasZero = error.rule === 'MQTT-3.3.2-8';
+    try {
+      this.stream.write(encode({ type: 'disconnect', reasonCode: aliasZero ? 0x94 : 0x81 }, 5));
+    } catch {
+      // The stream is already unwritable: closing is all that is left.
+    }
+    if (!aliasZero) return error;
+    return new ProtocolError(
+      `${this.display} sent Topic Alias 0, which is never valid (DISCONNECT 0x94 Topic Alias invalid)`,
+      'MQTT-3.3.2-8',
+    );
   }
 
   /** True once the connection is gone. */

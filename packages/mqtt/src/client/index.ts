@@ -13,7 +13,13 @@ export {
   type DroppedMessage,
   type EndOptions,
   type FilterRequest,
+  type OutgoingPublishProperties,
   type PublishOptions,
+  type RequestOptions,
+  type Responder,
+  type ResponderFailure,
+  type RespondOptions,
+  type ResponseReply,
   type SubscribeOptions,
 } from './client.js';
 export {

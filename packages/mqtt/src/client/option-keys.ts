@@ -15,6 +15,8 @@ import type {
   ServerOptions,
   WillOptions,
 } from './options.js';
+import type { RequestOptions, RespondOptions } from './request.js';
+import type { SubscribeOptions } from './types.js';
 
 /** Keys of {@link ClientOptions}. */
 export const CLIENT_KEYS = {
@@ -30,6 +32,8 @@ export const CLIENT_KEYS = {
   receiveMaximum: true,
   requestResponseInformation: true,
   userProperties: true,
+  topicAliasMaximum: true,
+  outgoingTopicAliases: true,
   connectTimeoutMs: true,
   tls: true,
   psk: true,
@@ -44,6 +48,7 @@ export const CLIENT_KEYS = {
   offlineQueue: true,
   maxPacketSize: true,
   subscriptionBufferSize: true,
+  maxPendingRequests: true,
 } as const satisfies KnownKeys<ClientOptions>;
 
 /** Keys of {@link ServerOptions}. */
@@ -83,9 +88,42 @@ export const OFFLINE_QUEUE_KEYS = {
   policy: true,
 } as const satisfies KnownKeys<OfflineQueueOptions>;
 
+/** Keys of {@link SubscribeOptions}. */
+export const SUBSCRIBE_KEYS = {
+  qos: true,
+  ack: true,
+  noLocal: true,
+  retainAsPublished: true,
+  retainHandling: true,
+  userProperties: true,
+} as const satisfies KnownKeys<SubscribeOptions>;
+
+/** Keys of {@link RequestOptions}. */
+export const REQUEST_KEYS = {
+  timeoutMs: true,
+  qos: true,
+  properties: true,
+  responseTopic: true,
+} as const satisfies KnownKeys<RequestOptions>;
+
+/** Keys of {@link RespondOptions}. */
+export const RESPOND_KEYS = {
+  qos: true,
+} as const satisfies KnownKeys<RespondOptions>;
+
+/** Names MQTT.js and mosquitto_sub give the subscription options. */
+export const SUBSCRIBE_HINTS: Readonly<Record<string, string>> = {
+  nl: 'did you mean noLocal?',
+  rap: 'did you mean retainAsPublished?',
+  rh: 'did you mean retainHandling?',
+  properties:
+    'did you mean userProperties? (the subscription identifier is assigned by the client)',
+  subscriptionIdentifier: 'not an option: the client assigns one per subscribe() call',
+};
+
 const IN_URL = 'put it in the server URL, e.g. "mqtts://broker.example:8883"';
 const MQTT5_PROPERTIES =
-  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties';
+  'with protocolVersion: 5 the CONNECT properties are options of their own: sessionExpirySec, receiveMaximum, maxPacketSize, requestResponseInformation, userProperties, topicAliasMaximum';
 const WILL_PROPERTIES = 'Will properties are not supported yet';
 
 /**

@@ -166,6 +166,21 @@ export interface ClientOptions {
    * object. At most 1,000 pairs.
    */
   readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
+  /**
+   * MQTT 5.0: the highest Topic Alias the broker may use towards us (0..65,535), announced
+   * in CONNECT. Each alias holds one topic name (at most 65,535 bytes) for the connection,
+   * so this bounds the memory a broker can make us spend; 0 means the broker sends full
+   * topics only (as every client does by default). A broker that sends an alias above it,
+   * or an empty topic with an alias it never mapped, is disconnected with 0x94.
+   * @default 0
+   */
+  readonly topicAliasMaximum?: number;
+  /**
+   * MQTT 5.0: replace repeated topic names of outgoing PUBLISH packets with Topic Aliases,
+   * assigned within the broker's Topic Alias Maximum (least recently used replaced). Saves
+   * bandwidth on constrained links; `false` always sends the full topic. @default true
+   */
+  readonly outgoingTopicAliases?: boolean;
   /** Time allowed for TCP + TLS + CONNACK. @default 30000 */
   readonly connectTimeoutMs?: number;
   readonly tls?: TlsOptions;
@@ -214,6 +229,12 @@ export interface ClientOptions {
    * @default 10000
    */
   readonly subscriptionBufferSize?: number;
+  /**
+   * MQTT 5.0: requests (`client.request()`) waiting for their response at once; one more is
+   * refused with `QueueFullError` until one is answered or times out. 1..65,535.
+   * @default 1000
+   */
+  readonly maxPendingRequests?: number;
 }
 
 /**
@@ -240,6 +261,8 @@ export interface ResolvedOptions {
   readonly protocolVersion: 3 | 4 | 5;
   /** MQTT 5.0: the CONNECT properties (undefined for 3.1.1 and 3.1). */
   readonly connectProperties: ConnectProperties | undefined;
+  /** MQTT 5.0: assign Topic Aliases to outgoing PUBLISH packets (always false before 5.0). */
+  readonly outgoingTopicAliases: boolean;
   readonly connectTimeoutMs: number;
   readonly reconnect: Required<ReconnectOptions> | false;
   readonly store: SessionStore | undefined;
@@ -247,6 +270,7 @@ export interface ResolvedOptions {
   readonly offlineQueue: Required<OfflineQueueOptions>;
   readonly maxPacketSize: number;
   readonly subscriptionBufferSize: number;
+  readonly maxPendingRequests: number;
 }
 
 /** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
@@ -363,6 +387,8 @@ const V5_ONLY = [
   'receiveMaximum',
   'requestResponseInformation',
   'userProperties',
+  'topicAliasMaximum',
+  'outgoingTopicAliases',
 ] as const;
 
 /** Most User Properties a CONNECT may carry: a bound on what we send. */
@@ -422,6 +448,7 @@ function resolveConnectProperties(
     'requestResponseInformation',
     options.requestResponseInformation ?? false,
   );
+  const topicAliasMaximum = integer('topicAliasMaximum', options.topicAliasMaximum ?? 0, 0, 65535);
   const userProperties =
     options.userProperties === undefined
       ? undefined
@@ -433,6 +460,7 @@ function resolveConnectProperties(
     // Ours, never the broker's: MQTT.js copies the broker's limit into its CONNECT.
     ...(maxPacketSize === MAX_PACKET_SIZE ? {} : { maximumPacketSizeBytes: maxPacketSize }),
     ...(requestResponseInformation ? { requestResponseInformation } : {}),
+    ...(topicAliasMaximum === 0 ? {} : { topicAliasMaximum }),
     ...(userProperties === undefined || userProperties.length === 0 ? {} : { userProperties }),
   };
 }
@@ -593,8 +621,16 @@ export function resolveOptions(
     1,
     100_000_000,
   );
+  const maxPendingRequests = integer(
+    'maxPendingRequests',
+    options.maxPendingRequests ?? 1000,
+    1,
+    65_535,
+  );
 
   const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
+  const outgoingTopicAliases =
+    protocolVersion === 5 && boolean('outgoingTopicAliases', options.outgoingTopicAliases ?? true);
 
   const ordered = orderServers([primary, ...backups], serverOrder, random);
   // A source that returns no number in [0, 1) is refused when the client is created, not
@@ -612,6 +648,7 @@ export function resolveOptions(
     will,
     protocolVersion,
     connectProperties,
+    outgoingTopicAliases,
     connectTimeoutMs,
     reconnect,
     store: options.store,
@@ -619,5 +656,6 @@ export function resolveOptions(
     offlineQueue,
     maxPacketSize,
     subscriptionBufferSize,
+    maxPendingRequests,
   };
 }

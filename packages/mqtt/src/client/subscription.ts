@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { QoS } from '../packet/types.js';
+import type { PublishProperties, QoS } from '../packet/types.js';
 import type { InboundAck } from '../session/session.js';
 
 /** An application message received from the broker. */
@@ -22,6 +22,13 @@ export interface Message {
   readonly qos: QoS;
   readonly retain: boolean;
   readonly dup: boolean;
+  /**
+   * MQTT 5.0: the PUBLISH properties as received (user properties in order, duplicates
+   * kept; subscription identifiers of every matching subscription). The Topic Alias is
+   * resolved and removed: `topic` is always the full topic name. Undefined on 3.1 / 3.1.1,
+   * and when the PUBLISH carried none.
+   */
+  readonly properties?: PublishProperties;
 }
 
 /**

@@ -9,6 +9,14 @@
  * is not read, so TCP back-pressure slows the broker instead of a buffer growing or a
  * message being dropped.
  *
+ * Routing (MQTT 5.0): each `subscribe()` call gets a Subscription Identifier, and the broker
+ * names in each message the identifiers of the subscriptions it matched [MQTT-3.3.4-4/5].
+ * A message is routed to the filters holding those identifiers, not to every filter its topic
+ * matches: a filter subscribed with `noLocal` does not get our own message merely because an
+ * overlapping filter did, and a broker that sends one copy per matching subscription does not
+ * make each subscription read every copy. A message without identifiers (3.1.1, or a broker
+ * without them) is routed by matching its topic, as before.
+ *
  * @module
  */
 
@@ -16,10 +24,18 @@ import type { Duplex } from 'node:stream';
 import { MessageDroppedError, type MqttError } from '../errors.js';
 import type { PublishPacket, QoS } from '../packet/types.js';
 import type { InboundAck, Session } from '../session/session.js';
-import { TopicTrie } from '../topic/index.js';
+import { matchingFilter, TopicTrie, topicMatches } from '../topic/index.js';
 import { type AckToken, type Message, SubscriptionImpl } from './subscription.js';
 
 const now = (): number => performance.now();
+
+/** Largest Subscription Identifier, a Variable Byte Integer [MQTT-3.8.2.1.2]. */
+export const MAX_SUBSCRIPTION_ID = 268_435_455;
+
+/** Whether two filters are stored under the same trie entry (`$share/a/x`, `$share/b/x`). */
+function sameMatch(a: string, b: string): boolean {
+  return matchingFilter(a) === matchingFilter(b);
+}
 
 /** What the subscriptions need from the client. */
 export interface SubscriptionsHost {
@@ -47,9 +63,44 @@ export class Subscriptions {
   /** Subscriptions at their high-water mark: while any is, the connection is not read. */
   readonly #full = new Set<SubscriptionImpl>();
   #readPaused = false;
+  /** MQTT 5.0: filter → the Subscription Identifier the broker holds it under. */
+  readonly #filterIds = new Map<string, number>();
+  /** MQTT 5.0: Subscription Identifier → the filters subscribed with it. */
+  readonly #idFilters = new Map<number, Set<string>>();
+  #lastId = 0;
+  /**
+   * The identifiers a subscription's filters had before its call took them over: put back if
+   * the broker refuses the call, since it then keeps the earlier subscription (and identifier).
+   */
+  readonly #previousIds = new WeakMap<SubscriptionImpl, Map<string, number | undefined>>();
 
   constructor(host: SubscriptionsHost) {
     this.#host = host;
+  }
+
+  /**
+   * MQTT 5.0: a Subscription Identifier for the next `subscribe()` call, 1..268,435,455
+   * [MQTT-3.8.2.1.2], none in use by a filter we hold; undefined if all are (never in
+   * practice: one per filter at most).
+   */
+  nextId(): number | undefined {
+    for (let tries = 0; tries < MAX_SUBSCRIPTION_ID; tries++) {
+      this.#lastId = this.#lastId >= MAX_SUBSCRIPTION_ID ? 1 : this.#lastId + 1;
+      if (!this.#idFilters.has(this.#lastId)) return this.#lastId;
+    }
+    return undefined;
+  }
+
+  /**
+   * Subscriptions restored from the store: their filters keep their identifiers (the broker
+   * may still hold them), and new identifiers start after them.
+   */
+  restoreIds(filters: readonly { readonly filter: string; readonly id?: number }[]): void {
+    for (const { filter, id } of filters) {
+      if (id === undefined) continue;
+      this.#setFilterId(filter, id);
+      if (id > this.#lastId) this.#lastId = id;
+    }
   }
 
   /** True while reading the connection is paused because a reader is behind. */
@@ -61,23 +112,64 @@ export class Subscriptions {
    * A new subscription, listening on its filters at once: retained messages may follow the
    * SUBACK immediately.
    */
-  create(filters: readonly string[], manual: boolean): SubscriptionImpl {
+  create(filters: readonly string[], manual: boolean, id?: number): SubscriptionImpl {
     const subscription = new SubscriptionImpl(
       [...filters],
       this.#host.bufferSize,
       manual,
       this.#subscriptionHost,
     );
-    for (const filter of filters) this.#listen(filter, subscription);
+    const previous = new Map<string, number | undefined>();
+    for (const filter of filters) {
+      this.#listen(filter, subscription);
+      // The broker replaces a subscription to the same filter, identifier included: the
+      // filter's messages now carry this call's identifier [MQTT-3.8.4-3].
+      if (id !== undefined) {
+        previous.set(filter, this.#filterIds.get(filter));
+        this.#setFilterId(filter, id);
+      }
+    }
+    if (previous.size > 0) this.#previousIds.set(subscription, previous);
     return subscription;
+  }
+
+  /**
+   * The broker refused one filter of a subscription (or the whole call failed): it stops
+   * listening there, and a filter that other subscriptions still hold gets back the
+   * identifier the broker still has it under.
+   */
+  refused(topic: string, subscription: SubscriptionImpl): void {
+    this.unlisten(topic, subscription);
+    const previous = this.#previousIds.get(subscription);
+    if (previous?.has(topic) && this.#filterRefs.has(topic)) {
+      this.#setFilterId(topic, previous.get(topic));
+    }
+  }
+
+  /** The SUBSCRIBE of a subscription failed as a whole: see {@link refused}. */
+  failed(subscription: SubscriptionImpl): Promise<void> {
+    const previous = this.#previousIds.get(subscription);
+    // Stops listening at once (the UNSUBSCRIBE of the orphaned filters follows).
+    const done = this.unsubscribeOf(subscription);
+    for (const [topic, id] of previous ?? []) {
+      if (this.#filterRefs.has(topic)) this.#setFilterId(topic, id);
+    }
+    return done;
   }
 
   /** Stops one subscription listening on one filter (e.g. the broker refused it). */
   unlisten(topic: string, subscription: SubscriptionImpl): void {
-    this.#trie.remove(topic, subscription);
     const refs = this.#filterRefs.get(topic);
     refs?.delete(subscription);
-    if (refs?.size === 0) this.#filterRefs.delete(topic);
+    if (refs?.size === 0) {
+      this.#filterRefs.delete(topic);
+      this.#setFilterId(topic, undefined);
+    }
+    // `$share/a/x` and `$share/b/x` share a trie entry: keep it while either listens.
+    const stillThere = subscription.filters.some(
+      (f) => f !== topic && this.#filterRefs.get(f)?.has(subscription) && sameMatch(f, topic),
+    );
+    if (!stillThere) this.#trie.remove(topic, subscription);
   }
 
   /** `client.unsubscribe`: every subscription forgets the filters; those left with none end. */
@@ -115,7 +207,9 @@ export class Subscriptions {
     const message: Message = packet;
     const listening = this.#host.listening();
     if (listening) this.#host.emitMessage(message);
-    let subscriptions = this.#trie.match(packet.topic);
+    const ids = packet.properties?.subscriptionIdentifiers;
+    let subscriptions =
+      ids === undefined || ids.length === 0 ? this.#trie.match(packet.topic) : this.#byIds(packet);
     if (listening) subscriptions = subscriptions.filter((s) => s.started);
     if (ack === undefined) {
       for (const subscription of subscriptions) subscription.push(message, undefined);
@@ -156,6 +250,45 @@ export class Subscriptions {
     this.#full.clear();
     this.#filterRefs.clear();
     this.#trie.clear();
+    this.#filterIds.clear();
+    this.#idFilters.clear();
+  }
+
+  /**
+   * The subscriptions of the filters whose identifiers the message carries. The topic is
+   * matched too: an identifier we did not assign this filter (one a previous process gave a
+   * subscription the broker kept) must not route a message to a filter it does not match.
+   */
+  #byIds(packet: PublishPacket): SubscriptionImpl[] {
+    const out = new Set<SubscriptionImpl>();
+    for (const id of packet.properties!.subscriptionIdentifiers!) {
+      for (const filter of this.#idFilters.get(id) ?? []) {
+        if (!topicMatches(filter, packet.topic)) continue;
+        for (const subscription of this.#filterRefs.get(filter) ?? []) out.add(subscription);
+      }
+    }
+    return [...out];
+  }
+
+  #setFilterId(filter: string, id: number | undefined): void {
+    const old = this.#filterIds.get(filter);
+    if (old === id) return;
+    if (old !== undefined) {
+      const filters = this.#idFilters.get(old);
+      filters?.delete(filter);
+      if (filters?.size === 0) this.#idFilters.delete(old);
+    }
+    if (id === undefined) {
+      this.#filterIds.delete(filter);
+      return;
+    }
+    this.#filterIds.set(filter, id);
+    let filters = this.#idFilters.get(id);
+    if (filters === undefined) {
+      filters = new Set();
+      this.#idFilters.set(id, filters);
+    }
+    filters.add(filter);
   }
 
   #listen(topic: string, subscription: SubscriptionImpl): void {

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { MqttError } from '../errors.js';
-import type { QoS } from '../packet/types.js';
+import type { InvalidOptionError, MqttError } from '../errors.js';
+import type { QoS, RetainHandling, UserProperties } from '../packet/types.js';
 
 /** Options of {@link Client.publish}. */
 export interface PublishOptions {
@@ -24,6 +24,39 @@ export interface PublishOptions {
    * @default 'completed'
    */
   readonly resolveOn?: 'completed' | 'stored';
+  /**
+   * MQTT 5.0 PUBLISH properties. Checked when `publish` is called: on a 3.1 / 3.1.1
+   * connection giving any is an {@link InvalidOptionError} (they would be lost on the wire).
+   */
+  readonly properties?: OutgoingPublishProperties;
+}
+
+/**
+ * Properties a publisher may set on a PUBLISH (MQTT 5.0 only, §3.3.2.3). Each is checked
+ * when `publish` is called, and the whole packet is measured against the server's Maximum
+ * Packet Size with them. The Topic Alias is not here: the client assigns aliases itself
+ * (see the `topicAliases` option).
+ */
+export interface OutgoingPublishProperties {
+  /**
+   * 1: the payload is UTF-8 encoded character data, and is checked to be before it is sent
+   * [MQTT-3.3.2-4]; 0: unspecified bytes.
+   */
+  readonly payloadFormatIndicator?: 0 | 1;
+  /**
+   * Lifetime of the message in seconds, 0..4,294,967,295 [MQTT-3.3.2-5]. A message still
+   * waiting in the offline queue when it expires is not sent (it fails with a typed error);
+   * one sent after waiting carries what remains [MQTT-3.3.2-6].
+   */
+  readonly messageExpiryIntervalSec?: number;
+  /** A MIME type or any UTF-8 string describing the payload (at most 65,535 bytes). */
+  readonly contentType?: string;
+  /** The topic a responder should publish its answer to: a topic name, no wildcards [MQTT-3.3.2-14]. */
+  readonly responseTopic?: string;
+  /** Binary data relating a response to its request (at most 65,535 bytes). */
+  readonly correlationData?: Uint8Array;
+  /** Name/value pairs, in order; a name may repeat [MQTT-3.3.2-17], [MQTT-3.3.2-18]. */
+  readonly userProperties?: UserProperties;
 }
 
 /** Options of {@link Client.subscribe}. */
@@ -37,6 +70,24 @@ export interface SubscribeOptions {
    * and the broker's in-flight window bounds how many wait. @default 'auto'
    */
   readonly ack?: 'auto' | 'manual';
+  /**
+   * MQTT 5.0: the broker does not send this client the messages it published itself
+   * [MQTT-3.8.3-3]. Not allowed on a shared subscription [MQTT-3.8.3-4]. @default false
+   */
+  readonly noLocal?: boolean;
+  /**
+   * MQTT 5.0: messages keep the RETAIN flag they were published with (a bridge needs it);
+   * otherwise the broker clears it on messages that are not sent because of the subscribe
+   * [MQTT-3.3.1-12/13]. @default false
+   */
+  readonly retainAsPublished?: boolean;
+  /**
+   * MQTT 5.0: when the broker sends retained messages: 0 at every subscribe, 1 only when the
+   * subscription did not exist yet, 2 never [MQTT-3.3.1-9/10/11]. @default 0
+   */
+  readonly retainHandling?: RetainHandling;
+  /** MQTT 5.0: User Properties of the SUBSCRIBE, `[name, value]` pairs or an object. */
+  readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
 }
 
 /** A message the client had to give up: reported so that no loss is silent. */

@@ -18,6 +18,19 @@
  * | 6    | putSubscription       | qos:u8 filter                                                                 |
  * | 7    | deleteSubscription    | filter                                                                        |
  * | 8    | clear                 | (empty)                                                                       |
+ * | 9    | putOutgoing (MQTT 5)  | seq:f64 packetId:u16 phase:u8 qos:u8 retain:u8 topicLength:u16 expiresAt:f64 propertiesLength:u32 topic properties payload |
+ * | 10   | putSubscription (5.0) | qos:u8 options:u8 subscriptionIdentifier:u32le filter                         |
+ *
+ * Type 9 is written only for a message with MQTT 5.0 properties or a Message Expiry, so a
+ * log of a 3.1.1 client stays readable by versions that predate it. `expiresAt` is the
+ * expiry in ms since the epoch (NaN: none); `properties` is the PUBLISH property section as
+ * on the wire (MQTT 5.0 §2.2.2: a variable byte integer length, then the properties).
+ *
+ * Type 10 is written for a subscription with MQTT 5.0 options or an identifier; `options` is
+ * the SUBSCRIBE options byte without the QoS bits (bit 2 No Local, bit 3 Retain As
+ * Published, bits 4-5 Retain Handling, §3.8.3.1), identifier 0 meaning none. A store written
+ * before type 10 existed reads the same; one holding type 10 is refused by older code as
+ * damaged (`unknown record type 10`), never misread.
  *
  * Every mutation is idempotent and last-writer-wins per key, so replaying a suffix of the log
  * twice yields the same state as replaying it once. Compaction relies on this (see file.ts).
@@ -26,7 +39,10 @@
  */
 
 import * as zlib from 'node:zlib';
-import type { QoS } from '../packet/types.js';
+import { propertiesLength, readProperties, writeProperties } from '../packet/properties.js';
+import { Reader } from '../packet/reader.js';
+import type { PublishProperties, QoS } from '../packet/types.js';
+import { varintLength } from '../packet/writer.js';
 import type { OutgoingPhase, OutgoingRecord, StoredSubscription, StoreSnapshot } from './types.js';
 
 /** The first 8 bytes of every log file. */
@@ -44,17 +60,23 @@ export const RecordType = {
   PUT_SUBSCRIPTION: 6,
   DELETE_SUBSCRIPTION: 7,
   CLEAR: 8,
+  PUT_OUTGOING_V5: 9,
+  PUT_SUBSCRIPTION_V5: 10,
 } as const;
 
 /** Fixed part of a PUT_OUTGOING body: seq, packetId, phase, qos, retain, topic length. */
 const PUT_FIXED = 8 + 2 + 1 + 1 + 1 + 2;
+/** Fixed part of a PUT_OUTGOING_V5 body: PUT_FIXED, then expiresAt and the properties' length. */
+const PUT5_FIXED = PUT_FIXED + 8 + 4;
+/** The PUBLISH property context of the codec (its packet type). */
+const PUBLISH_PROPERTIES = 3;
 
 /**
  * The largest body a record may declare: a PUBLISH of the largest size MQTT allows
  * (268,435,455 bytes of remaining length) plus the fixed fields. A larger length cannot have
  * been written by us and marks a damaged header.
  */
-export const MAX_BODY_BYTES = 268_435_455 + PUT_FIXED;
+export const MAX_BODY_BYTES = 268_435_455 + PUT5_FIXED;
 
 /** The smallest and largest body each record type can have. */
 const BODY_BOUNDS: Readonly<Record<number, readonly [number, number]>> = {
@@ -66,6 +88,8 @@ const BODY_BOUNDS: Readonly<Record<number, readonly [number, number]>> = {
   [RecordType.PUT_SUBSCRIPTION]: [1, 1 + 65_535 * 3],
   [RecordType.DELETE_SUBSCRIPTION]: [0, 65_535 * 3],
   [RecordType.CLEAR]: [0, 0],
+  [RecordType.PUT_OUTGOING_V5]: [PUT5_FIXED, MAX_BODY_BYTES],
+  [RecordType.PUT_SUBSCRIPTION_V5]: [6, 6 + 65_535 * 3],
 };
 
 const PHASES: readonly OutgoingPhase[] = ['queued', 'sent', 'released'];
@@ -159,8 +183,10 @@ export class RecordBuffer {
     this.#buf.writeUInt32LE(crc32(this.#buf, start + 8, this.#length), start + 4);
   }
 
-  /** Encodes a PUT_OUTGOING record; returns its size in bytes. */
+  /** Encodes a PUT_OUTGOING (or, with MQTT 5.0 fields, PUT_OUTGOING_V5) record; returns its size. */
   putOutgoing(r: OutgoingRecord): number {
+    if (r.properties !== undefined || r.expiresAtEpochMs !== undefined)
+      return this.#putOutgoing5(r);
     const topicBytes = Buffer.byteLength(r.topic, 'utf8');
     const body = PUT_FIXED + topicBytes + r.payload.length;
     const at = this.#reserve(RecordType.PUT_OUTGOING, body);
@@ -173,6 +199,28 @@ export class RecordBuffer {
     b.writeUInt16LE(topicBytes, at + 13);
     b.write(r.topic, at + PUT_FIXED, topicBytes, 'utf8');
     b.set(r.payload, at + PUT_FIXED + topicBytes);
+    this.#seal(at);
+    return HEADER_BYTES + body;
+  }
+
+  #putOutgoing5(r: OutgoingRecord): number {
+    const topicBytes = Buffer.byteLength(r.topic, 'utf8');
+    const propsBytes = propertiesLength(r.properties, PUBLISH_PROPERTIES);
+    const sectionBytes = varintLength(propsBytes) + propsBytes;
+    const body = PUT5_FIXED + topicBytes + sectionBytes + r.payload.length;
+    const at = this.#reserve(RecordType.PUT_OUTGOING_V5, body);
+    const b = this.#buf;
+    b.writeDoubleLE(r.seq, at);
+    b.writeUInt16LE(r.packetId, at + 8);
+    b[at + 10] = phaseCode(r.phase);
+    b[at + 11] = r.qos;
+    b[at + 12] = r.retain ? 1 : 0;
+    b.writeUInt16LE(topicBytes, at + 13);
+    b.writeDoubleLE(r.expiresAtEpochMs ?? Number.NaN, at + PUT_FIXED);
+    b.writeUInt32LE(sectionBytes, at + PUT_FIXED + 8);
+    b.write(r.topic, at + PUT5_FIXED, topicBytes, 'utf8');
+    writeProperties(b, at + PUT5_FIXED + topicBytes, r.properties, PUBLISH_PROPERTIES, propsBytes);
+    b.set(r.payload, at + PUT5_FIXED + topicBytes + sectionBytes);
     this.#seal(at);
     return HEADER_BYTES + body;
   }
@@ -200,9 +248,21 @@ export class RecordBuffer {
     this.#seal(at);
   }
 
-  /** Encodes a PUT_SUBSCRIPTION record; returns its size in bytes. */
+  /** Encodes a PUT_SUBSCRIPTION (or, with 5.0 fields, PUT_SUBSCRIPTION_V5) record; returns its size in bytes. */
   putSubscription(s: StoredSubscription): number {
     const filterBytes = Buffer.byteLength(s.filter, 'utf8');
+    if (hasV5Fields(s)) {
+      const at = this.#reserve(RecordType.PUT_SUBSCRIPTION_V5, 6 + filterBytes);
+      this.#buf[at] = s.qos;
+      this.#buf[at + 1] =
+        (s.noLocal === true ? 0x04 : 0) |
+        (s.retainAsPublished === true ? 0x08 : 0) |
+        ((s.retainHandling ?? 0) << 4);
+      this.#buf.writeUInt32LE(s.subscriptionIdentifier ?? 0, at + 2);
+      this.#buf.write(s.filter, at + 6, filterBytes, 'utf8');
+      this.#seal(at);
+      return HEADER_BYTES + 6 + filterBytes;
+    }
     const at = this.#reserve(RecordType.PUT_SUBSCRIPTION, 1 + filterBytes);
     this.#buf[at] = s.qos;
     this.#buf.write(s.filter, at + 1, filterBytes, 'utf8');
@@ -224,6 +284,16 @@ export class RecordBuffer {
   }
 }
 
+/** Whether a subscription needs the 5.0 record: an option set or an identifier. */
+function hasV5Fields(s: StoredSubscription): boolean {
+  return (
+    s.noLocal === true ||
+    s.retainAsPublished === true ||
+    (s.retainHandling ?? 0) !== 0 ||
+    s.subscriptionIdentifier !== undefined
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // State
 
@@ -236,6 +306,8 @@ interface OutgoingEntry {
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  readonly properties?: PublishProperties;
+  readonly expiresAtEpochMs?: number;
   readonly recordBytes: number;
 }
 
@@ -249,7 +321,10 @@ const INCOMING_RECORD_BYTES = HEADER_BYTES + 2;
 export class LiveState {
   readonly outgoing = new Map<number, OutgoingEntry>();
   readonly incomingQos2 = new Set<number>();
-  readonly subscriptions = new Map<string, { qos: QoS; recordBytes: number }>();
+  readonly subscriptions = new Map<
+    string,
+    { subscription: StoredSubscription; recordBytes: number }
+  >();
   #liveBytes = MAGIC.length;
 
   /** Bytes a snapshot of this state takes on disk. */
@@ -268,6 +343,8 @@ export class LiveState {
       payload: r.payload,
       qos: r.qos,
       retain: r.retain,
+      ...(r.properties === undefined ? {} : { properties: r.properties }),
+      ...(r.expiresAtEpochMs === undefined ? {} : { expiresAtEpochMs: r.expiresAtEpochMs }),
       recordBytes,
     });
     this.#liveBytes += recordBytes;
@@ -300,7 +377,7 @@ export class LiveState {
   putSubscription(s: StoredSubscription, recordBytes: number): void {
     const old = this.subscriptions.get(s.filter);
     if (old !== undefined) this.#liveBytes -= old.recordBytes;
-    this.subscriptions.set(s.filter, { qos: s.qos, recordBytes });
+    this.subscriptions.set(s.filter, { subscription: s, recordBytes });
     this.#liveBytes += recordBytes;
   }
 
@@ -330,11 +407,13 @@ export class LiveState {
         payload: e.payload,
         qos: e.qos,
         retain: e.retain,
+        ...(e.properties === undefined ? {} : { properties: e.properties }),
+        ...(e.expiresAtEpochMs === undefined ? {} : { expiresAtEpochMs: e.expiresAtEpochMs }),
       });
     }
     outgoing.sort((a, b) => a.seq - b.seq);
     const subscriptions: StoredSubscription[] = [];
-    for (const [filter, { qos }] of this.subscriptions) subscriptions.push({ filter, qos });
+    for (const { subscription } of this.subscriptions.values()) subscriptions.push(subscription);
     return { outgoing, incomingQos2: [...this.incomingQos2], subscriptions };
   }
 
@@ -343,7 +422,7 @@ export class LiveState {
     const out = new RecordBuffer(this.#liveBytes);
     for (const e of this.outgoing.values()) out.putOutgoing(e);
     for (const id of this.incomingQos2) out.incomingQos2(RecordType.ADD_INCOMING_QOS2, id);
-    for (const [filter, { qos }] of this.subscriptions) out.putSubscription({ filter, qos });
+    for (const { subscription } of this.subscriptions.values()) out.putSubscription(subscription);
     const body = out.take();
     return Buffer.concat([MAGIC, body], MAGIC.length + body.length);
   }
@@ -416,6 +495,8 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
       );
       return null;
     }
+    case RecordType.PUT_OUTGOING_V5:
+      return applyPutOutgoing5(view, offset, end, state);
     case RecordType.UPDATE_OUTGOING: {
       const seq = view.readDoubleLE(at);
       const phase = PHASES[view[at + 10]!];
@@ -444,6 +525,27 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
       );
       return null;
     }
+    case RecordType.PUT_SUBSCRIPTION_V5: {
+      const qos = view[at]!;
+      const options = view[at + 1]!;
+      const retainHandling = (options >> 4) & 0x03;
+      const id = view.readUInt32LE(at + 2);
+      if (qos > 2 || (options & 0xc3) !== 0 || retainHandling > 2 || id > 268_435_455) {
+        return 'invalid subscription options';
+      }
+      state.putSubscription(
+        {
+          filter: view.toString('utf8', at + 6, end),
+          qos: qos as QoS,
+          ...((options & 0x04) !== 0 ? { noLocal: true } : {}),
+          ...((options & 0x08) !== 0 ? { retainAsPublished: true } : {}),
+          ...(retainHandling !== 0 ? { retainHandling: retainHandling as 1 | 2 } : {}),
+          ...(id !== 0 ? { subscriptionIdentifier: id } : {}),
+        },
+        end - offset,
+      );
+      return null;
+    }
     case RecordType.DELETE_SUBSCRIPTION:
       state.deleteSubscription(view.toString('utf8', at, end));
       return null;
@@ -453,6 +555,59 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
     default:
       return `unknown record type ${type}`;
   }
+}
+
+/** Decodes and applies a PUT_OUTGOING_V5 record (see the table at the top). */
+function applyPutOutgoing5(
+  view: Buffer,
+  offset: number,
+  end: number,
+  state: LiveState,
+): string | null {
+  const at = offset + HEADER_BYTES;
+  const seq = view.readDoubleLE(at);
+  const phase = PHASES[view[at + 10]!];
+  const qos = view[at + 11]!;
+  const retain = view[at + 12]!;
+  const topicBytes = view.readUInt16LE(at + 13);
+  const expiresAt = view.readDoubleLE(at + PUT_FIXED);
+  const sectionBytes = view.readUInt32LE(at + PUT_FIXED + 8);
+  if (!Number.isFinite(seq) || phase === undefined || qos > 2 || retain > 1) {
+    return 'invalid outgoing record fields';
+  }
+  const topicAt = at + PUT5_FIXED;
+  const propsAt = topicAt + topicBytes;
+  const payloadAt = propsAt + sectionBytes;
+  if (payloadAt > end) return 'topic or properties run past the record';
+  let properties: PublishProperties | undefined;
+  try {
+    const r = new Reader(view, propsAt, propsAt, payloadAt);
+    properties = readProperties<PublishProperties>(r, PUBLISH_PROPERTIES);
+    if (r.pos !== payloadAt) return 'properties length mismatch';
+    const correlation = properties?.correlationData;
+    // Copied out, like the payload below.
+    if (correlation !== undefined) {
+      properties = { ...properties, correlationData: new Uint8Array(correlation) };
+    }
+  } catch {
+    return 'invalid outgoing record properties';
+  }
+  state.putOutgoing(
+    {
+      seq,
+      packetId: view.readUInt16LE(at + 8),
+      phase,
+      topic: view.toString('utf8', topicAt, propsAt),
+      // Copied out so the snapshot does not pin the whole file buffer in memory.
+      payload: new Uint8Array(view.subarray(payloadAt, end)),
+      qos: qos as QoS,
+      retain: retain === 1,
+      ...(properties === undefined ? {} : { properties }),
+      ...(Number.isNaN(expiresAt) ? {} : { expiresAtEpochMs: expiresAt }),
+    },
+    end - offset,
+  );
+  return null;
 }
 
 /**

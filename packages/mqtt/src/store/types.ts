@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { QoS } from '../packet/types.js';
+import type { PublishProperties, QoS } from '../packet/types.js';
 
 /** Where an outgoing message is in its flow. */
 export type OutgoingPhase =
@@ -33,12 +33,28 @@ export interface OutgoingRecord {
   readonly payload: Uint8Array;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** MQTT 5.0 PUBLISH properties as the publisher gave them (never a Topic Alias). */
+  readonly properties?: PublishProperties;
+  /**
+   * MQTT 5.0 Message Expiry: when the message expires, in ms since the epoch (wall clock, so
+   * that it holds across a restart).
+   */
+  readonly expiresAtEpochMs?: number;
 }
 
-/** A subscription to restore after reconnect when the broker kept no session. */
+/**
+ * A subscription to restore after reconnect when the broker kept no session: its filter, QoS
+ * and, for MQTT 5.0, its subscription options and Subscription Identifier (absent: the 3.1.1
+ * defaults, no identifier).
+ */
 export interface StoredSubscription {
   readonly filter: string;
   readonly qos: QoS;
+  readonly noLocal?: boolean;
+  readonly retainAsPublished?: boolean;
+  readonly retainHandling?: 0 | 1 | 2;
+  /** 1..268,435,455. */
+  readonly subscriptionIdentifier?: number;
 }
 
 /** Everything a store holds, as loaded by {@link SessionStore.open}. */

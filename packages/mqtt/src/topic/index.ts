@@ -1,7 +1,8 @@
 /**
  * Topic names and topic filters: validation, matching, and a trie for dispatch.
  *
- * Pure: no I/O. Rules from MQTT 3.1.1 §4.7.
+ * Pure: no I/O. Rules from MQTT 3.1.1 §4.7, and MQTT 5.0 §4.8.2 for shared subscriptions
+ * (`$share/<group>/<filter>`, which Mosquitto and others accept on 3.1.1 connections too).
  *
  * @module
  */
@@ -51,25 +52,89 @@ export function validateTopicName(name: string): void {
   }
 }
 
+const SHARE_PREFIX = '$share/';
+
+/** A shared subscription's parts: `$share/<group>/<filter>`. */
+export interface SharedFilter {
+  /** The Share Name. */
+  readonly group: string;
+  /** The topic filter messages are matched against. */
+  readonly filter: string;
+}
+
+/**
+ * Splits a shared subscription `$share/<group>/<filter>` (MQTT 5.0 §4.8.2) into its group and
+ * filter; undefined for any other filter. Does not validate: see {@link validateTopicFilter}.
+ */
+export function parseSharedFilter(filter: string): SharedFilter | undefined {
+  if (!filter.startsWith(SHARE_PREFIX)) return undefined;
+  const slash = filter.indexOf('/', SHARE_PREFIX.length);
+  if (slash < 0) return { group: filter.slice(SHARE_PREFIX.length), filter: '' };
+  return { group: filter.slice(SHARE_PREFIX.length, slash), filter: filter.slice(slash + 1) };
+}
+
+/**
+ * The filter that received messages are matched against: for a shared subscription the
+ * part after `$share/<group>/` (the broker delivers under the topic published to, never
+ * under `$share/...`), otherwise the filter itself.
+ */
+export function matchingFilter(filter: string): string {
+  return parseSharedFilter(filter)?.filter ?? filter;
+}
+
 /**
  * Validates a topic filter (what SUBSCRIBE carries). Throws {@link InvalidTopicError}: empty,
- * U+0000, a lone UTF-16 surrogate [MQTT-1.5.3-1], over 65,535 bytes, `#` not alone in the last level [MQTT-4.7.1-2], `+` not alone in
- * its level [MQTT-4.7.1-3].
+ * U+0000, a lone UTF-16 surrogate [MQTT-1.5.3-1], over 65,535 bytes, `#` not alone in the
+ * last level [MQTT-4.7.1-2], `+` not alone in its level [MQTT-4.7.1-3]. A shared
+ * subscription `$share/<group>/<filter>` needs a group of at least one character
+ * [MQTT-4.8.2-1] without `/`, `+` or `#`, followed by `/` and a valid, non-empty filter
+ * [MQTT-4.8.2-2].
  */
 export function validateTopicFilter(filter: string): void {
   checkCommon(filter);
+  if (filter === '$share' || filter.startsWith(SHARE_PREFIX)) {
+    const shared = parseSharedFilter(filter);
+    if (shared === undefined || shared.group.length === 0) {
+      throw new InvalidTopicError(
+        filter,
+        'a shared subscription needs a Share Name of at least one character after $share/',
+        'MQTT-4.8.2-1',
+      );
+    }
+    if (/[+#]/.test(shared.group)) {
+      throw new InvalidTopicError(
+        filter,
+        `the Share Name ${JSON.stringify(shared.group)} must not contain '+' or '#'`,
+        'MQTT-4.8.2-2',
+      );
+    }
+    if (shared.filter.length === 0) {
+      throw new InvalidTopicError(
+        filter,
+        `the Share Name ${JSON.stringify(shared.group)} must be followed by '/' and a topic filter`,
+        'MQTT-4.8.2-2',
+      );
+    }
+    checkFilterLevels(filter, shared.filter);
+    return;
+  }
+  checkFilterLevels(filter, filter);
+}
+
+/** The wildcard rules of a (non-shared) filter; `whole` is what an error names. */
+function checkFilterLevels(whole: string, filter: string): void {
   const levels = filter.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;
     if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
       throw new InvalidTopicError(
-        filter,
+        whole,
         "'#' must be the last character and occupy a whole level",
         'MQTT-4.7.1-2',
       );
     }
     if (level.includes('+') && level !== '+') {
-      throw new InvalidTopicError(filter, "'+' must occupy a whole level", 'MQTT-4.7.1-3');
+      throw new InvalidTopicError(whole, "'+' must occupy a whole level", 'MQTT-4.7.1-3');
     }
   }
 }
@@ -101,9 +166,13 @@ export function isValidTopicFilter(filter: string): boolean {
  * `+` matches exactly one level (possibly empty), `#` the parent level and any number of
  * levels below (`sport/#` matches `sport`) [MQTT-4.7.1-2]. Filters starting with a wildcard
  * do not match topic names starting with `$` [MQTT-4.7.2-1]. Matching is case-sensitive and
- * allocation-free: it walks both strings level by level without splitting them.
+ * allocation-free: it walks both strings level by level without splitting them. A shared
+ * subscription `$share/<group>/<filter>` matches what its filter part matches.
  */
 export function topicMatches(filter: string, topic: string): boolean {
+  if (filter.charCodeAt(0) === 0x24 /* $ */ && filter.startsWith(SHARE_PREFIX)) {
+    filter = matchingFilter(filter);
+  }
   if (topic.charCodeAt(0) === 0x24 /* $ */) {
     const f0 = filter.charCodeAt(0);
     if (f0 === 0x23 || f0 === 0x2b) return false;
@@ -166,13 +235,16 @@ export class TopicTrie<T> {
   /**
    * Adds a value under a filter. Adding the same pair twice has no effect.
    *
+   * A shared subscription `$share/<group>/<filter>` is stored under its filter part, which is
+   * what the messages it brings are published to.
+   *
    * @throws {@link InvalidTopicError} if the filter is not valid: a misplaced wildcard would
    * otherwise be stored as something it is not (`a/#/b` as `a/#`).
    */
   add(filter: string, value: T): void {
     validateTopicFilter(filter);
     let current = this.#root;
-    const levels = filter.split('/');
+    const levels = matchingFilter(filter).split('/');
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
@@ -195,9 +267,12 @@ export class TopicTrie<T> {
     }
   }
 
-  /** Removes a value from a filter. Returns whether it was there. */
+  /**
+   * Removes a value from a filter (a shared subscription's from its filter part, as
+   * {@link add} stored it). Returns whether it was there.
+   */
   remove(filter: string, value: T): boolean {
-    const levels = filter.split('/');
+    const levels = matchingFilter(filter).split('/');
     const path: [TrieNode<T>, string][] = [];
     let current = this.#root;
     for (let i = 0; i < levels.length; i++) {

@@ -155,6 +155,8 @@ test('every documented option is accepted (the key lists match the interfaces)',
     receiveMaximum: 10,
     requestResponseInformation: true,
     userProperties: [['site', 'north']],
+    topicAliasMaximum: 16,
+    outgoingTopicAliases: false,
     connectTimeoutMs: 5000,
     tls: {
       servername: 'broker.example',
@@ -179,6 +181,7 @@ test('every documented option is accepted (the key lists match the interfaces)',
     offlineQueue: { maxMessages: 10, maxBytes: 1000, policy: 'drop-oldest-qos0' },
     maxPacketSize: 1000,
     subscriptionBufferSize: 10,
+    maxPendingRequests: 10,
   };
   const resolved = resolveOptions('wss://primary:8443/mqtt', all);
   assert.equal(resolved.servers.length, 3);

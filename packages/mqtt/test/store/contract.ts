@@ -118,6 +118,30 @@ export function storeContract(name: string, make: () => StoreHarness): void {
     ]);
   });
 
+  run('MQTT 5.0 subscription options and identifier are kept; the last write wins', async (h) => {
+    const store = await h.fresh();
+    const v5 = {
+      filter: 'v5/#',
+      qos: 1,
+      noLocal: true,
+      retainAsPublished: true,
+      retainHandling: 2,
+      subscriptionIdentifier: 268_435_455,
+    } as const;
+    store.putSubscription(v5);
+    store.putSubscription({ filter: 'rh1', qos: 0, retainHandling: 1, subscriptionIdentifier: 7 });
+    store.putSubscription({ filter: 'was-v5', qos: 2, noLocal: true, subscriptionIdentifier: 3 });
+    store.putSubscription({ filter: 'was-v5', qos: 2 });
+    const subs = [...(await h.reload(store)).subscriptions].sort((x, y) =>
+      x.filter.localeCompare(y.filter),
+    );
+    assert.deepEqual(subs, [
+      { filter: 'rh1', qos: 0, retainHandling: 1, subscriptionIdentifier: 7 },
+      v5,
+      { filter: 'was-v5', qos: 2 },
+    ]);
+  });
+
   run('clear forgets everything; later mutations apply', async (h) => {
     const store = await h.fresh();
     store.putOutgoing(record(1));

@@ -5,6 +5,8 @@ import { InvalidTopicError } from '../../src/errors.js';
 import {
   isValidTopicFilter,
   isValidTopicName,
+  matchingFilter,
+  parseSharedFilter,
   TopicTrie,
   topicMatches,
   validateTopicFilter,
@@ -222,4 +224,49 @@ test('a lone UTF-16 surrogate is refused in topic names and filters [MQTT-1.5.3-
   // A surrogate pair is one well-formed character (U+1F600).
   validateTopicName('emoji/\ud83d\ude00');
   validateTopicFilter('emoji/\ud83d\ude00/#');
+});
+
+test('shared subscriptions: $share/<group>/<filter> (MQTT 5.0 §4.8.2)', () => {
+  for (const good of ['$share/g/a/b', '$share/group-1/#', '$share/g/+/x', '$share/g/$SYS/#']) {
+    validateTopicFilter(good);
+  }
+  const bad: [string, string][] = [
+    ['$share', 'MQTT-4.8.2-1'],
+    ['$share/', 'MQTT-4.8.2-1'],
+    ['$share//a', 'MQTT-4.8.2-1'],
+    ['$share/g', 'MQTT-4.8.2-2'],
+    ['$share/g/', 'MQTT-4.8.2-2'],
+    ['$share/g+/a', 'MQTT-4.8.2-2'],
+    ['$share/#/a', 'MQTT-4.8.2-2'],
+    ['$share/+/a', 'MQTT-4.8.2-2'],
+    ['$share/g/a/#/b', 'MQTT-4.7.1-2'],
+    ['$share/g/a+', 'MQTT-4.7.1-3'],
+  ];
+  for (const [filter, rule] of bad) {
+    assert.throws(
+      () => validateTopicFilter(filter),
+      (e: unknown) => e instanceof InvalidTopicError && e.rule === rule && e.topic === filter,
+      filter,
+    );
+  }
+  // Not shared: `$sharex/...` and `$shared` are ordinary filters.
+  validateTopicFilter('$sharex/a');
+  assert.equal(parseSharedFilter('$sharex/a'), undefined);
+  assert.deepEqual(parseSharedFilter('$share/g/a/+'), { group: 'g', filter: 'a/+' });
+  assert.equal(matchingFilter('$share/g/a/+'), 'a/+');
+  assert.equal(matchingFilter('a/+'), 'a/+');
+});
+
+test('shared subscriptions match and dispatch on their filter part', () => {
+  assert.equal(topicMatches('$share/g/a/+', 'a/b'), true);
+  assert.equal(topicMatches('$share/g/#', 'a/b'), true);
+  assert.equal(topicMatches('$share/g/#', '$SYS/x'), false);
+  assert.equal(topicMatches('$share/g/a/+', '$share/g/a/b'), false);
+  const trie = new TopicTrie<string>();
+  trie.add('$share/g/a/+', 'shared');
+  trie.add('a/b', 'plain');
+  assert.deepEqual(trie.match('a/b').sort(), ['plain', 'shared']);
+  assert.deepEqual(trie.match('$share/g/a/b'), []);
+  assert.equal(trie.remove('$share/g/a/+', 'shared'), true);
+  assert.deepEqual(trie.match('a/b'), ['plain']);
 });

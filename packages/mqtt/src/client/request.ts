@@ -1,0 +1,375 @@
+/**
+ * MQTT 5.0 request/response (§4.10): `client.request()` and `client.respond()`.
+ *
+ * A request is a PUBLISH with a Response Topic and a Correlation Data; the responder
+ * publishes its answer to that Response Topic with the same Correlation Data [MQTT-4.10]. The
+ * requester subscribes once per response topic, before the first request goes out (a response
+ * must not be able to overtake the SUBSCRIBE), and pairs each response with its request by
+ * the Correlation Data alone: 16 random bytes per request, so that two clients sharing a
+ * response topic, or a response to a request that timed out, can never be taken for another
+ * request's answer. Responses nobody waits for are counted, never taken for an answer.
+ *
+ * @module
+ */
+
+import { randomBytes } from 'node:crypto';
+import { InvalidOptionError, QueueFullError, RequestTimeoutError } from '../errors.js';
+import { checkKnownKeys, checkObject, typeName } from '../option-checks.js';
+import type { ProtocolVersion, QoS } from '../packet/types.js';
+import { validateTopicFilter, validateTopicName } from '../topic/index.js';
+import { REQUEST_KEYS, RESPOND_KEYS } from './option-keys.js';
+import type { Message, Subscription } from './subscription.js';
+import type { OutgoingPublishProperties, PublishOptions, SubscribeOptions } from './types.js';
+
+/** Longest `timeoutMs` a timer can hold (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+/** Response topics subscribed at once: each is a subscription kept for the client's life. */
+const MAX_RESPONSE_TOPICS = 64;
+/** Bytes of random Correlation Data per request: collisions are not a concern. */
+const CORRELATION_BYTES = 16;
+
+/** Options of {@link Client.request}. */
+export interface RequestOptions {
+  /** How long to wait for the response, in milliseconds (1..2^31-1). @default 30000 */
+  readonly timeoutMs?: number;
+  /** QoS of the request (and of the response subscription). @default 1 */
+  readonly qos?: QoS;
+  /**
+   * Properties of the request, without `responseTopic` and `correlationData`: the client
+   * sets those itself.
+   */
+  readonly properties?: OutgoingPublishProperties;
+  /**
+   * The topic responses come back on. At most 64 different ones per client, the default
+   * included: each is subscribed once and kept. @default derived from the CONNACK's
+   * Response Information when `requestResponseInformation` was asked and the broker gave it
+   * (`<responseInformation>/responses`), otherwise `<clientId>/responses`
+   */
+  readonly responseTopic?: string;
+}
+
+/** Options of {@link Client.respond}. */
+export interface RespondOptions {
+  /** QoS of the subscription to requests. @default 1 */
+  readonly qos?: QoS;
+}
+
+/**
+ * What a {@link Client.respond} handler answers: the response's payload, or the payload with
+ * properties (the Correlation Data is the request's, always).
+ */
+export type ResponseReply =
+  | string
+  | Uint8Array
+  | { readonly payload: string | Uint8Array; readonly properties?: OutgoingPublishProperties };
+
+/** A responder started by {@link Client.respond}. */
+export interface Responder {
+  /** The filter it answers requests on. */
+  readonly filter: string;
+  /** Requests answered so far. */
+  readonly answered: number;
+  /** Requests not answered: the handler threw, or the response could not be published. */
+  readonly failed: number;
+  /** Messages on the filter without a Response Topic: nothing to answer to. */
+  readonly skipped: number;
+  /** Unsubscribes; requests already being handled still get their response. */
+  close(): Promise<void>;
+}
+
+/** A request a responder did not answer, reported by the client's `responderror` event. */
+export interface ResponderFailure {
+  /** The responder's filter. */
+  readonly filter: string;
+  /** The request. */
+  readonly request: Message;
+  /** What the handler threw, or why its response could not be published. */
+  readonly error: unknown;
+}
+
+/** What requests and responders need from the client. */
+export interface RequestHost {
+  readonly protocolVersion: ProtocolVersion;
+  readonly maxPendingRequests: number;
+  publish(topic: string, payload: string | Uint8Array, options: PublishOptions): Promise<void>;
+  subscribe(filter: string, options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Resolves once connected, with what the response topic is built from: the client
+   * identifier in use and the CONNACK's Response Information.
+   */
+  connected(): Promise<{ readonly clientId: string; readonly responseInformation?: string }>;
+  /** Emits `responderror`. */
+  responderFailed(failure: ResponderFailure): void;
+}
+
+interface Pending {
+  readonly resolve: (message: Message) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+function requireV5(host: RequestHost, operation: string): void {
+  if (host.protocolVersion !== 5) {
+    throw new InvalidOptionError(
+      'protocolVersion',
+      `${operation} needs MQTT 5.0 (Response Topic and Correlation Data): set protocolVersion: 5`,
+    );
+  }
+}
+
+function checkQos(value: unknown): QoS {
+  if (value !== 0 && value !== 1 && value !== 2) {
+    throw new InvalidOptionError('qos', `must be 0, 1 or 2, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** The pending requests of one client, and its subscriptions to response topics. */
+export class Requests {
+  readonly #host: RequestHost;
+  /** Correlation Data (hex) → the request waiting for it. */
+  readonly #pending = new Map<string, Pending>();
+  /** Response topic → its subscription, made once. */
+  readonly #topics = new Map<string, Promise<Subscription>>();
+  #unmatched = 0;
+  /** The response topic's level for a client id that cannot be one, made once. */
+  #randomLevel: string | undefined;
+
+  constructor(host: RequestHost) {
+    this.#host = host;
+  }
+
+  /** Requests waiting for their response. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Responses that matched no pending request (late, duplicated or someone else's). */
+  get unmatchedCount(): number {
+    return this.#unmatched;
+  }
+
+  /** See {@link Client.request}. */
+  async request(
+    topic: string,
+    payload: string | Uint8Array,
+    options: RequestOptions = {},
+  ): Promise<Message> {
+    requireV5(this.#host, 'request()');
+    checkObject(options, 'options');
+    checkKnownKeys(options, REQUEST_KEYS, '');
+    validateTopicName(topic);
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new InvalidOptionError(
+        'timeoutMs',
+        `must be an integer from 1 to ${MAX_TIMEOUT_MS}, got ${typeof timeoutMs === 'number' ? timeoutMs : typeName(timeoutMs)}`,
+      );
+    }
+    const qos = checkQos(options.qos ?? 1);
+    const properties = options.properties ?? {};
+    checkObject(properties, 'properties');
+    for (const own of ['responseTopic', 'correlationData'] as const) {
+      if (properties[own] !== undefined) {
+        throw new InvalidOptionError(
+          `properties.${own}`,
+          own === 'responseTopic'
+            ? 'is set by request(): give options.responseTopic instead'
+            : 'is set by request(): each request gets its own',
+        );
+      }
+    }
+    if (options.responseTopic !== undefined) {
+      validateTopicName(options.responseTopic);
+      if (!this.#topics.has(options.responseTopic) && this.#topics.size >= MAX_RESPONSE_TOPICS) {
+        throw new InvalidOptionError(
+          'responseTopic',
+          `at most ${MAX_RESPONSE_TOPICS} response topics per client, each one a subscription kept until the client ends`,
+        );
+      }
+    }
+    if (this.#pending.size >= this.#host.maxPendingRequests) {
+      throw new QueueFullError(
+        'refused',
+        `request to ${JSON.stringify(topic)} refused: ${this.#pending.size} requests are waiting for their response (maxPendingRequests)`,
+      );
+    }
+    const correlationData = new Uint8Array(randomBytes(CORRELATION_BYTES));
+    const key = hex(correlationData);
+    const response = new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(key);
+        reject(new RequestTimeoutError(topic, timeoutMs));
+      }, timeoutMs);
+      this.#pending.set(key, { resolve, reject, timer });
+    });
+    // Not awaited: the timeout covers waiting for a connection and the SUBACK too.
+    void this.#send(key, topic, payload, {
+      qos,
+      properties,
+      correlationData,
+      responseTopic: options.responseTopic,
+    });
+    return response;
+  }
+
+  async #send(
+    key: string,
+    topic: string,
+    payload: string | Uint8Array,
+    how: {
+      qos: QoS;
+      properties: OutgoingPublishProperties;
+      correlationData: Uint8Array;
+      responseTopic: string | undefined;
+    },
+  ): Promise<void> {
+    try {
+      const responseTopic = how.responseTopic ?? (await this.#defaultResponseTopic());
+      // Subscribed before the request goes out: the response cannot arrive unheard.
+      await this.#listen(responseTopic, how.qos);
+      if (!this.#pending.has(key)) return; // timed out meanwhile: nothing is sent
+      await this.#host.publish(topic, payload, {
+        qos: how.qos,
+        properties: { ...how.properties, responseTopic, correlationData: how.correlationData },
+      });
+    } catch (error) {
+      this.#settle(key)?.reject(error);
+    }
+  }
+
+  /** Every pending request rejects (the client ended). */
+  rejectAll(error: unknown): void {
+    for (const key of [...this.#pending.keys()]) this.#settle(key)?.reject(error);
+  }
+
+  /** See {@link Client.respond}. */
+  async respond(
+    filter: string,
+    handler: (request: Message) => ResponseReply | Promise<ResponseReply>,
+    options: RespondOptions = {},
+  ): Promise<Responder> {
+    requireV5(this.#host, 'respond()');
+    checkObject(options, 'options');
+    checkKnownKeys(options, RESPOND_KEYS, '');
+    validateTopicFilter(filter);
+    if (typeof handler !== 'function') {
+      throw new InvalidOptionError('handler', `must be a function, got ${typeName(handler)}`);
+    }
+    const qos = checkQos(options.qos ?? 1);
+    const subscription = await this.#host.subscribe(filter, { qos });
+    const responder = new ResponderImpl(filter, subscription);
+    void this.#serve(responder, subscription, handler);
+    return responder;
+  }
+
+  async #serve(
+    responder: ResponderImpl,
+    subscription: Subscription,
+    handler: (request: Message) => ResponseReply | Promise<ResponseReply>,
+  ): Promise<void> {
+    // One request at a time, in arrival order: a slow handler holds back the next request's
+    // acknowledgement, so the broker's flow control bounds what waits.
+    for await (const request of subscription) {
+      const props = request.properties;
+      const responseTopic = props?.responseTopic;
+      if (responseTopic === undefined) {
+        responder.skipped++;
+        continue;
+      }
+      try {
+        const reply = await handler(request);
+        const { payload, properties } =
+          typeof reply === 'string' || reply instanceof Uint8Array
+            ? { payload: reply, properties: undefined }
+            : reply;
+        await this.#host.publish(responseTopic, payload, {
+          qos: request.qos,
+          properties: {
+            ...properties,
+            // The requester pairs the response by it: always the request's own [MQTT-4.10].
+            ...(props?.correlationData === undefined
+              ? {}
+              : { correlationData: props.correlationData }),
+          },
+        });
+        responder.answered++;
+      } catch (error) {
+        responder.failed++;
+        this.#host.responderFailed({ filter: responder.filter, request, error });
+      }
+    }
+  }
+
+  async #defaultResponseTopic(): Promise<string> {
+    const { clientId, responseInformation } = await this.#host.connected();
+    if (responseInformation !== undefined && responseInformation.length > 0) {
+      const base = responseInformation.endsWith('/')
+        ? responseInformation.slice(0, -1)
+        : responseInformation;
+      return `${base}/responses`;
+    }
+    // A client id that cannot be a topic level (empty, `/`, wildcards, a leading `$` that
+    // marks server topics) gets a random level instead.
+    if (clientId.length > 0 && !/[/+#]/.test(clientId) && !clientId.startsWith('$')) {
+      return `${clientId}/responses`;
+    }
+    this.#randomLevel ??= `courier-${randomBytes(8).toString('hex')}`;
+    return `${this.#randomLevel}/responses`;
+  }
+
+  /** Subscribes to a response topic once, and pairs what arrives there with its request. */
+  #listen(responseTopic: string, qos: QoS): Promise<Subscription> {
+    let subscription = this.#topics.get(responseTopic);
+    if (subscription === undefined) {
+      subscription = this.#host.subscribe(responseTopic, { qos: qos === 0 ? 1 : qos });
+      this.#topics.set(responseTopic, subscription);
+      subscription.then(
+        (s) => void this.#consume(responseTopic, s),
+        () => this.#topics.delete(responseTopic),
+      );
+    }
+    return subscription;
+  }
+
+  async #consume(responseTopic: string, subscription: Subscription): Promise<void> {
+    for await (const response of subscription) {
+      const correlationData = response.properties?.correlationData;
+      const pending =
+        correlationData === undefined ? undefined : this.#settle(hex(correlationData));
+      if (pending === undefined) this.#unmatched++;
+      else pending.resolve(response);
+    }
+    // Unsubscribed or the client ended: the next request subscribes again.
+    this.#topics.delete(responseTopic);
+  }
+
+  #settle(key: string): Pending | undefined {
+    const pending = this.#pending.get(key);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(key);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+}
+
+class ResponderImpl implements Responder {
+  readonly filter: string;
+  readonly #subscription: Subscription;
+  answered = 0;
+  failed = 0;
+  skipped = 0;
+
+  constructor(filter: string, subscription: Subscription) {
+    this.filter = filter;
+    this.#subscription = subscription;
+  }
+
+  close(): Promise<void> {
+    return this.#subscription.unsubscribe();
+  }
+}
