@@ -117,6 +117,9 @@ export async function startRabbitCluster(t: TestContext, size = 3): Promise<Rabb
       RABBITMQ_ADVANCED_CONFIG_FILE: join(nodeDir, 'advanced.config'),
       RABBITMQ_CONF_ENV_FILE: join(nodeDir, 'rabbitmq-env.conf'),
       RABBITMQ_PID_FILE: join(nodeDir, 'rabbitmq.pid'),
+      // The script then execs the Erlang VM instead of running it in the background behind a
+      // shell: SIGKILL must reach the VM (a crashed node), not orphan it.
+      RUNNING_UNDER_SYSTEMD: 'true',
     };
     const assignments = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const spawnNode = (): PeerProcess =>
@@ -136,7 +139,7 @@ export async function startRabbitCluster(t: TestContext, size = 3): Promise<Rabb
       url: `mqtt://${host}:${mqttPort}`,
       log: () => earlier + peers[index]!.output(),
       async kill() {
-        // rabbitmq-server execs the Erlang VM, so the child is the VM itself.
+        // RUNNING_UNDER_SYSTEMD: the child is the Erlang VM itself.
         peers[index]!.child.kill('SIGKILL');
         await peers[index]!.exited;
       },
