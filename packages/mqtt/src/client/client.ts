@@ -250,7 +250,15 @@ export class Client {
           refusedDelayMs,
           serverCount: options.servers.length,
         },
-        Math.random,
+        // The source was checked when the options were; a later value outside [0, 1) means
+        // no jitter for that wait rather than a failed reconnect loop.
+        () => {
+          try {
+            return options.random();
+          } catch {
+            return 0;
+          }
+        },
       );
     }
     this.#state = new StateCell(

@@ -43,6 +43,8 @@ export const CLIENT_KEYS = {
   wsPath: true,
   reconnect: true,
   servers: true,
+  serverOrder: true,
+  random: true,
   store: true,
   maxInflight: true,
   offlineQueue: true,

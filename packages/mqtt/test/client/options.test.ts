@@ -191,6 +191,8 @@ test('every documented option is accepted (the key lists match the interfaces)',
       'mqtt://backup:1883',
       { url: 'wss://backup2/mqtt', username: 'b', password: 'c', family: 6, wsPath: '/ws' },
     ],
+    serverOrder: 'random',
+    random: () => 0.5,
     store: memoryStore(),
     maxInflight: 10,
     offlineQueue: { maxMessages: 10, maxBytes: 1000, policy: 'drop-oldest-qos0' },
@@ -201,7 +203,10 @@ test('every documented option is accepted (the key lists match the interfaces)',
   };
   const resolved = resolveOptions('wss://primary:8443/mqtt', all);
   assert.equal(resolved.servers.length, 3);
-  assert.equal(resolved.servers[0]?.psk?.identity, 'device-1');
+  assert.equal(
+    resolved.servers.find((s) => s.url.startsWith('wss://primary'))?.psk?.identity,
+    'device-1',
+  );
 });
 
 test('every server URL is parsed when the options are given: scheme, host, port', () => {
