@@ -953,7 +953,10 @@ export class Client {
     if (reconnect === false) return;
     const early =
       error instanceof ConnectionLostError && error.byServer && upMs < reconnect.stableAfterMs;
-    if (this.#session.connectionKilled(early, reconnect.poisonThreshold, now()) !== undefined) {
+    const { poisonThreshold, poisonWindowMs } = reconnect;
+    if (
+      this.#session.connectionKilled(early, poisonThreshold, now(), poisonWindowMs) !== undefined
+    ) {
       this.#checkIdle();
     }
   }

@@ -94,6 +94,7 @@ export const RECONNECT_KEYS = {
   stableAfterMs: true,
   refusedDelayMs: true,
   poisonThreshold: true,
+  poisonWindowMs: true,
 } as const satisfies KnownKeys<ReconnectOptions>;
 
 /** Keys of {@link OfflineQueueOptions}. */

@@ -107,6 +107,15 @@ export interface ReconnectOptions {
    * cannot be told apart. 0 turns detection off. @default 3
    */
   readonly poisonThreshold?: number;
+  /**
+   * The shortest time, from the first of those closes, before a message is given up as
+   * poison: `poisonThreshold` closes alone do not condemn it sooner. A broker may close on
+   * every PUBLISH for a while for reasons of its own (a NATS cluster electing new stream
+   * leaders after a node died closes on each QoS 1 publish for seconds); a message that
+   * still kills the connection after this long is poison. 0: the count alone decides.
+   * @default 30000
+   */
+  readonly poisonWindowMs?: number;
 }
 
 /** What to do with a publish while disconnected when the offline queue is full. */
@@ -212,7 +221,7 @@ export interface ClientOptions {
   readonly wsPath?: string;
   /**
    * Reconnect backoff, failover and poison-message policy, or `false` to never reconnect.
-   * @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2, failover: 'backup', stableAfterMs: 10000, refusedDelayMs: maxDelayMs, poisonThreshold: 3 }
+   * @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2, failover: 'backup', stableAfterMs: 10000, refusedDelayMs: maxDelayMs, poisonThreshold: 3, poisonWindowMs: 30000 }
    */
   readonly reconnect?: false | ReconnectOptions;
   /**
@@ -679,6 +688,12 @@ export function resolveOptions(
         86_400_000,
       ),
       poisonThreshold: integer('reconnect.poisonThreshold', r.poisonThreshold ?? 3, 0, 1000),
+      poisonWindowMs: integer(
+        'reconnect.poisonWindowMs',
+        r.poisonWindowMs ?? 30_000,
+        0,
+        86_400_000,
+      ),
     };
   }
 

@@ -45,6 +45,7 @@ test('defaults are filled and out-of-range values name the field', () => {
     stableAfterMs: 10000,
     refusedDelayMs: 60000,
     poisonThreshold: 3,
+    poisonWindowMs: 30000,
   });
   assert.throws(
     () => resolveOptions('mqtt://127.0.0.1:1', { keepaliveSec: 70000 }),
