@@ -26,7 +26,37 @@ function find(dir, out) {
   return out;
 }
 
-const filter = process.argv.slice(2);
+// `--broker <name>` (repeatable, or comma-separated) runs the interop matrix and the cluster
+// tests of those brokers only: the suites read the selection from COURIER_BROKERS. Without
+// it every broker runs (CI).
+const BROKERS = ['mosquitto-3.1.1', 'mosquitto-5', 'nats', 'rabbitmq', 'aedes'];
+const args = process.argv.slice(2);
+const filter = [];
+const brokers = [];
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i];
+  if (arg === '--broker' || arg.startsWith('--broker=')) {
+    const value = arg === '--broker' ? args[++i] : arg.slice('--broker='.length);
+    if (value === undefined || value === '') {
+      console.error(`--broker needs a name: ${BROKERS.join(', ')} (a prefix selects several)`);
+      process.exit(2);
+    }
+    for (const name of value.split(',')) {
+      if (!BROKERS.some((b) => b === name || b.startsWith(name))) {
+        console.error(`--broker: unknown broker "${name}"; known: ${BROKERS.join(', ')}`);
+        process.exit(2);
+      }
+      brokers.push(name);
+    }
+  } else filter.push(arg);
+}
+if (brokers.length > 0) {
+  process.env.COURIER_BROKERS = brokers.join(',');
+  // The matrix, and the cluster tests of the brokers that have one.
+  if (filter.length === 0) {
+    filter.push('interop/matrix', ...brokers.map((b) => `interop/cluster-${b.split('-')[0]}`));
+  }
+}
 const roots = ['packages/mqtt/test', 'packages/agent/test', 'test'];
 let files = roots.flatMap((root) => find(root, []));
 if (filter.length > 0) files = files.filter((f) => filter.some((s) => f.includes(s)));

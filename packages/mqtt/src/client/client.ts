@@ -269,7 +269,15 @@ export class Client {
           refusedDelayMs,
           serverCount: options.servers.length,
         },
-        Math.random,
+        // The source was checked when the options were; a later value outside [0, 1) means
+        // no jitter for that wait rather than a failed reconnect loop.
+        () => {
+          try {
+            return options.random();
+          } catch {
+            return 0;
+          }
+        },
       );
     }
     this.#state = new StateCell(
@@ -1048,7 +1056,10 @@ export class Client {
     if (reconnect === false) return;
     const early =
       error instanceof ConnectionLostError && error.byServer && upMs < reconnect.stableAfterMs;
-    if (this.#session.connectionKilled(early, reconnect.poisonThreshold, now()) !== undefined) {
+    const { poisonThreshold, poisonWindowMs } = reconnect;
+    if (
+      this.#session.connectionKilled(early, poisonThreshold, now(), poisonWindowMs) !== undefined
+    ) {
       this.#checkIdle();
     }
   }

@@ -61,6 +61,7 @@ export {
   type ResolvedOptions,
   resolveOptions,
   type ServerOptions,
+  type ServerOrder,
   type WillOptions,
   type WillPropertiesOptions,
 } from './options.js';

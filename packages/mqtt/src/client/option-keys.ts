@@ -44,6 +44,8 @@ export const CLIENT_KEYS = {
   wsPath: true,
   reconnect: true,
   servers: true,
+  serverOrder: true,
+  random: true,
   store: true,
   maxInflight: true,
   offlineQueue: true,
@@ -94,6 +96,7 @@ export const RECONNECT_KEYS = {
   stableAfterMs: true,
   refusedDelayMs: true,
   poisonThreshold: true,
+  poisonWindowMs: true,
 } as const satisfies KnownKeys<ReconnectOptions>;
 
 /** Keys of {@link OfflineQueueOptions}. */

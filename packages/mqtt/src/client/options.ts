@@ -119,6 +119,15 @@ export interface ReconnectOptions {
    * cannot be told apart. 0 turns detection off. @default 3
    */
   readonly poisonThreshold?: number;
+  /**
+   * The shortest time, from the first of those closes, before a message is given up as
+   * poison: `poisonThreshold` closes alone do not condemn it sooner. A broker may close on
+   * every PUBLISH for a while for reasons of its own (a NATS cluster electing new stream
+   * leaders after a node died closes on each QoS 1 publish for seconds); a message that
+   * still kills the connection after this long is poison. 0: the count alone decides.
+   * @default 30000
+   */
+  readonly poisonWindowMs?: number;
 }
 
 /** What to do with a publish while disconnected when the offline queue is full. */
@@ -229,7 +238,7 @@ export interface ClientOptions {
   readonly wsPath?: string;
   /**
    * Reconnect backoff, failover and poison-message policy, or `false` to never reconnect.
-   * @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2, failover: 'backup', stableAfterMs: 10000, refusedDelayMs: maxDelayMs, poisonThreshold: 3 }
+   * @default { minDelayMs: 2000, maxDelayMs: 60000, jitter: 0.2, failover: 'backup', stableAfterMs: 10000, refusedDelayMs: maxDelayMs, poisonThreshold: 3, poisonWindowMs: 30000 }
    */
   readonly reconnect?: false | ReconnectOptions;
   /**
@@ -237,6 +246,22 @@ export interface ClientOptions {
    * other nodes of a cluster with `reconnect.failover: 'cluster'`. @default []
    */
   readonly servers?: readonly (string | ServerOptions)[];
+  /**
+   * The order in which the server given first and `servers` are tried. `'in-order'`: as
+   * given, the first one first (a primary and its backups). `'random'`: shuffled once, when
+   * the client is created, with `random` (a fleet pointed at the nodes of a cluster then
+   * spreads across them, instead of every device going to the first node after a restart).
+   * The order then stays for the client's life, so `failover` moves through it as through a
+   * list given in that order. @default 'in-order'
+   */
+  readonly serverOrder?: ServerOrder;
+  /**
+   * The source of randomness for the `serverOrder: 'random'` shuffle and the reconnect
+   * jitter: a function returning numbers in [0, 1), as `Math.random` does. Tests pass a
+   * seeded or scripted one for a known order. A value outside [0, 1) is an
+   * `InvalidOptionError` naming `random`. @default Math.random
+   */
+  readonly random?: () => number;
   /** Where the session state lives. @default memoryStore() */
   readonly store?: SessionStore;
   /** Outgoing QoS 1/2 messages in flight at once. @default 100 */
@@ -280,9 +305,22 @@ export interface ClientOptions {
 /** The `trace` option: one call per packet, `direction` seen from the client. */
 export type PacketTrace = (direction: 'in' | 'out', packet: Packet) => void;
 
+/**
+ * The order `servers` are tried in: `'in-order'` as given, `'random'` shuffled once per
+ * client (see {@link ClientOptions.serverOrder}).
+ */
+export type ServerOrder = 'in-order' | 'random';
+
 /** Options with every default filled in. */
 export interface ResolvedOptions {
+  /** Every server, in the order they are tried (`serverOrder` applied). */
   readonly servers: readonly ServerOptions[];
+  readonly serverOrder: ServerOrder;
+  /**
+   * The source of numbers in [0, 1) for the jitter (and the shuffle, already done); throws
+   * an `InvalidOptionError` naming `random` for a value outside [0, 1).
+   */
+  readonly random: () => number;
   readonly clientId: string;
   readonly clean: boolean;
   readonly keepaliveSec: number;
@@ -343,6 +381,41 @@ function boolean(field: string, value: unknown): boolean {
     throw new InvalidOptionError(field, `must be true or false, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/**
+ * Wraps a caller's random source so a value outside [0, 1) is a typed error naming the
+ * option, not an index out of range or a negative wait.
+ */
+function checkedRandom(random: () => number): () => number {
+  return () => {
+    const value = random();
+    if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+      throw new InvalidOptionError(
+        'random',
+        `must return numbers in [0, 1), returned ${JSON.stringify(value)}`,
+      );
+    }
+    return value;
+  };
+}
+
+/**
+ * The servers in the order they are tried: as given, or shuffled (Fisher-Yates, each order
+ * equally likely given a uniform `random`).
+ */
+function orderServers(
+  servers: readonly ServerOptions[],
+  order: ServerOrder,
+  random: () => number,
+): ServerOptions[] {
+  const out = [...servers];
+  if (order === 'in-order') return out;
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 function randomClientId(): string {
@@ -558,6 +631,18 @@ export function resolveOptions(
       resolveServer(typeof s === 'string' ? { url: s } : s, `servers[${i}].`),
   );
 
+  const serverOrder = options.serverOrder ?? 'in-order';
+  if (serverOrder !== 'in-order' && serverOrder !== 'random') {
+    throw new InvalidOptionError(
+      'serverOrder',
+      `must be 'in-order' or 'random', got ${JSON.stringify(serverOrder)}`,
+    );
+  }
+  if (options.random !== undefined && typeof options.random !== 'function') {
+    throw new InvalidOptionError('random', 'must be a function returning numbers in [0, 1)');
+  }
+  const random = checkedRandom(options.random ?? Math.random);
+
   const clean = boolean('clean', options.clean ?? true);
   const protocolVersion = options.protocolVersion ?? 4;
   if (
@@ -631,6 +716,12 @@ export function resolveOptions(
         86_400_000,
       ),
       poisonThreshold: integer('reconnect.poisonThreshold', r.poisonThreshold ?? 3, 0, 1000),
+      poisonWindowMs: integer(
+        'reconnect.poisonWindowMs',
+        r.poisonWindowMs ?? 30_000,
+        0,
+        86_400_000,
+      ),
     };
   }
 
@@ -695,10 +786,17 @@ export function resolveOptions(
     maxInflight,
     maxInflightGiven: options.maxInflight,
   });
+  // The profile checks (and completes, e.g. ALPN on 443) every server; then they are ordered.
+  const ordered = orderServers(profiled.servers, serverOrder, random);
+  // A source that returns no number in [0, 1) is refused when the client is created, not
+  // found out in the middle of a reconnect: called once here unless the shuffle called it.
+  if (serverOrder === 'in-order' || ordered.length < 2) random();
 
   return {
     profile,
-    servers: profiled.servers,
+    servers: ordered,
+    serverOrder,
+    random,
     clientId,
     clean,
     keepaliveSec,

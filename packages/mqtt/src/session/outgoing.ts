@@ -150,7 +150,7 @@ export class Outgoing {
   #unexpectedAcks = 0;
   #poisonedCount = 0;
   /** The message first in flight at the last early close by the server, and how many in a row. */
-  #suspect: { seq: number; closes: number } | undefined;
+  #suspect: { seq: number; closes: number; since: number } | undefined;
   /** The suspect, sent alone on this connection, awaiting any answer from the server. */
   #probe: OutMessage | undefined;
   /** Queued messages with a Message Expiry: while 0, nothing is scanned for expiry. */
@@ -416,16 +416,25 @@ export class Outgoing {
    * suspect is the first PUBLISH in flight (every PUBLISH in flight was (re)sent on the
    * connection just lost). On the next connection the suspect is sent alone, followed by a
    * PINGREQ ({@link connectionAccepted}): any answer clears it; a close before any answer
-   * counts against it. The same suspect `threshold` times in a row is given up: rejected
-   * with a {@link PoisonMessageError}, removed from the session and the store. Any other
+   * counts against it. The same suspect `threshold` times in a row, over at least
+   * `windowMs` since its first close, is given up: rejected with a {@link PoisonMessageError},
+   * removed from the session and the store. The window keeps a good message from being
+   * condemned by a broker that closes on every PUBLISH for a while (a NATS cluster electing
+   * new stream leaders after a node died closes on each QoS 1 publish for seconds). Any other
    * loss (keep-alive expiry, our own drop, a connection that lasted) ends the streak. A
    * network cut lands in the probe's one round trip `threshold` times in a row only by a
    * rare coincidence; that is the residual risk of a false conviction.
    *
    * @param threshold - closes in a row that condemn a message; 0 turns detection off.
+   * @param windowMs - the shortest time from the suspect's first close to its conviction.
    * @returns the error the message was rejected with, or undefined.
    */
-  connectionKilled(early: boolean, threshold: number, now: number): PoisonMessageError | undefined {
+  connectionKilled(
+    early: boolean,
+    threshold: number,
+    now: number,
+    windowMs = 0,
+  ): PoisonMessageError | undefined {
     let suspect: OutMessage | undefined = this.#probe;
     this.#probe = undefined;
     if (suspect === undefined && early && threshold > 0) {
@@ -441,9 +450,11 @@ export class Outgoing {
       this.#suspect = undefined;
       return undefined;
     }
-    const closes = this.#suspect?.seq === suspect.seq ? this.#suspect.closes + 1 : 1;
-    if (closes < threshold) {
-      this.#suspect = { seq: suspect.seq, closes };
+    const streak = this.#suspect?.seq === suspect.seq ? this.#suspect : undefined;
+    const closes = (streak?.closes ?? 0) + 1;
+    const since = streak?.since ?? now;
+    if (closes < threshold || now - since < windowMs) {
+      this.#suspect = { seq: suspect.seq, closes, since };
       return undefined;
     }
     this.#suspect = undefined;

@@ -335,8 +335,13 @@ export class Session {
    * @param threshold - closes in a row that condemn a message; 0 turns detection off.
    * @returns the error the message was rejected with, or undefined.
    */
-  connectionKilled(early: boolean, threshold: number, now: number): PoisonMessageError | undefined {
-    return this.#outgoing.connectionKilled(early, threshold, now);
+  connectionKilled(
+    early: boolean,
+    threshold: number,
+    now: number,
+    windowMs = 0,
+  ): PoisonMessageError | undefined {
+    return this.#outgoing.connectionKilled(early, threshold, now, windowMs);
   }
 
   // ─── user operations ────────────────────────────────────────────────────────────────

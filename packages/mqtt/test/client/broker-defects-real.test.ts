@@ -51,7 +51,12 @@ test('NATS: a QoS 2 publish is given up as poison, the QoS 1 publishes behind it
   const received = collect(sub, 5);
   await sub.subscribe('data/#', { qos: 1 });
 
-  const pub = open(t, nats.url, { clientId: 'defects-nats-pub', clean: false });
+  // A short window: the message is condemned by its closes over 1 s, not by the count alone.
+  const pub = open(t, nats.url, {
+    clientId: 'defects-nats-pub',
+    clean: false,
+    reconnect: { minDelayMs: 20, maxDelayMs: 200, jitter: 0, poisonWindowMs: 1000 },
+  });
   let connections = 0;
   const losses: unknown[] = [];
   pub.on('state', (s) => {
@@ -68,6 +73,7 @@ test('NATS: a QoS 2 publish is given up as poison, the QoS 1 publishes behind it
   assert.ok(error instanceof PoisonMessageError, `got ${String(error)}`);
   assert.equal(error.topic, 'cmd/q2');
   assert.equal(error.qos, 2);
+  assert.ok(error.closes > 3, `condemned after ${error.closes} closes: the window, not the count`);
   await Promise.all(rest);
   await received.all;
   assert.deepEqual(received.got.map((m) => m.topic).sort(), [

@@ -90,7 +90,7 @@ test('a message the broker closes the connection on is given up as poison; the m
     else if (packet.qos === 1) conn.send({ type: 'puback', packetId: packet.packetId! });
   });
   const c = client(t, broker.url, {
-    reconnect: { minDelayMs: 10, maxDelayMs: 80, jitter: 0, poisonThreshold: 3 },
+    reconnect: { minDelayMs: 10, maxDelayMs: 80, jitter: 0, poisonThreshold: 3, poisonWindowMs: 0 },
   });
   const states = recordStates(c);
   const poisoned = c.publish('cmd/q2', 'exactly once?', { qos: 2 }).then(

@@ -45,6 +45,7 @@ test('defaults are filled and out-of-range values name the field', () => {
     stableAfterMs: 10000,
     refusedDelayMs: 60000,
     poisonThreshold: 3,
+    poisonWindowMs: 30000,
   });
   assert.throws(
     () => resolveOptions('mqtt://127.0.0.1:1', { keepaliveSec: 70000 }),
@@ -191,6 +192,8 @@ test('every documented option is accepted (the key lists match the interfaces)',
       'mqtt://backup:1883',
       { url: 'wss://backup2/mqtt', username: 'b', password: 'c', family: 6, wsPath: '/ws' },
     ],
+    serverOrder: 'random',
+    random: () => 0.5,
     store: memoryStore(),
     maxInflight: 10,
     offlineQueue: { maxMessages: 10, maxBytes: 1000, policy: 'drop-oldest-qos0' },
@@ -202,7 +205,10 @@ test('every documented option is accepted (the key lists match the interfaces)',
   };
   const resolved = resolveOptions('wss://primary:8443/mqtt', all);
   assert.equal(resolved.servers.length, 3);
-  assert.equal(resolved.servers[0]?.psk?.identity, 'device-1');
+  assert.equal(
+    resolved.servers.find((s) => s.url.startsWith('wss://primary'))?.psk?.identity,
+    'device-1',
+  );
 });
 
 test('every server URL is parsed when the options are given: scheme, host, port', () => {

@@ -129,6 +129,27 @@ test('a message first in flight at `threshold` early closes in a row is given up
   assert.equal(h.results.get('ok/2'), 'ok');
 });
 
+test('a message is not condemned before the window passed since its first close, however many closes', () => {
+  // A NATS cluster electing stream leaders closes on every QoS 1 PUBLISH for seconds: the
+  // count alone would condemn a good message.
+  const h = harness();
+  h.online();
+  h.publish('m', 1);
+  const closeAt = (t: number) => {
+    h.session.connectionLost();
+    const error = h.session.connectionKilled(true, 3, t, 30_000);
+    if (error === undefined) h.online();
+    return error;
+  };
+  for (const t of [1_000, 2_000, 4_000, 8_000, 16_000, 30_999]) {
+    assert.equal(closeAt(t), undefined, `close at ${t} ms: within the window`);
+  }
+  const error = closeAt(31_000);
+  assert.ok(error instanceof PoisonMessageError, 'still killing the connection after the window');
+  assert.equal(error.closes, 7);
+  assert.equal(h.results.get('m'), error);
+});
+
 test('any other loss ends the streak: closes must come in a row', () => {
   const h = harness();
   h.online();
