@@ -469,10 +469,8 @@ export class ConnectionRefusedError extends MqttError {
 
 /** What the broker said it does not support, in its MQTT 5.0 CONNACK. */
 export type ServerFeature =
-  | 'maximum-qos'
-  | 'retain'
-  | 'wildcard-subscriptions'
-  | 'shared-subscriptions';
+  /** The server speaks 3.1.1 (`protocolVersion: 'auto'` fell back), and the operation needs 5.0. */
+  'mqtt-5' | 'maximum-qos' | 'retain' | 'wildcard-subscriptions' | 'shared-subscriptions';
 
 /**
  * MQTT 5.0: an operation asks for something the broker's CONNACK said it does not support.

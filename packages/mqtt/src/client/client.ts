@@ -449,7 +449,7 @@ export class Client {
     let checked: CheckedPublish;
     try {
       if (this.#ended) throw closedError();
-      checked = checkPublish(topic, payload, options, this.#options.protocolVersion);
+      checked = checkPublish(topic, payload, options, this.#version);
       checkPublishRules(
         this.#options.profile,
         topic,
@@ -553,12 +553,11 @@ export class Client {
       filters: list,
       manual,
       userProperties,
-    } = checkSubscribe(filter, options, this.#options.protocolVersion);
+    } = checkSubscribe(filter, options, this.#version);
     checkSubscribeRules(this.#options.profile, list, this.#session.clientId);
     // MQTT 5.0: one Subscription Identifier per call routes each message to exactly the
     // subscriptions the broker matched (see subscriptions.ts).
-    const subscriptionIdentifier =
-      this.#options.protocolVersion === 5 ? this.#subscriptions.nextId() : undefined;
+    const subscriptionIdentifier = this.#version === 5 ? this.#subscriptions.nextId() : undefined;
     // Listen before the SUBACK: retained messages may follow it at once.
     const subscription = this.#subscriptions.create(
       list.map((e) => e.topic),

@@ -309,9 +309,18 @@ export class Outgoing {
    * can (and always in 3.1.1).
    */
   #publishRefusal(message: OutMessage): MqttError | undefined {
+    const { topic, qos } = message;
+    if (message.properties !== undefined && this.#ctx.options.protocolVersion !== 5) {
+      // Accepted while 5.0 was expected (`protocolVersion: 'auto'`), and the server turned out
+      // to speak 3.1.1: sending it without its properties would hand the subscriber a message
+      // it cannot interpret.
+      return new UnsupportedByServerError(
+        'mqtt-5',
+        `publish to ${JSON.stringify(topic)} refused: it has MQTT 5.0 properties and the server speaks MQTT 3.1.1`,
+      );
+    }
     const limits = this.#ctx.limits;
     if (limits === undefined) return undefined;
-    const { topic, qos } = message;
     if (qos > limits.maximumQos) {
       // [MQTT-3.2.2-11] Refused, not downgraded: the caller asked for a delivery guarantee.
       return new UnsupportedByServerError(

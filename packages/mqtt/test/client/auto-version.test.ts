@@ -12,6 +12,8 @@ import {
   ConnectionRefusedError,
   connect,
   createClient,
+  InvalidOptionError,
+  UnsupportedByServerError,
 } from 'courier-mqtt';
 import type { ConnectPacket } from 'courier-mqtt/packet';
 import { startFakeBroker } from '../../../../test/helpers/fake-broker.js';
@@ -100,4 +102,34 @@ test("'auto' does not fall back on a refusal that is not about the version", asy
   c.send({ type: 'connack', sessionPresent: false, returnCode: 0x86 });
   const error = await attempt;
   assert.ok(error instanceof ConnectionRefusedError && error.returnCode === 0x86, String(error));
+});
+
+test("'auto' fallen back to 3.1.1: a publish with 5.0 properties queued meanwhile is refused with its reason, later ones at call time; the connection stays up", async (t) => {
+  const nats = await startNats(t);
+  const client = createClient(nats.url, {
+    protocolVersion: 'auto',
+    connectTimeoutMs: 5000,
+    reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
+  });
+  t.after(() => client.end({ force: true }));
+  // Made before the first CONNACK, while 5.0 is expected: accepted and queued.
+  const queued = client.publish('auto/props', 'x', {
+    qos: 1,
+    properties: { contentType: 'text/plain' },
+  });
+  const plain = client.publish('auto/props', 'y', { qos: 1 });
+  const error = await queued.then(
+    () => assert.fail('sent without its properties'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof UnsupportedByServerError, String(error));
+  assert.equal(error.feature, 'mqtt-5');
+  assert.match(error.message, /MQTT 5\.0 properties.*speaks MQTT 3\.1\.1/);
+  await plain;
+  assert.equal(client.protocolVersion, 4);
+  assert.equal(client.state.status, 'connected');
+  await assert.rejects(
+    client.publish('auto/props', 'z', { qos: 1, properties: { contentType: 'a' } }),
+    InvalidOptionError,
+  );
 });
