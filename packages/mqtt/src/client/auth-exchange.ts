@@ -19,7 +19,7 @@
  * ```
  *
  * Authentication data is secret material (a SCRAM proof lets an eavesdropper guess the
- * password offline): it is never put in an error message, and {@link redactAuth} takes it
+ * password offline): it is never put in an error message, and `withoutSecrets` (redact.ts) takes it
  * out of the packets the client shows to `packetsend` / `packetreceive` listeners.
  *
  * @module
@@ -411,28 +411,4 @@ export function unsolicitedAuth(packet: Packet, server: string): ProtocolError |
 /** CONNACK / DISCONNECT reason codes that refuse the authentication itself. */
 function isAuthRefusal(code: number): boolean {
   return code === NOT_AUTHORIZED || code === BAD_AUTHENTICATION_METHOD;
-}
-
-/**
- * The packet with its secrets taken out, for `packetsend` / `packetreceive` listeners: the
- * CONNECT's password, and the Authentication Data of CONNECT, CONNACK and AUTH (replaced by
- * nothing: its length alone is not shown either).
- */
-export function redactAuth(packet: Packet): Packet {
-  switch (packet.type) {
-    case 'connect': {
-      const { password: _secret, ...rest } = packet;
-      if (rest.properties?.authenticationData === undefined) return rest;
-      const { authenticationData: _data, ...properties } = rest.properties;
-      return { ...rest, properties };
-    }
-    case 'connack':
-    case 'auth': {
-      if (packet.properties?.authenticationData === undefined) return packet;
-      const { authenticationData: _data, ...properties } = packet.properties;
-      return { ...packet, properties };
-    }
-    default:
-      return packet;
-  }
 }

@@ -28,14 +28,13 @@ import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import { redactUrl } from '../transport/index.js';
-import { AuthExchange, redactAuth, unsolicitedAuth } from './auth-exchange.js';
+import { AuthExchange, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
 import { type CredentialTimes, resolvePassword } from './credentials.js';
 import {
   type ClientMetrics,
   MetricsCounters,
-  redactPacket,
   type StoreMetrics,
   snapshotMetrics,
 } from './metrics.js';
@@ -60,6 +59,7 @@ import {
   forbiddenPacket,
   splitFilters,
 } from './profiles.js';
+import { redactPacket, withoutSecrets } from './redact.js';
 import {
   type RequestOptions,
   Requests,
@@ -957,7 +957,7 @@ export class Client {
     this.#metrics.received(packet.type, bytes, now());
     if (this.#options.trace !== undefined) this.#trace('in', packet);
     if (this.#events.listenerCount('packetreceive') > 0) {
-      this.#events.emit('packetreceive', redactAuth(packet));
+      this.#events.emit('packetreceive', withoutSecrets(packet));
     }
     // AUTH packets, and a CONNACK to verify first, are the authentication's (auth-exchange.ts).
     const unsolicited =
@@ -1075,7 +1075,7 @@ export class Client {
     }
     if (this.#events.listenerCount('packetsend') > 0) {
       // Neither the password nor Authentication Data reaches a listener (or a log).
-      this.#events.emit('packetsend', redactAuth(packet));
+      this.#events.emit('packetsend', withoutSecrets(packet));
     }
     const bytes = encode(packet, this.#version);
     this.#metrics.sent(packet.type, bytes.byteLength, now());

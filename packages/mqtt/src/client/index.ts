@@ -35,14 +35,12 @@ export type {
   ExpiringPassword,
   PasswordProvider,
 } from './credentials.js';
-export {
-  type ClientMetrics,
-  MASK,
-  type MetricsError,
-  type PacketCounts,
-  type PacketType,
-  redactPacket,
-  type StoreMetrics,
+export type {
+  ClientMetrics,
+  MetricsError,
+  PacketCounts,
+  PacketType,
+  StoreMetrics,
 } from './metrics.js';
 export {
   MAX_MQTT_STRING_BYTES,
@@ -72,4 +70,5 @@ export {
   PROFILES,
   type ProfileName,
 } from './profiles.js';
+export { MASK, redactPacket } from './redact.js';
 export type { AckableMessage, Granted, Message, Subscription } from './subscription.js';

@@ -4,8 +4,6 @@
  * integer fields on its hot path (no allocation, no closure per packet); {@link Client.metrics}
  * copies them into a {@link ClientMetrics} snapshot that adds the gauges read at that moment.
  *
- * Also the packet trace's redaction ({@link redactPacket}): secrets never reach a trace.
- *
  * @module
  */
 
@@ -165,38 +163,4 @@ export function snapshotMetrics(
     dropped: c.dropped,
     ...(store === undefined ? {} : { store }),
   };
-}
-
-/** What replaces a secret in a traced packet. */
-export const MASK = '***';
-const MASKED_BYTES = new TextEncoder().encode(MASK);
-
-/**
- * The packet with its secrets masked, for a trace or a log: the CONNECT password, and the
- * MQTT 5.0 Authentication Data of a CONNECT, CONNACK or AUTH (a SCRAM or Kerberos exchange
- * may carry proofs). Each secret becomes the three bytes `***`, so a trace shows it was there.
- * Other packets are returned as they are (no copy).
- */
-export function redactPacket(packet: Packet): Packet {
-  switch (packet.type) {
-    case 'connect': {
-      let p = packet;
-      if (p.password !== undefined) p = { ...p, password: MASKED_BYTES };
-      if (p.properties?.authenticationData !== undefined) {
-        p = { ...p, properties: { ...p.properties, authenticationData: MASKED_BYTES } };
-      }
-      return p;
-    }
-    case 'connack':
-    case 'auth':
-      if (packet.properties?.authenticationData !== undefined) {
-        return {
-          ...packet,
-          properties: { ...packet.properties, authenticationData: MASKED_BYTES },
-        } as Packet;
-      }
-      return packet;
-    default:
-      return packet;
-  }
 }
