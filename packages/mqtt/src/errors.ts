@@ -79,6 +79,8 @@ export const MqttErrorCode = {
   NOT_SUPPORTED_BY_SERVER: 'MQTT_NOT_SUPPORTED_BY_SERVER',
   /** MQTT 5.0: the broker answered a publish with a PUBACK or PUBREC reason code ≥ 0x80. */
   PUBLISH_REJECTED: 'MQTT_PUBLISH_REJECTED',
+  /** MQTT 5.0: the broker answered an UNSUBSCRIBE with a reason code ≥ 0x80 for a filter. */
+  UNSUBSCRIBE_REJECTED: 'MQTT_UNSUBSCRIBE_REJECTED',
   /** MQTT 5.0: the broker sent DISCONNECT, with a reason code saying why. */
   DISCONNECTED_BY_SERVER: 'MQTT_DISCONNECTED_BY_SERVER',
   /**
@@ -516,6 +518,42 @@ export class PublishRejectedError extends MqttError {
     );
     this.topic = topic;
     this.reasonCode = reasonCode;
+    this.reasonString = reasonString;
+  }
+}
+
+/**
+ * MQTT 5.0: the broker refused to remove one or more filters of an UNSUBSCRIBE (UNSUBACK
+ * reason code ≥ 0x80, e.g. 0x87 Not authorized, 0x8F Topic Filter invalid). The client has
+ * forgotten the filters all the same: messages the broker still sends for a refused one go
+ * to the `message` event only.
+ */
+export class UnsubscribeRejectedError extends MqttError {
+  override get name(): string {
+    return 'UnsubscribeRejectedError';
+  }
+
+  /** The filters of the UNSUBSCRIBE, in order. */
+  readonly filters: readonly string[];
+  /** The UNSUBACK reason code of each filter, in the same order. */
+  readonly reasonCodes: readonly number[];
+  /** The server's Reason String, if it sent one. */
+  readonly reasonString: string | undefined;
+
+  constructor(filters: readonly string[], reasonCodes: readonly number[], reasonString?: string) {
+    const refused = filters
+      .map((filter, i) => [filter, reasonCodes[i] ?? 0] as const)
+      .filter(([, code]) => code >= 0x80)
+      .map(
+        ([filter, code]) =>
+          `${JSON.stringify(filter)}: ${reasonCodeName(code, 'unsuback') ?? 'unknown reason code'} (0x${code.toString(16)})`,
+      );
+    super(
+      MqttErrorCode.UNSUBSCRIBE_REJECTED,
+      `unsubscribe refused by the server for ${refused.join(', ')}${reasonString === undefined ? '' : `: ${reasonString}`}`,
+    );
+    this.filters = filters;
+    this.reasonCodes = reasonCodes;
     this.reasonString = reasonString;
   }
 }

@@ -39,6 +39,7 @@ export {
   RequestTimeoutError,
   ServerDisconnectError,
   type ServerFeature,
+  UnsubscribeRejectedError,
   UnsupportedByServerError,
 } from './errors.js';
 export type {

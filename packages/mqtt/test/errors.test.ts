@@ -33,6 +33,7 @@ const {
   ProtocolError,
   QosDowngradedError,
   PublishRejectedError,
+  UnsubscribeRejectedError,
   QueueFullError,
   RequestTimeoutError,
   ServerDisconnectError,
@@ -73,6 +74,10 @@ const byCode: { [K in entry.MqttErrorCode]: [ErrorClass, () => entry.MqttError] 
     () => new UnsupportedByServerError('retain', 'no retain'),
   ],
   MQTT_PUBLISH_REJECTED: [PublishRejectedError, () => new PublishRejectedError('t', 0x87)],
+  MQTT_UNSUBSCRIBE_REJECTED: [
+    UnsubscribeRejectedError,
+    () => new UnsubscribeRejectedError(['a', 'b'], [0x00, 0x87]),
+  ],
   MQTT_DISCONNECTED_BY_SERVER: [ServerDisconnectError, () => new ServerDisconnectError('s', 0x8b)],
   MQTT_PROFILE_VIOLATION: [
     ProfileViolationError,

@@ -21,6 +21,7 @@ import {
   PublishRejectedError,
   QosDowngradedError,
   QueueFullError,
+  UnsubscribeRejectedError,
   UnsupportedByServerError,
 } from '../errors.js';
 import { encodePublish } from '../packet/encode.js';
@@ -706,7 +707,14 @@ export class Outgoing {
           return;
         }
         this.#controls.delete(packet.packetId);
-        control.op.resolve();
+        // MQTT 5.0: one reason code per filter; 0x11 (No subscription existed) is a success.
+        const codes = packet.reasonCodes ?? [];
+        if (codes.some((code) => code >= 0x80)) {
+          const reason = packet.properties?.reasonString;
+          control.op.reject(new UnsubscribeRejectedError(control.topics, codes, reason));
+        } else {
+          control.op.resolve();
+        }
         this.#pump(now);
         return;
       }
