@@ -10,7 +10,6 @@
  * @module
  */
 
-import { EventEmitter } from 'node:events';
 import {
   ClientClosedError,
   ConnectionLostError,
@@ -24,9 +23,10 @@ import { ReconnectSchedule } from '../session/backoff.js';
 import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
-import { redactUrl } from '../transport/index.js';
+import { redactUrl } from '../transport/url.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
+import { Emitter } from './events.js';
 import {
   type CheckedPublish,
   checkPublish,
@@ -89,7 +89,7 @@ export class Client {
   readonly #store: TrackedStore;
   readonly #session: Session;
   readonly #schedule: ReconnectSchedule | undefined;
-  readonly #events = new EventEmitter<ClientEvents>();
+  readonly #events = new Emitter<ClientEvents>();
   readonly #writer: WriteAhead;
   readonly #subscriptions: Subscriptions;
   readonly #state: StateCell;
