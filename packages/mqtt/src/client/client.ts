@@ -10,6 +10,7 @@
  * @module
  */
 
+import { unref } from '#platform';
 import {
   ClientClosedError,
   ConnectionLostError,
@@ -481,7 +482,7 @@ export class Client {
       () => this.#session.tick(now()),
       Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
     );
-    this.#ticker.unref();
+    unref(this.#ticker);
 
     let serverIndex = 0;
     /** MQTT 5.0: the server the last one sent us to (0x9C / 0x9D), for one attempt. */

@@ -25,3 +25,8 @@ export const nextTick: (callback: () => void) => void = process.nextTick;
 export function afterIo(callback: () => void): void {
   setImmediate(callback);
 }
+
+/** Lets the process exit while only this timer is left (a client must not keep it alive). */
+export function unref(timer: ReturnType<typeof setTimeout>): void {
+  timer.unref();
+}
