@@ -159,6 +159,90 @@ after(async () => {
   await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
 });
 
+test('in Chromium: what a browser cannot do is refused at option time, naming the field', async (t) => {
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(pageUrl);
+  const refused = await page.evaluate(async (url) => {
+    const path = '/courier-mqtt.js';
+    const courier = await import(path);
+    const cases: [string, unknown, unknown][] = [
+      ['mqtt', 'mqtt://127.0.0.1:1883', {}],
+      ['mqtts', 'mqtts://127.0.0.1:8883', {}],
+      ['tls', url.replace('ws:', 'wss:'), { tls: { rejectUnauthorized: false } }],
+      [
+        'psk',
+        url,
+        { servers: [{ url: 'wss://127.0.0.1:1/mqtt', psk: { identity: 'a', key: '00' } }] },
+      ],
+    ];
+    return cases.map(([name, server, options]) => {
+      try {
+        courier.createClient(server, { clientId: 'refused', ...(options as object) });
+        return [name, 'accepted'];
+      } catch (error) {
+        const e = error as { name: string; field: string; message: string };
+        return [name, e.name, e.field, e.message];
+      }
+    });
+  }, wsUrl);
+  const byName = new Map(refused.map((r) => [r[0], r.slice(1)]));
+  assert.deepEqual(byName.get('mqtt')?.slice(0, 2), ['InvalidOptionError', 'url']);
+  assert.match(
+    String(byName.get('mqtt')?.[2]),
+    /mqtt:\/\/ needs a TCP socket.*use ws:\/\/ or wss:\/\//,
+  );
+  assert.deepEqual(byName.get('mqtts')?.slice(0, 2), ['InvalidOptionError', 'url']);
+  assert.deepEqual(byName.get('tls')?.slice(0, 2), ['InvalidOptionError', 'tls']);
+  assert.match(String(byName.get('tls')?.[2]), /browser's own TLS/);
+  assert.deepEqual(byName.get('psk')?.slice(0, 2), ['InvalidOptionError', 'servers[0].psk']);
+});
+
+test('in Chromium: a reader that starts late gets all of 2,000 QoS 1 messages, in order (reading paused, then resumed)', async (t) => {
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(pageUrl);
+  await page.evaluate(async (url) => {
+    const path = '/courier-mqtt.js';
+    const courier = await import(path);
+    // Five messages behind, the client stops reading the WebSocket (kept in memory: a
+    // browser cannot pause it) and gives the rest back when the reader catches up.
+    const client = await courier.connect(url, {
+      clientId: 'slow-reader',
+      subscriptionBufferSize: 5,
+    });
+    const g = globalThis as unknown as { slow: { client: unknown; sub: unknown } };
+    g.slow = { client, sub: await client.subscribe('slow/#', { qos: 1 }) };
+  }, wsUrl);
+  const count = 2000;
+  for (let i = 0; i < count; i++) void brokerPublish(`slow/${i}`, String(i), 1);
+  const got = await page.evaluate(async (n) => {
+    const { client, sub } = (
+      globalThis as unknown as {
+        slow: {
+          client: { end(): Promise<void>; droppedCount: number };
+          sub: AsyncIterable<{ payload: Uint8Array }>;
+        };
+      }
+    ).slow;
+    const seen: string[] = [];
+    for await (const m of sub) {
+      seen.push(new TextDecoder().decode(m.payload));
+      if (seen.length === n) break;
+    }
+    const dropped = client.droppedCount;
+    await client.end();
+    return { seen, dropped };
+  }, count);
+  assert.equal(got.dropped, 0);
+  assert.deepEqual(
+    got.seen,
+    Array.from({ length: count }, (_, i) => String(i)),
+  );
+});
+
 async function received(page: Page, count: number): Promise<PageState['received']> {
   await page.waitForFunction(
     (n) => (globalThis as unknown as PageState).received.length >= n,
