@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkProtocol, checkPskOptions, checkTlsOptions } from '#platform';
+import { checkFamily, checkProtocol, checkPskOptions, checkTlsOptions } from '#platform';
 import { InvalidOptionError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
 import { parseServerUrl, redactUrl } from '../transport/url.js';
@@ -87,6 +87,7 @@ export function resolveServer(entry: unknown, prefix: string): ServerOptions {
         `must be 4, 6 or 0 (either), got ${JSON.stringify(s.family)}`,
       );
     }
+    checkFamily(s.family, `${prefix}family`);
     out.family = s.family;
   }
   if (s.wsPath !== undefined) {

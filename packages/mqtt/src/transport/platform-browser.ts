@@ -342,6 +342,16 @@ export function checkProtocol(protocol: string, field: string): void {
   }
 }
 
+/** Refuses an address family other than 0 (either): a browser resolves names itself. */
+export function checkFamily(family: number, field: string): void {
+  if (family !== 0) {
+    throw new InvalidOptionError(
+      field,
+      `cannot be ${family} in a browser: it resolves the host and picks the address itself`,
+    );
+  }
+}
+
 /** Refuses TLS options: `wss://` uses the browser's own TLS and trust store. */
 export function checkTlsOptions(_value: unknown, field: string): TlsOptions {
   throw new InvalidOptionError(

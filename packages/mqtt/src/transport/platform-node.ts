@@ -15,6 +15,9 @@ export { checkTlsOptions } from './tls-options.js';
 /** Every URL scheme: `mqtt`, `mqtts`, `ws`, `wss`. */
 export function checkProtocol(_protocol: string, _field: string): void {}
 
+/** Every address family: 4, 6 or 0 (checked by the caller). */
+export function checkFamily(_family: number, _field: string): void {}
+
 /** Runs `callback` before any I/O and any promise reaction (used to uncork once per tick). */
 export const nextTick: (callback: () => void) => void = process.nextTick;
 

@@ -176,10 +176,16 @@ test('in Chromium: what a browser cannot do is refused at option time, naming th
         url,
         { servers: [{ url: 'wss://127.0.0.1:1/mqtt', psk: { identity: 'a', key: '00' } }] },
       ],
+      ['family', url, { family: 6 }],
+      ['family 0', url, { family: 0, reconnect: false }],
     ];
     return cases.map(([name, server, options]) => {
       try {
-        courier.createClient(server, { clientId: 'refused', ...(options as object) });
+        const client = courier.createClient(server, {
+          clientId: 'refused',
+          ...(options as object),
+        });
+        void client.end({ force: true });
         return [name, 'accepted'];
       } catch (error) {
         const e = error as { name: string; field: string; message: string };
@@ -197,6 +203,9 @@ test('in Chromium: what a browser cannot do is refused at option time, naming th
   assert.deepEqual(byName.get('tls')?.slice(0, 2), ['InvalidOptionError', 'tls']);
   assert.match(String(byName.get('tls')?.[2]), /browser's own TLS/);
   assert.deepEqual(byName.get('psk')?.slice(0, 2), ['InvalidOptionError', 'servers[0].psk']);
+  assert.deepEqual(byName.get('family')?.slice(0, 2), ['InvalidOptionError', 'family']);
+  // What a browser can do is accepted: the check is not a blanket refusal.
+  assert.deepEqual(byName.get('family 0'), ['accepted']);
 });
 
 test('in Chromium: a reader that starts late gets all of 2,000 QoS 1 messages, in order (reading paused, then resumed)', async (t) => {
