@@ -12,7 +12,7 @@
  *
  * What differs from Node: `mqtt://`, `mqtts://`, `tls` and `psk` are refused at option time
  * (the browser has no TCP socket, uses its own TLS and has no TLS-PSK); the session store is
- * the memory store (there is no file store); SCRAM needs Node's crypto and is not exported.
+ * the memory store or `indexedDbStore` (there is no file store); SCRAM needs Node's crypto and is not exported.
  *
  * @module
  */
@@ -51,6 +51,7 @@ export type {
   UserProperties,
 } from './packet/types.js';
 export { StoreError } from './store/errors.js';
+export { indexedDbStore, MAX_INDEXEDDB_NAME_CHARS } from './store/indexeddb.js';
 export { memoryStore } from './store/memory.js';
 export type {
   OutgoingPhase,

@@ -252,6 +252,53 @@ test('in Chromium: a reader that starts late gets all of 2,000 QoS 1 messages, i
   );
 });
 
+test('in Chromium: QoS 1 messages queued offline in indexedDbStore survive a reload and are sent by the next client', async (t) => {
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(pageUrl);
+  // Offline: the server refuses the WebSocket (a path it does not serve), so the messages
+  // wait in the store; the test flushes the store (what the client does before a packet
+  // leaves) and reloads the page without ending the client, as a closed tab would.
+  const queued = await page
+    .evaluate(async (url) => {
+      const path = '/courier-mqtt.js';
+      const courier = await import(path);
+      const store = courier.indexedDbStore('courier-test-offline');
+      const client = courier.createClient(url.replace('/mqtt', '/nowhere'), {
+        clientId: 'offline-page',
+        clean: false,
+        store,
+        reconnect: { minDelayMs: 60_000 },
+      });
+      for (const i of [1, 2, 3])
+        client.publish(`persist/${i}`, `kept ${i}`, { qos: 1 }).catch(() => {});
+      // Once the first attempt failed, the store is open and holds the messages; client.flush()
+      // would wait for their acknowledgements, the store's own flush makes them durable.
+      for await (const state of client.states()) if (state.status === 'reconnect-wait') break;
+      await store.flush();
+      return client.state.status as string;
+    }, wsUrl)
+    .catch((error: unknown) => String(error));
+  assert.notEqual(queued, 'connected');
+  await page.reload();
+  await page.evaluate(async (url) => {
+    const path = '/courier-mqtt.js';
+    const courier = await import(path);
+    const client = await courier.connect(url, {
+      clientId: 'offline-page',
+      clean: false,
+      store: courier.indexedDbStore('courier-test-offline'),
+    });
+    await client.flush();
+    await client.end();
+  }, wsUrl);
+  for (const i of [1, 2, 3]) {
+    const seen = await brokerSaw(`persist/${i}`);
+    assert.deepEqual([seen.payload, seen.qos, seen.clientId], [`kept ${i}`, 1, 'offline-page']);
+  }
+});
+
 async function received(page: Page, count: number): Promise<PageState['received']> {
   await page.waitForFunction(
     (n) => (globalThis as unknown as PageState).received.length >= n,
