@@ -12,7 +12,8 @@
  *
  * What differs from Node: `mqtt://`, `mqtts://`, `tls` and `psk` are refused at option time
  * (the browser has no TCP socket, uses its own TLS and has no TLS-PSK); the session store is
- * the memory store or `indexedDbStore` (there is no file store); SCRAM needs Node's crypto and is not exported.
+ * the memory store or `indexedDbStore` (there is no file store); SCRAM needs Node's crypto
+ * and is not exported.
  *
  * @module
  */

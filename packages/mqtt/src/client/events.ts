@@ -10,7 +10,10 @@
  * @module
  */
 
-/** Listeners by event (`E` maps an event name to its listeners' arguments), with `on`, `off`, `emit` and `listenerCount`. */
+/**
+ * Listeners by event (`E` maps an event name to its listeners' arguments), with `on`, `off`,
+ * `emit` and `listenerCount`.
+ */
 export class Emitter<E extends { [K in keyof E]: unknown[] }> {
   /**
    * Copy-on-write lists: `on`/`off` replace the array, so `emit` iterates the list as it was

@@ -3,7 +3,8 @@
 // builtin name such as `events`) is recorded instead of failing the build, and the list must
 // be empty. The same check run on the Node entry must find Node modules, so the check itself
 // is proven to see them. The output must not touch Node's globals (Buffer, process,
-// setImmediate, require, a timer's unref) either: a bundler would not notice those, the browser would.
+// setImmediate, require, a timer's unref) either: a bundler would not notice those, the
+// browser would.
 import assert from 'node:assert/strict';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
