@@ -1,5 +1,5 @@
 /**
- * Courier MQTT: a secure MQTT 3.1.1 client for devices and gateways.
+ * Courier MQTT: a secure MQTT 5.0, 3.1.1 and 3.1 client for devices and gateways.
  *
  * ```ts
  * import { connect } from 'courier-mqtt';
@@ -12,6 +12,14 @@
  * @module
  */
 export * from './auth/index.js';
+// Node only (HMAC from node:crypto): not in the browser entry.
+export {
+  type AzureIotHubConnection,
+  type AzureIotHubOptions,
+  type AzureSasOptions,
+  azureIotHub,
+  azureIotHubSas,
+} from './client/azure-iot-hub.js';
 export * from './client/index.js';
 export {
   AbortedError,

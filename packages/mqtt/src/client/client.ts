@@ -10,7 +10,7 @@
  * @module
  */
 
-import { EventEmitter } from 'node:events';
+import { unref, warn } from '#platform';
 import {
   AuthenticationError,
   ClientClosedError,
@@ -27,11 +27,12 @@ import { ReconnectSchedule } from '../session/backoff.js';
 import { Session, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
-import { redactUrl } from '../transport/index.js';
+import { redactUrl } from '../transport/url.js';
 import { AuthExchange, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
 import { type CredentialTimes, resolvePassword } from './credentials.js';
+import { Emitter } from './events.js';
 import {
   type ClientMetrics,
   MetricsCounters,
@@ -127,7 +128,7 @@ export class Client {
   readonly #store: TrackedStore;
   readonly #session: Session;
   readonly #schedule: ReconnectSchedule | undefined;
-  readonly #events = new EventEmitter<ClientEvents>();
+  readonly #events = new Emitter<ClientEvents>();
   readonly #writer: WriteAhead;
   readonly #subscriptions: Subscriptions;
   readonly #requests: Requests;
@@ -819,7 +820,7 @@ export class Client {
       () => this.#session.tick(now()),
       Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
     );
-    this.#ticker.unref();
+    unref(this.#ticker);
 
     let serverIndex = 0;
     /** MQTT 5.0: the server the last one sent us to (0x9C / 0x9D), for one attempt. */
@@ -1022,7 +1023,7 @@ export class Client {
         ConnectionLostError.failed(link.display, false, new Error('renewing credentials')),
       );
     }, delayMs);
-    this.#renewTimer.unref();
+    unref(this.#renewTimer);
   }
 
   #stopRenewal(): void {
@@ -1091,7 +1092,7 @@ export class Client {
     try {
       this.#options.trace?.(direction, redactPacket(packet));
     } catch (error) {
-      process.emitWarning(
+      warn(
         `courier-mqtt: the trace function threw: ${error instanceof Error ? error.message : String(error)}`,
       );
     }

@@ -15,17 +15,13 @@
  * @module
  */
 
-import type { Duplex } from 'node:stream';
+import { openTransport } from '#platform';
 import { ConnectionLostError, MalformedPacketError, MqttError, ProtocolError } from '../errors.js';
 import { encode, Parser } from '../packet/index.js';
 import type { Packet, ProtocolVersion } from '../packet/types.js';
-import {
-  ConnectTimeoutError,
-  openTransport,
-  parseServerUrl,
-  redactUrl,
-  tlsError,
-} from '../transport/index.js';
+import { ConnectTimeoutError, tlsError } from '../transport/errors.js';
+import type { ByteStream } from '../transport/types.js';
+import { parseServerUrl, redactUrl } from '../transport/url.js';
 import type { ServerOptions } from './options.js';
 
 const now = (): number => performance.now();
@@ -61,7 +57,7 @@ export interface ConnectionEvents {
 
 /** One open transport connection and its parser. */
 export class Connection {
-  readonly stream: Duplex;
+  readonly stream: ByteStream;
   readonly server: ServerOptions;
   /** The server as a URL without credentials. */
   readonly display: string;
@@ -104,7 +100,7 @@ export class Connection {
   }
 
   private constructor(
-    stream: Duplex,
+    stream: ByteStream,
     server: ServerOptions,
     settings: ConnectionSettings,
     events: ConnectionEvents,
@@ -146,7 +142,7 @@ export class Connection {
       if (this.#isClosed) return false;
       return events.packet(packet, bytes) && !this.#isClosed;
     };
-    stream.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Uint8Array) => {
       try {
         const used = this.#parser.push(chunk, onPacket);
         // Paused between two packets: the rest waits in the stream, read on resume.

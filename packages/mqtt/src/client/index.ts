@@ -6,13 +6,6 @@
 
 export { MAX_AUTH_ROUNDS } from './auth-exchange.js';
 export {
-  type AzureIotHubConnection,
-  type AzureIotHubOptions,
-  type AzureSasOptions,
-  azureIotHub,
-  azureIotHubSas,
-} from './azure-iot-hub.js';
-export {
   Client,
   type ClientState,
   type ConnectionStatus,

@@ -12,7 +12,6 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto';
 import { InvalidOptionError, QueueFullError, RequestTimeoutError } from '../errors.js';
 import { checkKnownKeys, checkObject, typeName } from '../option-checks.js';
 import type { ProtocolVersion, QoS } from '../packet/types.js';
@@ -124,10 +123,6 @@ function checkQos(value: unknown): QoS {
   return value;
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
 /** The pending requests of one client, and its subscriptions to response topics. */
 export class Requests {
   readonly #host: RequestHost;
@@ -198,7 +193,7 @@ export class Requests {
         `request to ${JSON.stringify(topic)} refused: ${this.#pending.size} requests are waiting for their response (maxPendingRequests)`,
       );
     }
-    const correlationData = new Uint8Array(randomBytes(CORRELATION_BYTES));
+    const correlationData = randomBytes(CORRELATION_BYTES);
     const key = hex(correlationData);
     const response = new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -318,7 +313,7 @@ export class Requests {
     if (clientId.length > 0 && !/[/+#]/.test(clientId) && !clientId.startsWith('$')) {
       return `${clientId}/responses`;
     }
-    this.#randomLevel ??= `courier-${randomBytes(8).toString('hex')}`;
+    this.#randomLevel ??= `courier-${hex(randomBytes(8))}`;
     return `${this.#randomLevel}/responses`;
   }
 
@@ -372,4 +367,15 @@ class ResponderImpl implements Responder {
   close(): Promise<void> {
     return this.#subscription.unsubscribe();
   }
+}
+
+/** Random bytes from the platform's Web Crypto (Node and browsers alike). */
+function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
 }

@@ -6,10 +6,9 @@
  * @module
  */
 
+import { checkFamily, checkProtocol, checkPskOptions, checkTlsOptions } from '#platform';
 import { InvalidOptionError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
-import { checkPskOptions } from '../transport/psk-options.js';
-import { checkTlsOptions } from '../transport/tls-options.js';
 import { parseServerUrl, redactUrl } from '../transport/url.js';
 import { validatePassword, validateUsername } from './mqtt-strings.js';
 import { SERVER_HINTS, SERVER_KEYS } from './option-keys.js';
@@ -30,6 +29,7 @@ export function resolveServer(entry: unknown, prefix: string): ServerOptions {
   checkKnownKeys(entry, SERVER_KEYS, prefix, SERVER_HINTS);
   const s = entry as ServerOptions;
   const url = parseServerUrl(s.url, `${prefix}url`);
+  checkProtocol(url.protocol, `${prefix}url`);
   const tlsScheme = url.protocol === 'mqtts' || url.protocol === 'wss';
   const wsScheme = url.protocol === 'ws' || url.protocol === 'wss';
   const shown = JSON.stringify(redactUrl(s.url));
@@ -88,6 +88,7 @@ export function resolveServer(entry: unknown, prefix: string): ServerOptions {
         `must be 4, 6 or 0 (either), got ${JSON.stringify(s.family)}`,
       );
     }
+    checkFamily(s.family, `${prefix}family`);
     out.family = s.family;
   }
   if (s.wsPath !== undefined) {

@@ -20,11 +20,11 @@
  * @module
  */
 
-import type { Duplex } from 'node:stream';
 import { MessageDroppedError, type MqttError } from '../errors.js';
 import type { PublishPacket, QoS } from '../packet/types.js';
 import type { InboundAck, Session } from '../session/session.js';
 import { matchingFilter, TopicTrie, topicMatches } from '../topic/index.js';
+import type { ByteStream } from '../transport/types.js';
 import { type AckToken, type Message, SubscriptionImpl } from './subscription.js';
 
 const now = (): number => performance.now();
@@ -43,7 +43,7 @@ export interface SubscriptionsHost {
   /** The messages a reader may fall behind by (`subscriptionBufferSize`). */
   readonly bufferSize: number;
   /** The current connection's stream, paused and resumed by flow control. */
-  stream(): Duplex | undefined;
+  stream(): ByteStream | undefined;
   /** True once the client ended: nothing is sent any more. */
   ended(): boolean;
   /** True while a `message` listener is attached. */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { unref } from '#platform';
 import type {
   OutgoingPhase,
   OutgoingRecord,
@@ -99,7 +100,7 @@ export class TrackedStore implements SessionStore {
       this.#lazyTimer = undefined;
       this.#inner.flush().catch(() => undefined);
     }, LAZY_FLUSH_MS);
-    this.#lazyTimer.unref();
+    unref(this.#lazyTimer);
   }
 
   flush(): Promise<void> {

@@ -11,16 +11,17 @@
  * @module
  */
 
-import type { Duplex } from 'node:stream';
+import { afterIo, nextTick } from '#platform';
 import { MqttError } from '../errors.js';
 import { StoreError } from '../store/errors.js';
+import type { ByteStream } from '../transport/types.js';
 import type { TrackedStore } from './tracked-store.js';
 
 /** Writes packets to the current connection's stream, after the store when it must. */
 export class WriteAhead {
   readonly #store: TrackedStore;
   readonly #failed: (error: MqttError) => void;
-  #stream: Duplex | undefined;
+  #stream: ByteStream | undefined;
   /** Encoded packets held back until the store's pending mutations are durable. */
   #held: Uint8Array[] | undefined;
   #flushing = false;
@@ -37,7 +38,7 @@ export class WriteAhead {
   }
 
   /** A new connection: packets go to its stream from now on. */
-  attach(stream: Duplex): void {
+  attach(stream: ByteStream): void {
     this.#stream = stream;
   }
 
@@ -65,7 +66,7 @@ export class WriteAhead {
   async release(): Promise<void> {
     while (this.#held !== undefined && this.#stream !== undefined) {
       await this.#store.flush().catch(() => undefined);
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => afterIo(resolve));
     }
   }
 
@@ -89,12 +90,12 @@ export class WriteAhead {
     for (const wake of waiters) wake();
   }
 
-  #write(stream: Duplex, bytes: Uint8Array): void {
+  #write(stream: ByteStream, bytes: Uint8Array): void {
     // Coalesce the writes of one tick into one writev.
     if (!this.#corked) {
       this.#corked = true;
       stream.cork();
-      process.nextTick(() => this.uncork());
+      nextTick(() => this.uncork());
     }
     stream.write(bytes);
   }

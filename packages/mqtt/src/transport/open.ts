@@ -215,7 +215,9 @@ function startTls(
  * Opens a byte stream to a server: resolves the host, tries each address in order, runs TLS
  * or PSK for `mqtts`/`wss`, and the WebSocket upgrade for `ws`/`wss`.
  */
-export async function openTransport(options: TransportOptions): Promise<TransportConnection> {
+export async function openTransport(
+  options: TransportOptions,
+): Promise<TransportConnection<Duplex>> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   const display = formatAddress(options.host, options.port);

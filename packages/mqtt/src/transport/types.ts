@@ -5,8 +5,6 @@
  * @module
  */
 
-import type { Duplex } from 'node:stream';
-
 /** URL schemes Courier connects to. */
 export type TransportProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
@@ -73,10 +71,40 @@ export interface TransportOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The byte stream the client reads and writes: the few members of a Node `Duplex` it uses, so
+ * that a Node socket is one as it is (no wrapper, no copy on the hot path) and the browser's
+ * `WebSocket` is adapted to it (see `platform-browser.ts`).
+ */
+export interface ByteStream {
+  /** Queues bytes; false when the buffer is over its high-water mark ('drain' follows). */
+  write(bytes: Uint8Array): boolean;
+  /** True from a `write` that returned false until the next 'drain'. */
+  readonly writableNeedDrain: boolean;
+  /** Holds writes until {@link uncork}, to send them as one (one writev, one frame). */
+  cork(): void;
+  uncork(): void;
+  /** Stops 'data' events; the bytes wait (in the socket or in memory) until {@link resume}. */
+  pause(): unknown;
+  resume(): unknown;
+  /** Gives back the unread tail of a chunk: it comes first in the next 'data' event. */
+  unshift(bytes: Uint8Array): void;
+  /** Sends what is queued, then closes. */
+  end(): unknown;
+  /** Closes at once. */
+  destroy(): unknown;
+  on(event: 'data', listener: (bytes: Uint8Array) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
+/** Opens a byte stream: the platform's transports (`platform-node.ts`, `platform-browser.ts`). */
+export type OpenTransport = (options: TransportOptions) => Promise<TransportConnection>;
+
 /** An open byte stream and what was negotiated. */
-export interface TransportConnection {
+export interface TransportConnection<S extends ByteStream = ByteStream> {
   /** Bytes in and out. Ending or destroying it closes the connection. */
-  readonly stream: Duplex;
+  readonly stream: S;
   readonly remoteAddress: string;
   readonly remotePort: number;
   /** ALPN protocol the server selected, if any. */

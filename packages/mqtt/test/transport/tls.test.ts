@@ -1,6 +1,7 @@
 // TLS against a real Mosquitto: server authentication, every certificate failure in
 // installer words, mutual TLS, and use_identity_as_username with an ACL.
 import assert from 'node:assert/strict';
+import type { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { inspect } from 'node:util';
 import { connect } from 'courier-mqtt';
@@ -41,7 +42,7 @@ async function open(
   t: { after(fn: () => void): void },
   listener: number,
   extra: Partial<TransportOptions> = {},
-): Promise<TransportConnection> {
+): Promise<TransportConnection<Duplex>> {
   const conn = await openTransport({
     protocol: 'mqtts',
     host: 'localhost',
