@@ -1,16 +1,18 @@
 /** Our contender: two Courier clients; `publish()` promises as completions. */
 
 import { connect, fileStore, memoryStore, type SessionStore } from 'courier-mqtt';
-import type { ContenderSpec, Pair } from './contender.js';
+import type { ContenderSpec, IdleClient, Pair } from './contender.js';
 import { PAYLOAD, tempStoreDir } from './contender.js';
 
 /** Connects a Courier publisher (with the spec's store) and subscriber. */
 export async function oursPair(spec: ContenderSpec, topic: string): Promise<Pair> {
   const url = `mqtt://127.0.0.1:${spec.port}`;
+  const protocolVersion = spec.protocolVersion ?? 4;
   const sub = await connect(url, {
     clientId: `ours-sub-${process.pid}`,
     clean: true,
     reconnect: false,
+    protocolVersion,
   });
   const subscription = await sub.subscribe(topic, { qos: spec.qos });
   const file = spec.store === 'file' ? fileStore(tempStoreDir()) : undefined;
@@ -19,6 +21,7 @@ export async function oursPair(spec: ContenderSpec, topic: string): Promise<Pair
     clientId: `ours-pub-${process.pid}`,
     clean: true,
     reconnect: false,
+    protocolVersion,
     store,
     maxInflight: spec.window,
   });
@@ -47,3 +50,16 @@ export async function oursPair(spec: ContenderSpec, topic: string): Promise<Pair
         }),
   };
 }
+
+/** One idle Courier client: keep-alive 60 s, one QoS 1 subscription. */
+export const oursIdle: IdleClient = async (port, id, protocolVersion) => {
+  const client = await connect(`mqtt://127.0.0.1:${port}`, {
+    clientId: `ours-idle-${process.pid}-${id}`,
+    clean: true,
+    reconnect: false,
+    keepaliveSec: 60,
+    protocolVersion,
+  });
+  await client.subscribe(`idle/${process.pid}/${id}`, { qos: 1 });
+  return () => client.end();
+};

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: end-to-end throughput and memory of our client against MQTT.js and a raw
- * pipelined socket (the ceiling of this machine), plus our file store against the memory store.
+ * `npm run bench`: end-to-end throughput, CPU per message and memory of our client against
+ * MQTT.js and a raw pipelined socket (the ceiling of this machine), at MQTT 3.1.1 and 5.0, our
+ * file store against the memory store, and the RSS an idle connection costs.
  *
  * One private Mosquitto for the whole run. Each measurement is a child process (publisher and
  * subscriber in one process, 64-byte payloads, the same in-flight window for everyone), so its
@@ -11,8 +12,14 @@
  * (from its TypeScript source) are bundled with esbuild into `.tmp/bench/` first, and MQTT.js
  * is loaded as it ships from `node_modules`. No TypeScript loader inflates anyone's RSS.
  *
+ * CPU per message is `process.cpuUsage()` (user + system) of the contender process over the
+ * same interval as its throughput, divided by the messages (publisher and subscriber together).
+ * The MQTT 5 contenders (`ours5`, `mqttjs5`) meet the same Mosquitto listener, which speaks
+ * 3.1.1 and 5.0 alike (Mosquitto picks the protocol from each CONNECT).
+ *
  * Options: --messages N (default 100000), --rounds R (default 3), --window W (default 100),
- *          --only ours,mqttjs,raw,file (default all)
+ *          --idle C (connections of the idle-memory bench, default 3000, 0 skips it),
+ *          --only ours,mqttjs,raw,file,ours5,mqttjs5,idle (default all)
  */
 
 import { spawn } from 'node:child_process';
@@ -28,9 +35,14 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '3' },
     window: { type: 'string', default: '100' },
-    only: { type: 'string', default: 'ours,mqttjs,raw,file' },
+    idle: { type: 'string', default: '3000' },
+    only: { type: 'string', default: 'ours,mqttjs,raw,file,ours5,mqttjs5,idle' },
   },
 });
+const idleConnections = Number(values.idle);
+if (!Number.isSafeInteger(idleConnections) || idleConnections < 0) {
+  throw new Error('--idle must be a non-negative integer');
+}
 const messages = Number(values.messages);
 const rounds = Number(values.rounds);
 const window = Number(values.window);
@@ -59,13 +71,14 @@ await build({
 });
 const contenderScript = `${buildDir}contender-main.js`;
 
-type Name = 'ours' | 'mqttjs' | 'raw' | 'ours-file';
+type Name = 'ours' | 'mqttjs' | 'raw' | 'ours-file' | 'ours5' | 'mqttjs5';
+type IdleName = 'ours-idle' | 'mqttjs-idle';
 type QoS = 0 | 1 | 2;
 
 /** Runs one contender in a child process. */
 function run(spec: ContenderSpec): Promise<ContenderResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [contenderScript, JSON.stringify(spec)], {
+    const child = spawn(process.execPath, ['--expose-gc', contenderScript, JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -100,14 +113,41 @@ const median = (xs: readonly number[]): number => {
 
 const results = new Map<string, ContenderResult[]>();
 const failures = new Map<string, string>();
-const key = (name: Name, qos: QoS): string => `${name}/${qos}`;
+const key = (name: Name | IdleName, qos: QoS): string => `${name}/${qos}`;
 
 function specOf(name: Name, qos: QoS, port: number): ContenderSpec {
-  return name === 'ours-file'
-    ? { contender: 'ours', store: 'file', qos, messages, port, window }
-    : name === 'ours'
-      ? { contender: 'ours', store: 'memory', qos, messages, port, window }
-      : { contender: name, qos, messages, port, window };
+  switch (name) {
+    case 'ours-file':
+      return { contender: 'ours', store: 'file', qos, messages, port, window };
+    case 'ours':
+      return { contender: 'ours', store: 'memory', qos, messages, port, window };
+    case 'ours5':
+      return {
+        contender: 'ours',
+        store: 'memory',
+        protocolVersion: 5,
+        qos,
+        messages,
+        port,
+        window,
+      };
+    case 'mqttjs5':
+      return { contender: 'mqttjs', protocolVersion: 5, qos, messages, port, window };
+    default:
+      return { contender: name, qos, messages, port, window };
+  }
+}
+
+function idleSpecOf(name: IdleName, port: number): ContenderSpec {
+  return {
+    contender: name === 'ours-idle' ? 'ours' : 'mqttjs',
+    mode: 'idle',
+    connections: idleConnections,
+    qos: 1,
+    messages: 0,
+    port,
+    window,
+  };
 }
 
 const broker = await startBroker(window);
@@ -118,7 +158,7 @@ try {
   const baseline = await run({ contender: 'baseline', qos: 0, messages: 0, port: 0, window });
   for (let round = 0; round < rounds; round++) {
     for (const qos of [0, 1, 2] as const) {
-      const names: Name[] = ['ours', 'mqttjs', 'raw'];
+      const names: Name[] = ['ours', 'mqttjs', 'raw', 'ours5', 'mqttjs5'];
       if (qos > 0) names.push('ours-file');
       const selected = names.filter((n) => only.has(n === 'ours-file' ? 'file' : n));
       // Rotate the order each round so no contender always runs first (cold) or last.
@@ -130,11 +170,28 @@ try {
           const r = await run(specOf(name, qos, broker.port));
           results.set(k, [...(results.get(k) ?? []), r]);
           process.stdout.write(
-            `  round ${round + 1} qos ${qos} ${name.padEnd(9)} ${Math.round(r.msgPerSec).toString().padStart(8)} msg/s  rss ${(r.maxRssKiB / 1024).toFixed(1)} MiB${r.received < messages ? `  (received ${r.received})` : ''}${r.note === undefined ? '' : `  ${r.note}`}\n`,
+            `  round ${round + 1} qos ${qos} ${name.padEnd(9)} ${Math.round(r.msgPerSec).toString().padStart(8)} msg/s  ${r.cpuUsPerMsg.toFixed(1).padStart(5)} µs CPU/msg  rss ${(r.maxRssKiB / 1024).toFixed(1)} MiB${r.received < messages ? `  (received ${r.received})` : ''}${r.note === undefined ? '' : `  ${r.note}`}\n`,
           );
         } catch (error) {
           failures.set(k, error instanceof Error ? error.message : String(error));
           process.stdout.write(`  round ${round + 1} qos ${qos} ${name}: FAILED\n`);
+        }
+      }
+    }
+    if (idleConnections > 0 && only.has('idle')) {
+      const idleNames: IdleName[] = ['ours-idle', 'mqttjs-idle'];
+      for (const name of round % 2 === 0 ? idleNames : [...idleNames].reverse()) {
+        const k = key(name, 1);
+        if (failures.has(k)) continue;
+        try {
+          const r = await run(idleSpecOf(name, broker.port));
+          results.set(k, [...(results.get(k) ?? []), r]);
+          process.stdout.write(
+            `  round ${round + 1} idle ${name.padEnd(11)} ${idleConnections} connections  ${(r.rssPerConnKiB ?? Number.NaN).toFixed(1)} KiB RSS each  ${Math.round(r.connectsPerSec ?? 0)} connects/s\n`,
+          );
+        } catch (error) {
+          failures.set(k, error instanceof Error ? error.message : String(error));
+          process.stdout.write(`  round ${round + 1} idle ${name}: FAILED\n`);
         }
       }
     }
@@ -147,21 +204,33 @@ try {
 function report(baselineKiB: number): void {
   const rate = (name: Name, qos: QoS): number =>
     median((results.get(key(name, qos)) ?? []).map((r) => r.msgPerSec));
+  const cpu = (name: Name, qos: QoS): number =>
+    median((results.get(key(name, qos)) ?? []).map((r) => r.cpuUsPerMsg));
   const rss = (name: Name, qos: QoS): number =>
     median((results.get(key(name, qos)) ?? []).map((r) => r.maxRssKiB));
+  const idle = (name: IdleName): number =>
+    median((results.get(key(name, 1)) ?? []).map((r) => r.rssPerConnKiB ?? Number.NaN));
+  const idleRate = (name: IdleName): number =>
+    median((results.get(key(name, 1)) ?? []).map((r) => r.connectsPerSec ?? Number.NaN));
   const fmt = (x: number, digits = 0): string => (Number.isNaN(x) ? '—' : x.toFixed(digits));
   console.log(
     `\nMedians over ${rounds} rounds (baseline: an idle contender process, ${(baselineKiB / 1024).toFixed(1)} MiB RSS)`,
   );
-  console.log('QoS  contender   msg/s      peak RSS MiB  RSS above baseline MiB');
+  console.log('QoS  contender   msg/s     CPU µs/msg  peak RSS MiB  RSS above baseline MiB');
   for (const qos of [0, 1, 2] as const) {
-    for (const name of ['ours', 'mqttjs', 'raw', 'ours-file'] as const) {
+    for (const name of ['ours', 'mqttjs', 'raw', 'ours5', 'mqttjs5', 'ours-file'] as const) {
       if (!results.has(key(name, qos))) continue;
       const r = rss(name, qos);
       console.log(
-        `${qos}    ${name.padEnd(10)}  ${fmt(rate(name, qos)).padStart(8)}   ${fmt(r / 1024, 1).padStart(8)}      ${fmt((r - baselineKiB) / 1024, 1).padStart(8)}`,
+        `${qos}    ${name.padEnd(10)}  ${fmt(rate(name, qos)).padStart(8)}   ${fmt(cpu(name, qos), 1).padStart(8)}    ${fmt(r / 1024, 1).padStart(8)}      ${fmt((r - baselineKiB) / 1024, 1).padStart(8)}`,
       );
     }
+  }
+  for (const name of ['ours-idle', 'mqttjs-idle'] as const) {
+    if (!results.has(key(name, 1))) continue;
+    console.log(
+      `idle ${name.padEnd(12)} ${idleConnections} connections: ${fmt(idle(name), 1)} KiB RSS per connection, ${fmt(idleRate(name))} connects/s`,
+    );
   }
   console.log('\nRatio                                   measured   target   verdict');
   const line = (label: string, value: number, target: number, higherIsBetter: boolean): void => {
@@ -170,10 +239,29 @@ function report(baselineKiB: number): void {
       `${label.padEnd(40)}${fmt(value, 2).padStart(8)}   ${(higherIsBetter ? '≥ ' : '≤ ') + target.toFixed(2)}   ${Number.isNaN(value) ? 'n/a' : ok ? 'met' : 'MISSED'}`,
     );
   };
+  for (const qos of [0, 1, 2] as const) {
+    line(`CPU/msg ours / MQTT.js, QoS ${qos}`, cpu('ours', qos) / cpu('mqttjs', qos), 0.5, false);
+  }
+  for (const qos of [0, 1, 2] as const) {
+    line(
+      `CPU/msg v5 ours / MQTT.js v5, QoS ${qos}`,
+      cpu('ours5', qos) / cpu('mqttjs5', qos),
+      0.5,
+      false,
+    );
+  }
+  for (const qos of [0, 1, 2] as const) {
+    line(
+      `msg/s v5 ours / 3.1.1 ours, QoS ${qos}`,
+      rate('ours5', qos) / rate('ours', qos),
+      0.95,
+      true,
+    );
+  }
   line('QoS 0 ours / MQTT.js', rate('ours', 0) / rate('mqttjs', 0), 1.3, true);
   line('QoS 1 ours / MQTT.js', rate('ours', 1) / rate('mqttjs', 1), 2, true);
   line('QoS 2 ours / MQTT.js', rate('ours', 2) / rate('mqttjs', 2), 2, true);
-  line('QoS 1 ours / raw socket', rate('ours', 1) / rate('raw', 1), 0.85, true);
+  line('QoS 1 ours / raw socket', rate('ours', 1) / rate('raw', 1), 0.9, true);
   for (const qos of [0, 1, 2] as const) {
     line(`peak RSS ours / MQTT.js, QoS ${qos}`, rss('ours', qos) / rss('mqttjs', qos), 0.5, false);
     line(
@@ -183,6 +271,8 @@ function report(baselineKiB: number): void {
       false,
     );
   }
+  line('idle RSS/connection ours KiB', idle('ours-idle'), 8, false);
+  line('idle RSS/connection ours / MQTT.js', idle('ours-idle') / idle('mqttjs-idle'), 0.5, false);
   line('QoS 1 file store / memory store', rate('ours-file', 1) / rate('ours', 1), 0.5, true);
   line('QoS 2 file store / memory store', rate('ours-file', 2) / rate('ours', 2), 0.5, true);
   for (const [k, message] of failures) console.log(`FAILED ${k}: ${message}`);

@@ -14,6 +14,12 @@ export interface FakeConnection {
   readonly socket: Socket;
   /** Every packet received on this connection, in order. */
   readonly received: Packet[];
+  /** Every packet sent on this connection by {@link send}, in order. */
+  readonly sent: Packet[];
+  /** Bytes read from the socket so far. */
+  readonly bytesReceived: number;
+  /** Bytes written to the socket so far by {@link send}. */
+  readonly bytesSent: number;
   send(packet: Packet): void;
   /** Resolves with the next received packet of `type` (already received ones count). */
   next(type: Packet['type'], timeoutMs?: number): Promise<Packet>;
@@ -50,17 +56,31 @@ export async function startFakeBroker(
     socket.on('error', () => undefined);
     const parser = new Parser({ protocolVersion: version });
     const received: Packet[] = [];
+    const sent: Packet[] = [];
+    const bytes = { received: 0, sent: 0 };
     let cursor = new Map<string, number>();
     const listeners: (() => void)[] = [];
     socket.on('data', (chunk: Uint8Array) => {
+      bytes.received += chunk.length;
       parser.push(chunk, (p) => received.push(p));
       for (const l of listeners.splice(0)) l();
     });
     const connection: FakeConnection = {
       socket,
       received,
+      sent,
+      get bytesReceived() {
+        return bytes.received;
+      },
+      get bytesSent() {
+        return bytes.sent;
+      },
       send: (p) => {
-        if (!socket.destroyed) socket.write(encode(p, version));
+        if (socket.destroyed) return;
+        const frame = encode(p, version);
+        sent.push(p);
+        bytes.sent += frame.length;
+        socket.write(frame);
       },
       next: (type, timeoutMs = 5000) =>
         new Promise((resolve, reject) => {

@@ -91,7 +91,7 @@ export class RedisMessageError extends AgentError {
 }
 
 /** The parts of the agent that start: a {@link StartError} names the one that did not. */
-export type AgentPart = 'mqtt' | 'redis' | 'web';
+export type AgentPart = 'mqtt' | 'redis' | 'web' | 'metrics';
 
 /**
  * A part the configuration enables could not start, so nothing was started (or what was, was

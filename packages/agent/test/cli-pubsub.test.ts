@@ -414,4 +414,97 @@ describe('courier pub / sub at MQTT 5.0', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /mqttv5, mqttv311 and mqttv31/);
   });
+
+  it('sub and pub --trace print every packet decoded, the password masked (MQTT 5)', async (t) => {
+    const secret = 'tr4ce-s3cret';
+    const b = await startMosquitto(t, { allowAnonymous: false, users: { meter: secret } });
+    const common = [
+      '-h',
+      b.host,
+      '-p',
+      String(b.port),
+      '-u',
+      'meter',
+      '-P',
+      secret,
+      '-V',
+      'mqttv5',
+    ];
+    const sub = startCli([
+      'sub',
+      ...common,
+      '-i',
+      'tracer',
+      '-t',
+      'pv/#',
+      '-q',
+      '2',
+      '-C',
+      '1',
+      '--trace',
+    ]);
+    await waitFor(
+      () => sub.stderr.includes('received SUBACK'),
+      `the SUBACK (stderr: ${sub.stderr})`,
+    );
+    const pub = await runCli([
+      'pub',
+      ...common,
+      '-i',
+      'pusher',
+      '-t',
+      'pv/x',
+      '-m',
+      'hi',
+      '-q',
+      '2',
+      '--trace',
+    ]);
+    assert.equal(pub.status, 0, pub.stderr);
+    assert.equal(await sub.exited, 0, sub.stderr);
+    assert.equal(sub.stdout, 'hi\n');
+    for (const [out, lines] of [
+      [
+        sub.stderr,
+        [
+          'sending CONNECT',
+          'received CONNACK',
+          'sending SUBSCRIBE',
+          'received SUBACK',
+          'received PUBLISH',
+          'sending PUBREC',
+          'sending DISCONNECT',
+        ],
+      ],
+      [
+        pub.stderr,
+        [
+          'sending CONNECT',
+          'received CONNACK',
+          'sending PUBLISH',
+          'received PUBREC',
+          'sending PUBREL',
+          'received PUBCOMP',
+          'sending DISCONNECT',
+        ],
+      ],
+    ] as const) {
+      for (const line of lines) assert.ok(out.includes(line), `${line} missing from:\n${out}`);
+      assert.ok(!out.includes(secret), `the password reached the trace:\n${out}`);
+    }
+    // Each line decodes the whole packet: the CONNECT with its user and the mask, the PUBLISH
+    // with its topic and payload.
+    const connect = sub.stderr
+      .split('\n')
+      .find((l) => l.startsWith('Client tracer sending CONNECT'));
+    assert.ok(connect !== undefined, sub.stderr);
+    const fields = JSON.parse(connect.slice(connect.indexOf('{'))) as Record<string, unknown>;
+    assert.equal(fields.username, 'meter');
+    assert.equal(fields.password, '***');
+    assert.equal(fields.protocolVersion, 5);
+    assert.match(
+      sub.stderr,
+      /received PUBLISH \(d0, q2, r0, m\d+, 'pv\/x', \.\.\. \(2 bytes\)\) \{"topic":"pv\/x","payload":"hi","qos":2/,
+    );
+  });
 });

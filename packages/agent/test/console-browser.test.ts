@@ -42,6 +42,11 @@ const VIEWPORTS = {
 
 let browser: Browser;
 
+/** What a page function reads of `document` (the tests compile without the DOM library). */
+interface ParentNodeLike {
+  querySelector(selector: string): { getAttribute(name: string): string | null } | null;
+}
+
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
   // Playwright gives every launch a new, empty --user-data-dir of its own and removes it after.
@@ -475,6 +480,51 @@ describe('web console in Chromium', () => {
       fx.agent.config.topics.map((r) => r.topic),
       ['OfficeTemp', 'RTD9', 'ValveState'],
     );
+  });
+
+  it('draws a trend chart of each channel and of the message rate (uPlot), and keeps a screenshot', async (t) => {
+    const fx = await startConsoleFixture(t);
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'state');
+    // OfficeTemp (input 8) changes every 50 ms in the fixture; the rate follows the snapshots.
+    const points = (id: string) =>
+      page.locator(`[data-testid="${id}"]`).getAttribute('data-points').then(Number);
+    for (const [id, least] of [
+      ['channel-trend-8', 5],
+      ['rate-chart', 3],
+    ] as const) {
+      // A function, not a string: the console's CSP forbids eval.
+      await page.waitForFunction(
+        ({ sel, n }) => {
+          const doc = (globalThis as unknown as { document: ParentNodeLike }).document;
+          return Number(doc.querySelector(sel)?.getAttribute('data-points')) >= n;
+        },
+        { sel: `[data-testid="${id}"]`, n: least },
+      );
+      assert.ok((await points(id)) >= least, id);
+    }
+    // Drawn, not just laid out: the chart's canvas has painted pixels.
+    const painted = (await page.evaluate(`(() => {
+      const out = {};
+      for (const id of ['channel-trend-8', 'rate-chart']) {
+        const canvas = document.querySelector('[data-testid="' + id + '"] canvas');
+        if (!canvas) { out[id] = -1; continue; }
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+        out[id] = n;
+      }
+      return out;
+    })()`)) as Record<string, number>;
+    assert.ok(
+      painted['channel-trend-8']! > 20,
+      `channel chart pixels: ${painted['channel-trend-8']}`,
+    );
+    assert.ok(painted['rate-chart']! > 20, `rate chart pixels: ${painted['rate-chart']}`);
+    await mkdir(SHOTS, { recursive: true });
+    const file = join(SHOTS, 'state-charts-desktop.png');
+    await page.locator('section#state').screenshot({ path: file });
+    assert.ok((await stat(file)).size > 5000, `${file} is an image of something`);
   });
 
   it('takes a screenshot of every section at desktop and phone width', async (t) => {

@@ -19,10 +19,19 @@ import { loadConfig } from '../config/validate.js';
 import { StartError } from '../errors.js';
 import { type BenchProgress, runBench } from '../tools/bench.js';
 import { UsageError } from '../tools/connect-options.js';
+import {
+  FLEET_MODES,
+  type FleetMode,
+  type FleetProgress,
+  type FleetResult,
+  MAX_FLEET_CLIENTS,
+  runFleet,
+} from '../tools/fleet.js';
 import { runPub, type ToolIo } from '../tools/pub.js';
 import { runSub } from '../tools/sub.js';
 import { version } from '../version.js';
 import { type ConfigStore, FileConfigStore, MemoryConfigStore } from '../web/config-store.js';
+import { agentMetrics, type MetricsServer, startMetricsServer } from '../web/metrics.js';
 import {
   ADMIN_PASSWORD_MAX,
   adminPasswordIssue,
@@ -82,6 +91,7 @@ interface ConnOpts {
   protocolVersion: string;
   disableCleanSession?: boolean;
   debug?: boolean;
+  trace?: boolean;
   cafile?: string;
   cert?: string;
   key?: string;
@@ -115,6 +125,7 @@ const connectFlags = (o: ConnOpts) => ({
   willQos: o.willQos,
   willRetain: o.willRetain,
   debug: o.debug,
+  trace: o.trace,
 });
 
 /**
@@ -300,18 +311,46 @@ async function runAgentCommand(o: AgentOpts, io: ToolIo): Promise<number> {
     dataDir,
     baseDir,
   });
+  let metrics: MetricsServer | undefined;
   try {
+    metrics = await startMetrics(agent);
     await agent.start();
   } catch (error) {
+    await metrics?.close();
     await web?.close();
     throw error;
   }
   if (web !== undefined) await announceWeb(web, io, dataDir);
+  if (metrics !== undefined) io.stderr.write(`metrics: ${metrics.url}/metrics\n`);
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping');
+  await metrics?.close();
   await web?.close();
   await agent.close();
   return 0;
+}
+
+/**
+ * Serves the Prometheus metrics on their own port when `metrics.enabled`. A port that cannot
+ * be had stops the start (a {@link StartError}), like the console's.
+ */
+async function startMetrics(agent: Agent): Promise<MetricsServer | undefined> {
+  const { enabled, host, port } = agent.config.metrics;
+  if (!enabled) return undefined;
+  const registry = agentMetrics(agent);
+  try {
+    const server = await startMetricsServer(registry, host, port);
+    return {
+      url: server.url,
+      close: async () => {
+        registry.close();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    registry.close();
+    throw new StartError('metrics', `metrics not served: ${oneLine(error)}`, { cause: error });
+  }
 }
 
 function printBench(io: ToolIo, r: Awaited<ReturnType<typeof runBench>>): void {
@@ -329,6 +368,45 @@ function printBench(io: ToolIo, r: Awaited<ReturnType<typeof runBench>>): void {
       '',
     ].join('\n'),
   );
+}
+
+const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+
+/** The fleet's final table. */
+function printFleet(io: ToolIo, r: FleetResult): void {
+  const lines = [
+    `mode ${r.mode}  clients ${r.clients}  qos ${r.qos}`,
+    `connected  ${r.connected}/${r.clients} in ${r.connectSec.toFixed(3)} s  ${r.connectRate.toFixed(0)} conn/s  errors ${r.connectErrors}`,
+    `connect ms p50 ${ms(r.connectLatencyMs.p50)}  p95 ${ms(r.connectLatencyMs.p95)}  p99 ${ms(r.connectLatencyMs.p99)}  max ${ms(r.connectLatencyMs.max)}`,
+  ];
+  if (r.rssPerConnKiB !== undefined)
+    lines.push(`memory     ${r.rssPerConnKiB.toFixed(1)} KiB RSS per connection`);
+  if (r.mode !== 'conn') {
+    lines.push(
+      `published  ${r.published} (errors ${r.publishErrors})${r.mode === 'sub' ? `  received ${r.received}/${r.expected}` : ''} in ${r.runSec.toFixed(3)} s  ${r.messageRate.toFixed(0)} msg/s`,
+      `${r.mode === 'sub' ? 'fan-out' : 'publish'} ms p50 ${ms(r.latencyMs.p50)}  p95 ${ms(r.latencyMs.p95)}  p99 ${ms(r.latencyMs.p99)}  max ${ms(r.latencyMs.max)}`,
+      `cpu        ${r.cpuUsPerMsg === undefined ? '-' : r.cpuUsPerMsg.toFixed(1)} µs per message`,
+    );
+  }
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The fleet's live line, on a terminal only: rates, errors, percentiles so far. */
+function fleetProgressLine(io: ToolIo): ((p: FleetProgress) => void) | undefined {
+  if ((io.stderr as { isTTY?: boolean }).isTTY !== true) return undefined;
+  return (p) => {
+    const parts = [
+      `${p.elapsedSec.toFixed(1)} s`,
+      `connected ${p.connected}/${p.clients}`,
+      ...(p.mode === 'conn' ? [] : [`published ${p.published}`]),
+      ...(p.mode === 'sub' ? [`received ${p.received}/${p.expected}`] : []),
+      `errors ${p.errors}`,
+      ...(p.mode === 'conn'
+        ? []
+        : [`p50 ${ms(p.latencyMs.p50)} ms  p99 ${ms(p.latencyMs.p99)} ms`]),
+    ];
+    io.stderr.write(`\r\x1b[K${parts.join('  ')}`);
+  };
 }
 
 function progressBar(io: ToolIo): ((p: BenchProgress) => void) | undefined {
@@ -412,6 +490,7 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('-n, --null-message', 'send an empty message')
     .option('-q, --qos <qos>', 'QoS 0, 1 or 2', int('qos', 0, 2), 0)
     .option('-r, --retain', 'retain the message')
+    .option('--trace', 'print every packet decoded, with all its fields (secrets masked)')
     .action(
       async (
         o: ConnOpts & {
@@ -455,6 +534,7 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('-N, --no-eol', 'no newline after each message')
     .option('-R, --no-retained', 'do not print retained messages')
     .option('-E, --exit-after-subscribe', 'exit once subscribed')
+    .option('--trace', 'print every packet decoded, with all its fields (secrets masked)')
     .action(
       async (
         o: ConnOpts & {
@@ -503,7 +583,12 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .action(async () => exit(await runHashPassword(io)));
 
   connectionFlags(
-    program.command('bench').description('measure throughput and latency against a broker'),
+    program
+      .command('bench')
+      .argument('[mode]', 'fleet mode: conn, pub or sub (default: the throughput run)')
+      .description(
+        'measure throughput and latency against a broker; conn|pub|sub: a fleet of clients (like emqtt-bench)',
+      ),
   )
     .addOption(
       new Option('--publishers <n>', 'publishing clients')
@@ -531,7 +616,36 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
         .argParser(int('inflight', 1, 65535))
         .default(100),
     )
-    .option('-t, --topic <prefix>', 'topic prefix', 'courier/bench')
+    .option(
+      '-t, --topic <prefix>',
+      'topic prefix; fleet modes: topic template, %i = client index (default courier/bench/%i)',
+      'courier/bench',
+    )
+    .addOption(
+      new Option('--clients <n>', 'fleet: clients (conn, pub) or subscribers (sub)')
+        .argParser(int('clients', 1, MAX_FLEET_CLIENTS))
+        .default(100),
+    )
+    .addOption(
+      new Option('--connect-rate <n>', 'fleet: connects started per second, 0 = unpaced')
+        .argParser(int('connect-rate', 0, 1_000_000))
+        .default(200),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'fleet: handshakes outstanding at once')
+        .argParser(int('concurrency', 1, 10_000))
+        .default(50),
+    )
+    .addOption(
+      new Option('--rate <n>', 'fleet pub/sub: messages per second per publisher, 0 = unpaced')
+        .argParser(int('rate', 0, 1_000_000))
+        .default(10),
+    )
+    .addOption(
+      new Option('--hold <sec>', 'fleet conn: keep the connections open this long')
+        .argParser(int('hold', 0, 86_400))
+        .default(0),
+    )
     .addOption(
       new Option('--idle <sec>', 'stop waiting after sec seconds without a message')
         .argParser(int('idle', 1, 3600))
@@ -540,7 +654,13 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
     .option('--json', 'print the result as JSON')
     .action(
       async (
+        mode: string | undefined,
         o: ConnOpts & {
+          clients: number;
+          connectRate: number;
+          concurrency: number;
+          rate: number;
+          hold: number;
           publishers: number;
           subscribers: number;
           messages: number;
@@ -551,7 +671,37 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
           idle: number;
           json?: boolean;
         },
+        command: Command,
       ) => {
+        if (mode !== undefined) {
+          if (!(FLEET_MODES as readonly string[]).includes(mode)) {
+            throw new UsageError(`Error: unknown bench mode '${mode}': use conn, pub or sub.`);
+          }
+          const given = (name: string) => command.getOptionValueSource(name) !== 'default';
+          const live = fleetProgressLine(io);
+          const result = await runFleet(
+            mode as FleetMode,
+            {
+              ...connectFlags(o),
+              clients: o.clients,
+              connectRate: o.connectRate,
+              concurrency: o.concurrency,
+              messages: given('messages') ? o.messages : 100,
+              rate: o.rate,
+              qos: o.qos,
+              size: o.size,
+              topic: given('topic') ? o.topic : undefined,
+              holdSec: o.hold,
+              idleSec: o.idle,
+            },
+            live,
+          );
+          if (live !== undefined) io.stderr.write('\n');
+          if (o.json === true) io.stdout.write(`${JSON.stringify(result)}\n`);
+          else printFleet(io, result);
+          exit(result.connectErrors + result.publishErrors > 0 ? 1 : 0);
+          return;
+        }
         const progress = progressBar(io);
         const result = await runBench(
           {

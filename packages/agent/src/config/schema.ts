@@ -646,6 +646,22 @@ export const WebSection = z
   })
   .strict();
 
+/** Prometheus metrics on a port of their own, for an agent without the console. */
+export const MetricsSection = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Serve GET /metrics on its own port (the console serves it too).'),
+    host: text(TEXT_LIMITS.host)
+      .default('127.0.0.1')
+      .describe('Address to listen on; loopback unless Prometheus scrapes from elsewhere.'),
+    port: port(0)
+      .default(9464)
+      .describe('Port to listen on; 0 picks a free one (printed at start).'),
+  })
+  .strict();
+
 /** Table sizes (LucidIoT: 16 channels and 16 topics). */
 export const LimitsSection = z
   .object({
@@ -687,6 +703,7 @@ export const AgentConfigSchema = z
     homeassistant: HomeAssistantSection.prefault({}),
     sparkplug: SparkplugSection.prefault({}),
     web: WebSection.prefault({}),
+    metrics: MetricsSection.prefault({}),
   })
   .strict()
   .describe('Courier device agent configuration');

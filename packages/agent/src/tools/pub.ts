@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { type Client, type ClientOptions, connect, createClient, type Packet } from 'courier-mqtt';
 import { checkTopicName } from '../config/topic.js';
 import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
-import { describePacket } from './describe-packet.js';
+import { describePacket, tracePacket } from './describe-packet.js';
 
 /** Flags of `courier pub` beyond the connection flags. */
 export interface PubFlags extends ConnectFlags {
@@ -32,6 +32,8 @@ export interface PubFlags extends ConnectFlags {
   readonly retain?: boolean | undefined;
   /** `-d`: print packets */
   readonly debug?: boolean | undefined;
+  /** `--trace`: print every packet decoded, secrets masked */
+  readonly trace?: boolean | undefined;
 }
 
 /** Where a tool reads and writes. */
@@ -46,21 +48,37 @@ export interface ToolIo {
  * error). With `debug`, packet listeners are attached before CONNECT goes out, which
  * `connect()` cannot offer, so that path uses `createClient` and waits for the first state
  * that settles it.
+ *
+ * With `trace`, every packet is printed through the library's `trace` hook, decoded with all
+ * its fields and with its secrets masked (see `tracePacket`); it takes the place of `debug`.
  */
 export async function connectForTool(
   url: string,
   options: ClientOptions,
   debug: boolean,
   io: ToolIo,
+  trace = false,
 ): Promise<Client> {
-  if (!debug) return connect(url, options);
-  const client = createClient(url, { ...options, reconnect: false });
+  if (!debug && !trace) return connect(url, options);
   const id = options.clientId ?? '';
-  const print = (dir: 'sending' | 'received') => (p: Packet) => {
-    io.stderr.write(`${describePacket(id, dir, p)}\n`);
-  };
-  client.on('packetsend', print('sending'));
-  client.on('packetreceive', print('received'));
+  const client = createClient(url, {
+    ...options,
+    reconnect: false,
+    ...(trace
+      ? {
+          trace: (direction: 'in' | 'out', p: Packet) => {
+            io.stderr.write(`${tracePacket(id, direction, p)}\n`);
+          },
+        }
+      : {}),
+  });
+  if (!trace) {
+    const print = (dir: 'sending' | 'received') => (p: Packet) => {
+      io.stderr.write(`${describePacket(id, dir, p)}\n`);
+    };
+    client.on('packetsend', print('sending'));
+    client.on('packetreceive', print('received'));
+  }
   for await (const state of client.states()) {
     if (state.status === 'connected') return client;
     if (state.status === 'closed') {
@@ -113,7 +131,13 @@ export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
     for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
     single = Buffer.concat(chunks);
   }
-  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
+  const client = await connectForTool(
+    resolved.url,
+    resolved.options,
+    flags.debug === true,
+    io,
+    flags.trace === true,
+  );
   const opts = { qos: qos as 0 | 1 | 2, retain: flags.retain === true };
   try {
     if (single !== undefined) {

@@ -36,6 +36,8 @@ export interface SubFlags extends ConnectFlags {
   readonly exitAfterSubscribe?: boolean | undefined;
   /** `-d`: print packets */
   readonly debug?: boolean | undefined;
+  /** `--trace`: print every packet decoded, secrets masked */
+  readonly trace?: boolean | undefined;
   /** Ends the subscription early (Ctrl-C). */
   readonly signal?: AbortSignal | undefined;
 }
@@ -71,7 +73,13 @@ export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
       'Error: Invalid timeout specified with -W. It must be between 1 and 3600.',
     );
   }
-  const client = await connectForTool(resolved.url, resolved.options, flags.debug === true, io);
+  const client = await connectForTool(
+    resolved.url,
+    resolved.options,
+    flags.debug === true,
+    io,
+    flags.trace === true,
+  );
   let received = 0;
   let status = 0;
   let finish: () => void = () => undefined;

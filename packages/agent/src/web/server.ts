@@ -2,6 +2,9 @@
  * The embedded web console: a Fastify server with the JSON API of `docs/console.md` and the
  * page built from `packages/agent/ui` (served from `dist-ui/`).
  *
+ * `GET /metrics` answers Prometheus without a session (read-only counters, no payloads, no
+ * secrets; see `docs/observability.md`).
+ *
  * Every `/api/` route but `GET /api/session` and `POST /api/login` needs the session cookie;
  * every change needs the session's CSRF token in `X-CSRF-Token` and no foreign `Origin`.
  * Secrets never leave: configurations are sent through {@link redactConfig}.
@@ -32,6 +35,7 @@ import { AgentError } from '../errors.js';
 import { AdminPassword, adminFileStore, type PasswordHashStore } from './admin.js';
 import type { ConfigStore } from './config-store.js';
 import { MessageLog, messageOf } from './message-log.js';
+import { agentMetrics } from './metrics.js';
 import { adminPasswordIssue, isCheckablePassword } from './password.js';
 import { maskUrlPassword, mergeSecrets, redactConfig } from './secrets.js';
 import {
@@ -561,6 +565,11 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
   // --- live --------------------------------------------------------------------------------
 
   app.get('/api/state', async () => publicSnapshot(agent.snapshot()));
+  // Prometheus scrapes without a browser session: what it reads is counters and names.
+  const metrics = agentMetrics(agent);
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.contentType).send(await metrics.render()),
+  );
   app.get('/api/messages', async () => ({ messages: messages.list() }));
 
   app.post<{ Params: { id: string } }>('/api/channels/:id', async (request, reply) => {
@@ -694,6 +703,7 @@ export async function startConsole(options: ConsoleOptions): Promise<WebConsole>
     passwordShown: () => admin.markShown(),
     async close() {
       agent.off('event', onEvent);
+      metrics.close();
       endStreams(() => true);
       await app.close();
     },

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
+import { Trend, useHistory } from './trend';
 import type { ChannelState, ChannelValue, Counts, Message, ModuleState, Snapshot } from './types';
 
 const STATE_CLASS: Record<string, string> = {
@@ -163,6 +164,7 @@ export function StateSection({
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, []);
+  const history = useHistory(snapshot);
   if (snapshot === undefined) {
     return (
       <section id="state" class="panel">
@@ -234,6 +236,17 @@ export function StateSection({
         ))}
       </div>
 
+      <h2>Message rate</h2>
+      <div class="rate-chart">
+        <Trend
+          series={history.rate}
+          testId="rate-chart"
+          label="Messages per second (published + received)"
+          compact={false}
+        />
+        <div class="muted small">messages per second, published + received</div>
+      </div>
+
       <h2>Channels</h2>
       <div class="table-scroll">
         <table class="data-table">
@@ -242,13 +255,14 @@ export function StateSection({
               <th>Id</th>
               <th>Name</th>
               <th>Value</th>
+              <th>Trend</th>
               <th>Control</th>
             </tr>
           </thead>
           <tbody>
             {snapshot.channels.length === 0 && (
               <tr>
-                <td colSpan={4} class="empty">
+                <td colSpan={5} class="empty">
                   No channels.
                 </td>
               </tr>
@@ -284,6 +298,14 @@ export function StateSection({
                   {ch.quality !== undefined && ch.quality !== 'good' && ch.reason && (
                     <div class="muted small">{ch.reason}</div>
                   )}
+                </td>
+                <td>
+                  <Trend
+                    series={history.channels.get(ch.id)}
+                    testId={`channel-trend-${ch.id}`}
+                    label={`Recent values of ${ch.name}`}
+                    stepped={isDigitalType(ch.type)}
+                  />
                 </td>
                 <td>
                   <ChannelControl channel={ch} onWritten={onChannelWritten} />

@@ -16,6 +16,7 @@ import {
   ConnectionLostError,
   ConnectionRefusedError,
   type MqttError,
+  QueueFullError,
   ServerDisconnectError,
 } from '../errors.js';
 import { encode } from '../packet/index.js';
@@ -27,6 +28,13 @@ import type { StoreSnapshot } from '../store/types.js';
 import { redactUrl } from '../transport/index.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
+import {
+  type ClientMetrics,
+  MetricsCounters,
+  redactPacket,
+  type StoreMetrics,
+  snapshotMetrics,
+} from './metrics.js';
 import {
   type CheckedPublish,
   checkPublish,
@@ -117,7 +125,8 @@ export class Client {
   #ticker: ReturnType<typeof setInterval> | undefined;
   #wait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #idleWaiters: Settleable<void>[] = [];
-  #droppedCount = 0;
+  /** Counters bumped on the hot path; {@link metrics} snapshots them. */
+  readonly #metrics = new MetricsCounters();
   /** Operations accepted before the store has opened; they run once it has. */
   readonly #beforeOpen = new BeforeOpen();
 
@@ -256,7 +265,24 @@ export class Client {
 
   /** Messages given up so far (each also reported by the `dropped` event). */
   get droppedCount(): number {
-    return this.#droppedCount;
+    return this.#metrics.dropped;
+  }
+
+  /**
+   * A snapshot of the client's counters (packets and bytes by type and direction, connection
+   * attempts, drops, PINGREQ round trip, the store's syncs) and gauges (in flight, queued).
+   * Counters only grow; take two snapshots and subtract for a rate.
+   */
+  metrics(): ClientMetrics {
+    return snapshotMetrics(
+      this.#metrics,
+      {
+        inflight: this.#session.inflightCount,
+        queued: this.#session.queuedCount + this.#beforeOpen.count,
+        queuedBytes: this.#session.queuedBytes,
+      },
+      storeMetrics(this.#options.store),
+    );
   }
 
   // ─── events ─────────────────────────────────────────────────────────────────────────
@@ -327,8 +353,18 @@ export class Client {
     const extras = properties === undefined ? undefined : { properties, epochMs: Date.now() };
     return new Promise<void>((resolve, reject) => {
       let op: Settleable<void>;
-      if (qos === 0) op = { resolve: () => this.#writer.afterDrain(resolve), reject };
-      else if (resolveOn === 'completed') op = { resolve, reject };
+      if (qos === 0) {
+        op = {
+          resolve: () => this.#writer.afterDrain(resolve),
+          reject: (error) => {
+            // The offline queue's drop-oldest-qos0 policy made room: count it.
+            if (error instanceof QueueFullError && error.outcome === 'dropped') {
+              this.#metrics.droppedQos0Out++;
+            }
+            reject(error);
+          },
+        };
+      } else if (resolveOn === 'completed') op = { resolve, reject };
       else {
         // Settled by the store flush below; what happens after is reported as a drop.
         let stored = false;
@@ -618,6 +654,7 @@ export class Client {
       });
       let error: MqttError;
       let acceptedAt: number | undefined;
+      this.#metrics.connectAttempts++;
       try {
         const link = await this.#open(server);
         // Accepted is not yet stable: the backoff restarts only if the link lasts.
@@ -628,6 +665,8 @@ export class Client {
         error = asMqttError(e, redactUrl(server.url), acceptedAt === undefined);
       }
       const lostAt = now();
+      this.#metrics.lastError = { name: error.name, message: error.message, at: Date.now() };
+      this.#metrics.pingSentAt = -1;
       this.#link = undefined;
       this.#subscriptions.connectionLost();
       this.#session.connectionLost();
@@ -669,7 +708,7 @@ export class Client {
   /** Opens the transport, sends CONNECT, and resolves once CONNACK accepted the session. */
   async #open(server: ServerOptions): Promise<Connection> {
     const link = await Connection.open(server, this.#options, {
-      packet: (packet) => this.#receive(packet),
+      packet: (packet, bytes) => this.#receive(packet, bytes),
       drain: () => this.#writer.drained(),
     });
     if (this.#ended) {
@@ -691,7 +730,9 @@ export class Client {
   }
 
   /** A packet from the broker; returns false to stop reading (a reader is behind). */
-  #receive(packet: Packet): boolean {
+  #receive(packet: Packet, bytes: number): boolean {
+    this.#metrics.received(packet.type, bytes, now());
+    if (this.#options.trace !== undefined) this.#trace('in', packet);
     if (this.#events.listenerCount('packetreceive') > 0) {
       this.#events.emit('packetreceive', packet);
     }
@@ -705,6 +746,7 @@ export class Client {
   #onConnected(connack: ConnackPacket): void {
     this.#responseInformation = connack.properties?.responseInformation;
     this.#link?.accepted();
+    this.#metrics.connects++;
     this.#state.set({ status: 'connected', sessionPresent: connack.sessionPresent });
     this.#checkIdle();
     // Readers still behind from the last connection: do not read this one either.
@@ -752,11 +794,29 @@ export class Client {
         this.#events.emit('packetsend', packet);
       }
     }
-    this.#writer.send(encode(packet, this.#options.protocolVersion));
+    const bytes = encode(packet, this.#options.protocolVersion);
+    this.#metrics.sent(packet.type, bytes.byteLength, now());
+    if (this.#options.trace !== undefined) this.#trace('out', packet);
+    this.#writer.send(bytes);
+  }
+
+  /**
+   * Calls the `trace` option with the packet, secrets masked. A throwing trace function must
+   * not break the connection: its error becomes a process warning instead.
+   */
+  #trace(direction: 'in' | 'out', packet: Packet): void {
+    try {
+      this.#options.trace?.(direction, redactPacket(packet));
+    } catch (error) {
+      process.emitWarning(
+        `courier-mqtt: the trace function threw: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
-    this.#droppedCount++;
+    this.#metrics.dropped++;
+    if (qos === 0 && direction === 'in') this.#metrics.droppedQos0In++;
     if (this.#events.listenerCount('dropped') === 0) return;
     const reason = asMqttError(error, 'the client');
     this.#events.emit('dropped', { direction, topic, qos, error: reason });
@@ -768,6 +828,19 @@ export class Client {
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter.resolve();
   }
+}
+
+/** The store's counters, when it keeps them (the file store's `stats`). */
+function storeMetrics(store: unknown): StoreMetrics | undefined {
+  const stats = (store as { stats?: Partial<StoreMetrics> } | undefined)?.stats;
+  if (stats === undefined || typeof stats.syncs !== 'number') return undefined;
+  return {
+    writes: stats.writes ?? 0,
+    syncs: stats.syncs,
+    syncMsTotal: stats.syncMsTotal ?? 0,
+    syncMsMax: stats.syncMsMax ?? 0,
+    logBytes: stats.logBytes ?? 0,
+  };
 }
 
 /**

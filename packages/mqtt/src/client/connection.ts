@@ -52,9 +52,9 @@ export interface ConnectionSettings {
 export interface ConnectionEvents {
   /**
    * A packet arrived (in order). Return false to stop reading: the rest waits in the socket
-   * until the stream is resumed.
+   * until the stream is resumed. `bytes` is its size on the wire.
    */
-  packet(packet: Packet): boolean;
+  packet(packet: Packet, bytes: number): boolean;
   /** The socket's write buffer drained. */
   drain(): void;
 }
@@ -142,9 +142,9 @@ export class Connection {
     );
 
     // Returns false to stop parsing: the connection ended, or a reader fell behind.
-    const onPacket = (packet: Packet): boolean => {
+    const onPacket = (packet: Packet, bytes: number): boolean => {
       if (this.#isClosed) return false;
-      return events.packet(packet) && !this.#isClosed;
+      return events.packet(packet, bytes) && !this.#isClosed;
     };
     stream.on('data', (chunk: Buffer) => {
       try {

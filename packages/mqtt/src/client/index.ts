@@ -23,6 +23,15 @@ export {
   type SubscribeOptions,
 } from './client.js';
 export {
+  type ClientMetrics,
+  MASK,
+  type MetricsError,
+  type PacketCounts,
+  type PacketType,
+  redactPacket,
+  type StoreMetrics,
+} from './metrics.js';
+export {
   MAX_MQTT_STRING_BYTES,
   validateClientId,
   validateMqttString,
@@ -34,6 +43,7 @@ export {
   type FailoverPolicy,
   type OfflineQueueOptions,
   type OfflineQueuePolicy,
+  type PacketTrace,
   type ReconnectOptions,
   type ResolvedOptions,
   resolveOptions,

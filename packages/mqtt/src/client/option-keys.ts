@@ -47,6 +47,7 @@ export const CLIENT_KEYS = {
   maxPacketSize: true,
   subscriptionBufferSize: true,
   maxPendingRequests: true,
+  trace: true,
 } as const satisfies KnownKeys<ClientOptions>;
 
 /** Keys of {@link ServerOptions}. */

@@ -6,7 +6,7 @@
 
 import { InvalidOptionError, InvalidTopicError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
-import type { ConnectProperties, QoS, UserProperties, Will } from '../packet/types.js';
+import type { ConnectProperties, Packet, QoS, UserProperties, Will } from '../packet/types.js';
 import type { FailoverPolicy } from '../session/backoff.js';
 import type { SessionStore } from '../store/types.js';
 import { validateTopicName } from '../topic/index.js';
@@ -219,7 +219,17 @@ export interface ClientOptions {
    * @default 1000
    */
   readonly maxPendingRequests?: number;
+  /**
+   * Called with every packet sent (`'out'`, once encoded, before it is written) and received
+   * (`'in'`, once decoded), for debugging (`courier sub --trace`). Secrets are masked first:
+   * the CONNECT password and MQTT 5.0 Authentication Data read `***`. Called synchronously on
+   * the hot path: keep it cheap. An exception it throws becomes a process warning.
+   */
+  readonly trace?: PacketTrace;
 }
+
+/** The `trace` option: one call per packet, `direction` seen from the client. */
+export type PacketTrace = (direction: 'in' | 'out', packet: Packet) => void;
 
 /** Options with every default filled in. */
 export interface ResolvedOptions {
@@ -242,6 +252,7 @@ export interface ResolvedOptions {
   readonly maxPacketSize: number;
   readonly subscriptionBufferSize: number;
   readonly maxPendingRequests: number;
+  readonly trace: PacketTrace | undefined;
 }
 
 /** The largest packet MQTT 3.1.1 can express: 5 header bytes + 268,435,455. */
@@ -555,6 +566,12 @@ export function resolveOptions(
   const connectProperties = resolveConnectProperties(options, protocolVersion, maxPacketSize);
   const outgoingTopicAliases =
     protocolVersion === 5 && boolean('outgoingTopicAliases', options.outgoingTopicAliases ?? true);
+  if (options.trace !== undefined && typeof options.trace !== 'function') {
+    throw new InvalidOptionError(
+      'trace',
+      `must be a function (direction, packet) => void, got ${typeof options.trace}`,
+    );
+  }
 
   return {
     servers: [primary, ...backups],
@@ -574,5 +591,6 @@ export function resolveOptions(
     maxPacketSize,
     subscriptionBufferSize,
     maxPendingRequests,
+    trace: options.trace,
   };
 }

@@ -98,9 +98,11 @@ export class Parser {
    * feeds it again later. This is how a reader that cannot keep up stops reading between two
    * packets, not after a whole chunk of them.
    *
+   * `onPacket` also gets the packet's size on the wire, fixed header included (for counters).
+   *
    * @returns the number of bytes of `chunk` consumed: `chunk.length` unless stopped.
    */
-  push(chunk: Uint8Array, onPacket: (packet: Packet) => unknown): number {
+  push(chunk: Uint8Array, onPacket: (packet: Packet, bytes: number) => unknown): number {
     if (this.#error !== undefined) throw this.#error;
     try {
       return this.#push(chunk, onPacket);
@@ -114,7 +116,7 @@ export class Parser {
     }
   }
 
-  #push(chunk: Uint8Array, onPacket: (packet: Packet) => unknown): number {
+  #push(chunk: Uint8Array, onPacket: (packet: Packet, bytes: number) => unknown): number {
     const length = chunk.length;
     let pos = 0;
     if (this.#headLength > 0) {
@@ -125,7 +127,8 @@ export class Parser {
       const partial = this.#partial;
       pos = this.#fill(chunk, pos);
       if (this.#partial !== undefined) return length;
-      if (onPacket(this.#decodeAt(partial, 0, this.#partialBody, partial.length)) === false) {
+      const packet = this.#decodeAt(partial, 0, this.#partialBody, partial.length);
+      if (onPacket(packet, partial.length) === false) {
         return pos;
       }
     }
@@ -164,7 +167,7 @@ export class Parser {
       }
       const packet = this.#decodeAt(chunk, pos, i, pos + total);
       pos += total;
-      if (onPacket(packet) === false) return pos;
+      if (onPacket(packet, total) === false) return pos;
     }
     return length;
   }

@@ -152,6 +152,10 @@ export interface FileStoreStats {
   readonly writes: number;
   /** `fdatasync`/`fsync` calls on the log (a compaction counts one). */
   readonly syncs: number;
+  /** Time spent in the syncs counted by `syncs`, milliseconds in total. */
+  readonly syncMsTotal: number;
+  /** The slowest of those syncs, milliseconds. */
+  readonly syncMsMax: number;
   /** Compactions completed. */
   readonly compactions: number;
   /** Current size of the log file, in bytes. */
@@ -225,6 +229,8 @@ class FileStore implements FileSessionStore {
   #failed = false;
   #writes = 0;
   #syncs = 0;
+  #syncMsTotal = 0;
+  #syncMsMax = 0;
   #compactions = 0;
 
   constructor(dir: string, options: FileStoreOptions) {
@@ -241,6 +247,8 @@ class FileStore implements FileSessionStore {
     return {
       writes: this.#writes,
       syncs: this.#syncs,
+      syncMsTotal: this.#syncMsTotal,
+      syncMsMax: this.#syncMsMax,
       compactions: this.#compactions,
       logBytes: this.#logBytes,
       liveBytes: this.#state.liveBytes,
@@ -369,8 +377,9 @@ class FileStore implements FileSessionStore {
     try {
       await this.#writeAll(fd, tmp, bytes, 0);
       // fsync, not fdatasync: the new file's size and name must be durable too.
+      const syncStart = performance.now();
       await this.#call('fsync', tmp, () => this.#io.fsync(fd));
-      this.#syncs++;
+      this.#synced(syncStart);
       await this.#call('rename', tmp, () => this.#io.rename(tmp, this.path));
       renamed = true;
       const old = this.#fd;
@@ -546,14 +555,23 @@ class FileStore implements FileSessionStore {
     }
   }
 
+  /** Counts a sync that started at `start` (`performance.now()`) and its latency. */
+  #synced(start: number): void {
+    const ms = performance.now() - start;
+    this.#syncs++;
+    this.#syncMsTotal += ms;
+    if (ms > this.#syncMsMax) this.#syncMsMax = ms;
+  }
+
   async #appendPending(): Promise<void> {
     if (this.#pending.length === 0) return;
     const bytes = this.#pending.take();
     try {
       await this.#writeAll(this.#fd, this.path, bytes, this.#logBytes);
       this.#writes++;
+      const syncStart = performance.now();
       await this.#call('fdatasync', this.path, () => this.#io.fdatasync(this.#fd));
-      this.#syncs++;
+      this.#synced(syncStart);
     } catch (error) {
       // Keep the batch: the next flush rewrites it at the same offset and syncs again.
       this.#pending.unshift(bytes);

@@ -139,6 +139,7 @@ test('unknown keys inside option groups and server objects are refused with thei
     /give a url/,
   );
   refused({ url: URL_OK, keepalive: 5 }, {}, 'keepalive');
+  refused(URL_OK, { trace: true as never }, 'trace', /must be a function/);
 });
 
 test('every documented option is accepted (the key lists match the interfaces)', () => {
@@ -180,6 +181,7 @@ test('every documented option is accepted (the key lists match the interfaces)',
     maxPacketSize: 1000,
     subscriptionBufferSize: 10,
     maxPendingRequests: 10,
+    trace: () => undefined,
   };
   const resolved = resolveOptions('wss://primary:8443/mqtt', all);
   assert.equal(resolved.servers.length, 3);
