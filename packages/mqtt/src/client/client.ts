@@ -62,6 +62,7 @@ import { referencedServer } from './servers.js';
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
+import { everyPeriod } from './ticker.js';
 import { TrackedStore } from './tracked-store.js';
 import type {
   DroppedMessage,
@@ -122,7 +123,8 @@ export class Client {
   #responseInformation: string | undefined;
   #link: Connection | undefined;
   #ended = false;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  /** Stops this client's ticks on the shared interval (see ticker.ts). */
+  #stopTicks: (() => void) | undefined;
   #wait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #idleWaiters: Settleable<void>[] = [];
   /** Counters bumped on the hot path; {@link metrics} snapshots them. */
@@ -635,11 +637,10 @@ export class Client {
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
     this.#beforeOpen.release();
-    this.#ticker = setInterval(
-      () => this.#session.tick(now()),
+    this.#stopTicks = everyPeriod(
       Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
+      () => this.#session.tick(now()),
     );
-    this.#ticker.unref();
 
     let serverIndex = 0;
     /** MQTT 5.0: the server the last one sent us to (0x9C / 0x9D), for one attempt. */
@@ -755,7 +756,7 @@ export class Client {
 
   #finish(error: MqttError | undefined): void {
     this.#ended = true;
-    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    this.#stopTicks?.();
     const closed = closedError();
     this.#beforeOpen.rejectAll(error ?? closed);
     this.#session.abandon(error ?? closed);
