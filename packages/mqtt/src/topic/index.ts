@@ -207,16 +207,21 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
 }
 
+/**
+ * One level of the trie. Its collections are created on first use: a client subscribed to
+ * one topic holds a chain of nodes, most of them with a single child and no values, and an
+ * empty Map or Set still costs ~150 bytes (10,000 connections in one process add that up).
+ */
 interface TrieNode<T> {
-  readonly children: Map<string, TrieNode<T>>;
+  children: Map<string, TrieNode<T>> | undefined;
   /** Values subscribed with a filter ending at this node. */
-  readonly values: Set<T>;
+  values: Set<T> | undefined;
   /** Values subscribed with a filter ending in `#` below this node's level. */
-  readonly hashValues: Set<T>;
+  hashValues: Set<T> | undefined;
 }
 
 function node<T>(): TrieNode<T> {
-  return { children: new Map(), values: new Set(), hashValues: new Set() };
+  return { children: undefined, values: undefined, hashValues: undefined };
 }
 
 /**
@@ -248,12 +253,14 @@ export class TopicTrie<T> {
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
+        current.hashValues ??= new Set();
         if (!current.hashValues.has(value)) {
           current.hashValues.add(value);
           this.#size++;
         }
         return;
       }
+      current.children ??= new Map();
       let child = current.children.get(level);
       if (child === undefined) {
         child = node();
@@ -261,6 +268,7 @@ export class TopicTrie<T> {
       }
       current = child;
     }
+    current.values ??= new Set();
     if (!current.values.has(value)) {
       current.values.add(value);
       this.#size++;
@@ -278,19 +286,19 @@ export class TopicTrie<T> {
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
-        const removed = current.hashValues.delete(value);
+        const removed = current.hashValues?.delete(value) ?? false;
         if (removed) {
           this.#size--;
           this.#prune(path, current);
         }
         return removed;
       }
-      const child = current.children.get(level);
+      const child = current.children?.get(level);
       if (child === undefined) return false;
       path.push([current, level]);
       current = child;
     }
-    const removed = current.values.delete(value);
+    const removed = current.values?.delete(value) ?? false;
     if (removed) {
       this.#size--;
       this.#prune(path, current);
@@ -301,11 +309,15 @@ export class TopicTrie<T> {
   #prune(path: [TrieNode<T>, string][], leaf: TrieNode<T>): void {
     let current = leaf;
     for (let i = path.length - 1; i >= 0; i--) {
-      if (current.children.size > 0 || current.values.size > 0 || current.hashValues.size > 0) {
+      if (
+        (current.children?.size ?? 0) > 0 ||
+        (current.values?.size ?? 0) > 0 ||
+        (current.hashValues?.size ?? 0) > 0
+      ) {
         return;
       }
       const [parent, level] = path[i]!;
-      parent.children.delete(level);
+      parent.children?.delete(level);
       current = parent;
     }
   }
@@ -329,15 +341,19 @@ export class TopicTrie<T> {
   ): void {
     const wildcardsAllowed = !(dollar && depth === 0);
     // `a/#` matches `a` as well as everything below it.
-    if (wildcardsAllowed) for (const v of current.hashValues) out.add(v);
+    if (wildcardsAllowed && current.hashValues !== undefined) {
+      for (const v of current.hashValues) out.add(v);
+    }
     if (depth === levels.length) {
-      for (const v of current.values) out.add(v);
+      if (current.values !== undefined) for (const v of current.values) out.add(v);
       return;
     }
-    const exact = current.children.get(levels[depth]!);
+    const children = current.children;
+    if (children === undefined) return;
+    const exact = children.get(levels[depth]!);
     if (exact !== undefined) this.#collect(exact, levels, depth + 1, dollar, out);
     if (wildcardsAllowed) {
-      const plus = current.children.get('+');
+      const plus = children.get('+');
       if (plus !== undefined) this.#collect(plus, levels, depth + 1, dollar, out);
     }
   }
