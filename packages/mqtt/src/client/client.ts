@@ -392,6 +392,11 @@ export class Client {
         this.#beforeOpen.run(run, reject, bytes.byteLength);
         return;
       }
+      // Once the store is open (nearly always) no closure is made per message.
+      if (this.#beforeOpen.open) {
+        this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
+        return;
+      }
       this.#beforeOpen.run(
         () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
         reject,

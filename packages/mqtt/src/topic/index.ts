@@ -324,12 +324,16 @@ export class TopicTrie<T> {
 
   /** Every value whose filter matches the topic name, each at most once. */
   match(topic: string): T[] {
-    const result = new Set<T>();
+    const result: T[] = [];
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] Wildcards at the first level do not match `$` topics.
     const dollar = topic.charCodeAt(0) === 0x24;
     this.#collect(this.#root, levels, 0, dollar, result);
-    return [...result];
+    // Runs once per message received: most match one value, so no Set unless it pays. A
+    // value under two matching filters is kept once, where it was first found.
+    if (result.length < 2) return result;
+    if (result.length <= 16) return result.filter((v, i) => result.indexOf(v) === i);
+    return [...new Set(result)];
   }
 
   #collect(
@@ -337,15 +341,15 @@ export class TopicTrie<T> {
     levels: string[],
     depth: number,
     dollar: boolean,
-    out: Set<T>,
+    out: T[],
   ): void {
     const wildcardsAllowed = !(dollar && depth === 0);
     // `a/#` matches `a` as well as everything below it.
     if (wildcardsAllowed && current.hashValues !== undefined) {
-      for (const v of current.hashValues) out.add(v);
+      for (const v of current.hashValues) out.push(v);
     }
     if (depth === levels.length) {
-      if (current.values !== undefined) for (const v of current.values) out.add(v);
+      if (current.values !== undefined) for (const v of current.values) out.push(v);
       return;
     }
     const children = current.children;
