@@ -336,13 +336,7 @@ export class TopicTrie<T> {
     return [...new Set(result)];
   }
 
-  #collect(
-    current: TrieNode<T>,
-    levels: string[],
-    depth: number,
-    dollar: boolean,
-    out: T[],
-  ): void {
+  #collect(current: TrieNode<T>, levels: string[], depth: number, dollar: boolean, out: T[]): void {
     const wildcardsAllowed = !(dollar && depth === 0);
     // `a/#` matches `a` as well as everything below it.
     if (wildcardsAllowed && current.hashValues !== undefined) {
