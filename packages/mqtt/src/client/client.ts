@@ -117,7 +117,7 @@ export class Client {
   readonly #events = new EventEmitter<ClientEvents>();
   readonly #writer: WriteAhead;
   readonly #subscriptions: Subscriptions;
-  readonly #requests: Requests;
+  #requestsImpl: Requests | undefined;
   readonly #state: StateCell;
   /** MQTT 5.0: the last CONNACK's Response Information, the base of response topics. */
   #responseInformation: string | undefined;
@@ -174,27 +174,6 @@ export class Client {
       emitMessage: (message) => this.#events.emit('message', message),
       dropped: (topic, qos, error) => this.#reportDropped('in', topic, qos, error),
     });
-    this.#requests = new Requests({
-      protocolVersion: options.protocolVersion,
-      maxPendingRequests: options.maxPendingRequests,
-      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
-      subscribe: (filter, subscribeOptions) => this.subscribe(filter, subscribeOptions),
-      connected: async () => {
-        if (this.#state.current.status !== 'connected') {
-          await Promise.race([
-            this.#state.waitFor('connected'),
-            this.#state.waitFor('closed').then(() => Promise.reject(closedError())),
-          ]);
-        }
-        return {
-          clientId: this.clientId,
-          ...(this.#responseInformation === undefined
-            ? {}
-            : { responseInformation: this.#responseInformation }),
-        };
-      },
-      responderFailed: (failure) => this.#events.emit('responderror', failure),
-    });
     if (options.reconnect !== false) {
       const { minDelayMs, maxDelayMs, jitter, failover, stableAfterMs, refusedDelayMs } =
         options.reconnect;
@@ -225,6 +204,35 @@ export class Client {
     void this.#run();
   }
 
+  /**
+   * MQTT 5.0 request/response, created by the first `request()` or `respond()`: most clients
+   * never use it, and an idle gateway client should not carry its maps and callbacks.
+   */
+  get #requests(): Requests {
+    this.#requestsImpl ??= new Requests({
+      protocolVersion: this.#options.protocolVersion,
+      maxPendingRequests: this.#options.maxPendingRequests,
+      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
+      subscribe: (filter, subscribeOptions) => this.subscribe(filter, subscribeOptions),
+      connected: async () => {
+        if (this.#state.current.status !== 'connected') {
+          await Promise.race([
+            this.#state.waitFor('connected'),
+            this.#state.waitFor('closed').then(() => Promise.reject(closedError())),
+          ]);
+        }
+        return {
+          clientId: this.clientId,
+          ...(this.#responseInformation === undefined
+            ? {}
+            : { responseInformation: this.#responseInformation }),
+        };
+      },
+      responderFailed: (failure) => this.#events.emit('responderror', failure),
+    });
+    return this.#requestsImpl;
+  }
+
   /** The current connection state. */
   get state(): ClientState {
     return this.#state.current;
@@ -245,7 +253,7 @@ export class Client {
 
   /** MQTT 5.0: requests (`request()`) waiting for their response. */
   get pendingRequestCount(): number {
-    return this.#requests.pendingCount;
+    return this.#requestsImpl?.pendingCount ?? 0;
   }
 
   /**
@@ -253,7 +261,7 @@ export class Client {
    * Correlation Data (late after a timeout, duplicated, or another client's); never taken for an answer.
    */
   get unmatchedResponseCount(): number {
-    return this.#requests.unmatchedCount;
+    return this.#requestsImpl?.unmatchedCount ?? 0;
   }
 
   /**
@@ -767,7 +775,7 @@ export class Client {
     this.#session.abandon(error ?? closed);
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
-    this.#requests.rejectAll(error ?? closed);
+    this.#requestsImpl?.rejectAll(error ?? closed);
     this.#subscriptions.endAll();
     void this.#store.close().catch(() => undefined);
     this.#state.set({ status: 'closed', ...(error === undefined ? {} : { lastError: error }) });
