@@ -74,6 +74,7 @@ import { expiryInForce, SessionRecord, sessionMayExist } from './session-record.
 import { type ClientState, StateCell } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
 import { Subscriptions } from './subscriptions.js';
+import { everyPeriod } from './ticker.js';
 import { TrackedStore } from './tracked-store.js';
 import type {
   DroppedMessage,
@@ -131,13 +132,14 @@ export class Client {
   readonly #events = new Emitter<ClientEvents>();
   readonly #writer: WriteAhead;
   readonly #subscriptions: Subscriptions;
-  readonly #requests: Requests;
+  #requestsImpl: Requests | undefined;
   readonly #state: StateCell;
   /** MQTT 5.0: the last CONNACK's Response Information, the base of response topics. */
   #responseInformation: string | undefined;
   #link: Connection | undefined;
   #ended = false;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  /** Stops this client's ticks on the shared interval (see ticker.ts). */
+  #stopTicks: (() => void) | undefined;
   #wait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #idleWaiters: Settleable<void>[] = [];
   /** Counters bumped on the hot path; {@link metrics} snapshots them. */
@@ -236,27 +238,6 @@ export class Client {
       emitMessage: (message) => this.#events.emit('message', message),
       dropped: (topic, qos, error) => this.#reportDropped('in', topic, qos, error),
     });
-    this.#requests = new Requests({
-      protocolVersion: options.protocolVersion,
-      maxPendingRequests: options.maxPendingRequests,
-      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
-      subscribe: (filter, subscribeOptions) => this.subscribe(filter, subscribeOptions),
-      connected: async () => {
-        if (this.#state.current.status !== 'connected') {
-          await Promise.race([
-            this.#state.waitFor('connected'),
-            this.#state.waitFor('closed').then(() => Promise.reject(closedError())),
-          ]);
-        }
-        return {
-          clientId: this.clientId,
-          ...(this.#responseInformation === undefined
-            ? {}
-            : { responseInformation: this.#responseInformation }),
-        };
-      },
-      responderFailed: (failure) => this.#events.emit('responderror', failure),
-    });
     if (options.reconnect !== false) {
       const { minDelayMs, maxDelayMs, jitter, failover, stableAfterMs, refusedDelayMs } =
         options.reconnect;
@@ -293,6 +274,35 @@ export class Client {
       },
     );
     void this.#run();
+  }
+
+  /**
+   * MQTT 5.0 request/response, created by the first `request()` or `respond()`: most clients
+   * never use it, and an idle gateway client should not carry its maps and callbacks.
+   */
+  get #requests(): Requests {
+    this.#requestsImpl ??= new Requests({
+      protocolVersion: this.#options.protocolVersion,
+      maxPendingRequests: this.#options.maxPendingRequests,
+      publish: (topic, payload, publishOptions) => this.publish(topic, payload, publishOptions),
+      subscribe: (filter, subscribeOptions) => this.subscribe(filter, subscribeOptions),
+      connected: async () => {
+        if (this.#state.current.status !== 'connected') {
+          await Promise.race([
+            this.#state.waitFor('connected'),
+            this.#state.waitFor('closed').then(() => Promise.reject(closedError())),
+          ]);
+        }
+        return {
+          clientId: this.clientId,
+          ...(this.#responseInformation === undefined
+            ? {}
+            : { responseInformation: this.#responseInformation }),
+        };
+      },
+      responderFailed: (failure) => this.#events.emit('responderror', failure),
+    });
+    return this.#requestsImpl;
   }
 
   /** The current connection state. */
@@ -339,7 +349,7 @@ export class Client {
 
   /** MQTT 5.0: requests (`request()`) waiting for their response. */
   get pendingRequestCount(): number {
-    return this.#requests.pendingCount;
+    return this.#requestsImpl?.pendingCount ?? 0;
   }
 
   /**
@@ -347,7 +357,7 @@ export class Client {
    * Correlation Data (late after a timeout, duplicated, or another client's); never taken for an answer.
    */
   get unmatchedResponseCount(): number {
-    return this.#requests.unmatchedCount;
+    return this.#requestsImpl?.unmatchedCount ?? 0;
   }
 
   /**
@@ -509,6 +519,11 @@ export class Client {
           );
         };
         this.#beforeOpen.run(run, reject, bytes.byteLength);
+        return;
+      }
+      // Once the store is open (nearly always) no closure is made per message.
+      if (this.#beforeOpen.open) {
+        this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
         return;
       }
       this.#beforeOpen.run(
@@ -816,11 +831,10 @@ export class Client {
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
     this.#beforeOpen.release();
-    this.#ticker = setInterval(
-      () => this.#session.tick(now()),
+    this.#stopTicks = everyPeriod(
       Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
+      () => this.#session.tick(now()),
     );
-    unref(this.#ticker);
 
     let serverIndex = 0;
     /** MQTT 5.0: the server the last one sent us to (0x9C / 0x9D), for one attempt. */
@@ -955,7 +969,9 @@ export class Client {
 
   /** A packet from the broker; returns false to stop reading (a reader is behind). */
   #receive(packet: Packet, bytes: number): boolean {
-    this.#metrics.received(packet.type, bytes, now());
+    // One clock read per packet: it is on the path of every message.
+    const at = now();
+    this.#metrics.received(packet.type, bytes, at);
     if (this.#options.trace !== undefined) this.#trace('in', packet);
     if (this.#events.listenerCount('packetreceive') > 0) {
       this.#events.emit('packetreceive', withoutSecrets(packet));
@@ -973,7 +989,7 @@ export class Client {
     }
     if (this.#auth?.receive(packet) !== true) {
       // The session checks the handshake too: CONNACK first, return code 0 (#onConnected).
-      this.#session.receive(packet, now());
+      this.#session.receive(packet, at);
       this.#checkIdle();
     }
     return !this.#subscriptions.readPaused && !this.#authHold;
@@ -1034,13 +1050,13 @@ export class Client {
   #finish(error: MqttError | undefined): void {
     this.#stopRenewal();
     this.#ended = true;
-    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    this.#stopTicks?.();
     const closed = closedError();
     this.#beforeOpen.rejectAll(error ?? closed);
     this.#session.abandon(error ?? closed);
     for (const waiter of this.#idleWaiters) waiter.reject(error ?? closed);
     this.#idleWaiters = [];
-    this.#requests.rejectAll(error ?? closed);
+    this.#requestsImpl?.rejectAll(error ?? closed);
     this.#subscriptions.endAll();
     this.#storeClosed = this.#store.close().catch(() => undefined);
     this.#state.set({ status: 'closed', ...(error === undefined ? {} : { lastError: error }) });
@@ -1079,7 +1095,8 @@ export class Client {
       this.#events.emit('packetsend', withoutSecrets(packet));
     }
     const bytes = encode(packet, this.#version);
-    this.#metrics.sent(packet.type, bytes.byteLength, now());
+    // The clock is read for PINGREQ only (its round trip); not once per message.
+    this.#metrics.sent(packet.type, bytes.byteLength, packet.type === 'pingreq' ? now() : 0);
     if (this.#options.trace !== undefined) this.#trace('out', packet);
     this.#writer.send(bytes);
   }

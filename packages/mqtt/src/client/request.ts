@@ -126,10 +126,21 @@ function checkQos(value: unknown): QoS {
 /** The pending requests of one client, and its subscriptions to response topics. */
 export class Requests {
   readonly #host: RequestHost;
-  /** Correlation Data (hex) → the request waiting for it. */
-  readonly #pending = new Map<string, Pending>();
+  /**
+   * Correlation Data (hex) → the request waiting for it. Both maps are created by the first
+   * request: most clients never make one, and an empty Map costs ~150 bytes each.
+   */
+  get #pending(): Map<string, Pending> {
+    this.#pendingMap ??= new Map();
+    return this.#pendingMap;
+  }
+  #pendingMap: Map<string, Pending> | undefined;
   /** Response topic → its subscription, made once. */
-  readonly #topics = new Map<string, Promise<Subscription>>();
+  get #topics(): Map<string, Promise<Subscription>> {
+    this.#topicsMap ??= new Map();
+    return this.#topicsMap;
+  }
+  #topicsMap: Map<string, Promise<Subscription>> | undefined;
   #unmatched = 0;
   /** The response topic's level for a client id that cannot be one, made once. */
   #randomLevel: string | undefined;
@@ -140,7 +151,7 @@ export class Requests {
 
   /** Requests waiting for their response. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pendingMap?.size ?? 0;
   }
 
   /** Responses that matched no pending request (late, duplicated or someone else's). */
@@ -239,7 +250,8 @@ export class Requests {
 
   /** Every pending request rejects (the client ended). */
   rejectAll(error: unknown): void {
-    for (const key of [...this.#pending.keys()]) this.#settle(key)?.reject(error);
+    if (this.#pendingMap === undefined) return;
+    for (const key of [...this.#pendingMap.keys()]) this.#settle(key)?.reject(error);
   }
 
   /** See {@link Client.respond}. */

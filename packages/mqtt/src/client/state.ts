@@ -47,8 +47,10 @@ export interface ClientState {
 /** Holds a client's state, and tells every change to the listener and the iterators. */
 export class StateCell {
   #state: ClientState;
-  readonly #queues = new Set<AsyncQueue<ClientState>>();
-  readonly #waiters = new Set<(state: ClientState) => void>();
+  // Both created on first use: an idle client has no reader of its states, and an empty
+  // Set costs ~150 bytes (gateways hold thousands of clients).
+  #queues: Set<AsyncQueue<ClientState>> | undefined;
+  #waiters: Set<(state: ClientState) => void> | undefined;
   readonly #changed: (state: ClientState) => void;
 
   /** @param changed - called on every change (the client's `state` event). */
@@ -80,15 +82,20 @@ export class StateCell {
       ...(change.retryInMs === undefined ? {} : { retryInMs: change.retryInMs }),
     };
     this.#state = next;
-    for (const queue of this.#queues) {
-      if (queue.ended) this.#queues.delete(queue);
-      else queue.push(next);
+    const queues = this.#queues;
+    if (queues !== undefined) {
+      for (const queue of queues) {
+        if (queue.ended) queues.delete(queue);
+        else queue.push(next);
+      }
+      // The last reader gone: the Set goes too.
+      if (queues.size === 0) this.#queues = undefined;
     }
     this.#changed(next);
-    for (const waiter of [...this.#waiters]) waiter(next);
-    if (status === 'closed') {
+    if (this.#waiters !== undefined) for (const waiter of [...this.#waiters]) waiter(next);
+    if (status === 'closed' && this.#queues !== undefined) {
       for (const queue of this.#queues) queue.end();
-      this.#queues.clear();
+      this.#queues = undefined;
     }
   }
 
@@ -97,7 +104,10 @@ export class StateCell {
     const queue = new AsyncQueue<ClientState>(1000);
     queue.push(this.#state);
     if (this.#state.status === 'closed') queue.end();
-    else this.#queues.add(queue);
+    else {
+      this.#queues ??= new Set();
+      this.#queues.add(queue);
+    }
     return queue;
   }
 
@@ -107,9 +117,10 @@ export class StateCell {
     return new Promise((resolve) => {
       const waiter = (state: ClientState): void => {
         if (state.status !== status) return;
-        this.#waiters.delete(waiter);
+        this.#waiters?.delete(waiter);
         resolve();
       };
+      this.#waiters ??= new Set();
       this.#waiters.add(waiter);
     });
   }

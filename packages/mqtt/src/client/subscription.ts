@@ -224,7 +224,12 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
   #dropped = 0;
   #waiter: ((result: IteratorResult<Message>) => void) | undefined;
   /** Manual mode: messages taken and not acked yet. */
-  readonly #held = new Map<HeldMessage, AckToken>();
+  get #held(): Map<HeldMessage, AckToken> {
+    this.#heldMap ??= new Map();
+    return this.#heldMap;
+  }
+  /** Created by the first manual-ack message held: an empty Map costs ~150 bytes. */
+  #heldMap: Map<HeldMessage, AckToken> | undefined;
   granted: readonly Granted[] = [];
 
   constructor(filters: string[], highWater: number, manual: boolean, host: SubscriptionHost) {
@@ -317,8 +322,8 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
       const token = tokens[i];
       if (token !== undefined) this.#host.release(token);
     }
-    const held = [...this.#held.values()];
-    this.#held.clear();
+    const held = this.#heldMap === undefined ? [] : [...this.#heldMap.values()];
+    this.#heldMap?.clear();
     for (const token of held) this.#host.release(token);
     this.#relieve();
   }
@@ -329,7 +334,7 @@ export class SubscriptionImpl implements Subscription<Message | AckableMessage> 
 
   /** @internal A manual-ack reader acked a message. */
   acked(message: HeldMessage, token: AckToken): void {
-    if (this.#held.delete(message)) this.#host.release(token);
+    if (this.#heldMap?.delete(message) === true) this.#host.release(token);
   }
 
   #next(): Promise<IteratorResult<Message>> {

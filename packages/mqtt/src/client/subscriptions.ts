@@ -60,19 +60,39 @@ export class Subscriptions {
   readonly #trie = new TopicTrie<SubscriptionImpl>();
   /** Filter → the subscriptions listening on it. */
   readonly #filterRefs = new Map<string, Set<SubscriptionImpl>>();
-  /** Subscriptions at their high-water mark: while any is, the connection is not read. */
-  readonly #full = new Set<SubscriptionImpl>();
+  /**
+   * Subscriptions at their high-water mark: while any is, the connection is not read. This
+   * Set and the three 5.0 maps below are created on first use: an empty one costs ~150 bytes,
+   * and an idle 3.1.1 client needs none of them.
+   */
+  get #full(): Set<SubscriptionImpl> {
+    this.#fullSet ??= new Set();
+    return this.#fullSet;
+  }
+  #fullSet: Set<SubscriptionImpl> | undefined;
   #readPaused = false;
   /** MQTT 5.0: filter → the Subscription Identifier the broker holds it under. */
-  readonly #filterIds = new Map<string, number>();
+  get #filterIds(): Map<string, number> {
+    this.#filterIdsMap ??= new Map();
+    return this.#filterIdsMap;
+  }
+  #filterIdsMap: Map<string, number> | undefined;
   /** MQTT 5.0: Subscription Identifier → the filters subscribed with it. */
-  readonly #idFilters = new Map<number, Set<string>>();
+  get #idFilters(): Map<number, Set<string>> {
+    this.#idFiltersMap ??= new Map();
+    return this.#idFiltersMap;
+  }
+  #idFiltersMap: Map<number, Set<string>> | undefined;
   #lastId = 0;
   /**
    * The identifiers a subscription's filters had before its call took them over: put back if
    * the broker refuses the call, since it then keeps the earlier subscription (and identifier).
    */
-  readonly #previousIds = new WeakMap<SubscriptionImpl, Map<string, number | undefined>>();
+  get #previousIds(): WeakMap<SubscriptionImpl, Map<string, number | undefined>> {
+    this.#previousIdsMap ??= new WeakMap();
+    return this.#previousIdsMap;
+  }
+  #previousIdsMap: WeakMap<SubscriptionImpl, Map<string, number | undefined>> | undefined;
 
   constructor(host: SubscriptionsHost) {
     this.#host = host;
@@ -119,17 +139,18 @@ export class Subscriptions {
       manual,
       this.#subscriptionHost,
     );
-    const previous = new Map<string, number | undefined>();
+    // Only a call with an identifier (5.0) records what it took over.
+    const previous = id === undefined ? undefined : new Map<string, number | undefined>();
     for (const filter of filters) {
       this.#listen(filter, subscription);
       // The broker replaces a subscription to the same filter, identifier included: the
       // filter's messages now carry this call's identifier [MQTT-3.8.4-3].
-      if (id !== undefined) {
+      if (previous !== undefined) {
         previous.set(filter, this.#filterIds.get(filter));
         this.#setFilterId(filter, id);
       }
     }
-    if (previous.size > 0) this.#previousIds.set(subscription, previous);
+    if (previous !== undefined && previous.size > 0) this.#previousIds.set(subscription, previous);
     return subscription;
   }
 
@@ -140,7 +161,7 @@ export class Subscriptions {
    */
   refused(topic: string, subscription: SubscriptionImpl): void {
     this.unlisten(topic, subscription);
-    const previous = this.#previousIds.get(subscription);
+    const previous = this.#previousIdsMap?.get(subscription);
     if (previous?.has(topic) && this.#filterRefs.has(topic)) {
       this.#setFilterId(topic, previous.get(topic));
     }
@@ -148,7 +169,7 @@ export class Subscriptions {
 
   /** The SUBSCRIBE of a subscription failed as a whole: see {@link refused}. */
   failed(subscription: SubscriptionImpl): Promise<void> {
-    const previous = this.#previousIds.get(subscription);
+    const previous = this.#previousIdsMap?.get(subscription);
     // Stops listening at once (the UNSUBSCRIBE of the orphaned filters follows).
     const done = this.unsubscribeOf(subscription);
     for (const [topic, id] of previous ?? []) {
@@ -230,7 +251,7 @@ export class Subscriptions {
    * unread PINGRESP for a dead link.
    */
   applyBackpressure(): void {
-    const pause = this.#full.size > 0;
+    const pause = (this.#fullSet?.size ?? 0) > 0;
     const stream = this.#host.stream();
     if (pause === this.#readPaused || stream === undefined) return;
     this.#readPaused = pause;
@@ -247,11 +268,11 @@ export class Subscriptions {
   /** The client ended: every subscription ends. */
   endAll(): void {
     for (const refs of this.#filterRefs.values()) for (const s of refs) s.end();
-    this.#full.clear();
+    this.#fullSet?.clear();
     this.#filterRefs.clear();
     this.#trie.clear();
-    this.#filterIds.clear();
-    this.#idFilters.clear();
+    this.#filterIdsMap?.clear();
+    this.#idFiltersMap?.clear();
   }
 
   /**
@@ -313,7 +334,7 @@ export class Subscriptions {
     },
     pressure: (subscription: SubscriptionImpl, full: boolean): void => {
       if (full) this.#full.add(subscription);
-      else this.#full.delete(subscription);
+      else this.#fullSet?.delete(subscription);
       this.applyBackpressure();
     },
     dropped: (_subscription: SubscriptionImpl, message: Message): void => {

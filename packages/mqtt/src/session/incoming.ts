@@ -32,9 +32,19 @@ export class Incoming {
    * [MQTT-4.3.3-2] Incoming QoS 2 packet ids received, PUBREL not yet, with a fingerprint of
    * the message (empty for ids restored from a store).
    */
-  readonly #incomingQos2 = new Map<number, string>();
+  get #incomingQos2(): Map<number, string> {
+    this.#incomingQos2Map ??= new Map();
+    return this.#incomingQos2Map;
+  }
+  // The three maps below are created on first use: a connection that never receives QoS 2
+  // does without them (an empty Map costs ~150 bytes; gateways hold thousands of clients).
+  #incomingQos2Map: Map<number, string> | undefined;
   /** Fingerprints of recently completed incoming QoS 2 messages, by packet id; bounded. */
-  readonly #recentlyReleased = new Map<number, string>();
+  get #recentlyReleased(): Map<number, string> {
+    this.#recentlyReleasedMap ??= new Map();
+    return this.#recentlyReleasedMap;
+  }
+  #recentlyReleasedMap: Map<number, string> | undefined;
   /**
    * Acknowledgements of incoming QoS 1/2 messages in the order the PUBLISH packets arrived:
    * [MQTT-4.6.0-2] PUBACK and [MQTT-4.6.0-3] PUBREC go out in that order, so a message the
@@ -43,7 +53,11 @@ export class Incoming {
   #acks: InboundAck[] = [];
   #acksHead = 0;
   /** Incoming QoS 2 acknowledgements not yet sent, by packet id (to recognise a DUP resend). */
-  readonly #pendingQos2 = new Map<number, InboundAck>();
+  get #pendingQos2(): Map<number, InboundAck> {
+    this.#pendingQos2Map ??= new Map();
+    return this.#pendingQos2Map;
+  }
+  #pendingQos2Map: Map<number, InboundAck> | undefined;
   /**
    * Incoming QoS 1 messages of this connection whose PUBACK has not gone out: with the QoS 2
    * ids awaiting PUBREL, what the server has in flight towards us (MQTT 5.0 Receive Maximum).
@@ -82,8 +96,11 @@ export class Incoming {
    * for QoS 2 messages it had sent us, and no acknowledgement is owed any more.
    */
   sessionLost(): void {
-    for (const id of this.#incomingQos2.keys()) this.#ctx.store.deleteIncomingQos2(id);
-    this.#incomingQos2.clear();
+    const incomingQos2 = this.#incomingQos2Map;
+    if (incomingQos2 !== undefined) {
+      for (const id of incomingQos2.keys()) this.#ctx.store.deleteIncomingQos2(id);
+      incomingQos2.clear();
+    }
     // Their acknowledgements are owed to nobody now; the messages stay with the application.
     this.#keepAcks(() => false);
   }
@@ -274,7 +291,7 @@ export class Incoming {
     }
     this.#acks = kept;
     this.#acksHead = 0;
-    this.#pendingQos2.clear();
+    this.#pendingQos2Map?.clear();
     for (const ack of kept) this.#pendingQos2.set(ack.packetId, ack);
   }
 

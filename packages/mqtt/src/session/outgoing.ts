@@ -491,8 +491,9 @@ export class Outgoing {
     extras: PublishExtras = {},
   ): void {
     const { properties, epochMs } = extras;
-    const expirySec = properties?.messageExpiryIntervalSec;
-    const message: OutMessage = {
+    // Built without object spreads: this runs once per message, and a spread of a
+    // conditional `{}` allocates and copies on the hot path.
+    const message: Mutable<OutMessage> = {
       seq: this.#nextSeq++,
       packetId: 0,
       phase: 'queued',
@@ -500,13 +501,16 @@ export class Outgoing {
       payload,
       qos,
       retain,
-      ...(properties === undefined ? {} : { properties }),
-      ...(expirySec === undefined ? {} : { expiresAt: now + expirySec * 1000 }),
-      ...(expirySec === undefined || epochMs === undefined
-        ? {}
-        : { expiresAtEpochMs: epochMs + expirySec * 1000 }),
       op,
     };
+    if (properties !== undefined) {
+      message.properties = properties;
+      const expirySec = properties.messageExpiryIntervalSec;
+      if (expirySec !== undefined) {
+        message.expiresAt = now + expirySec * 1000;
+        if (epochMs !== undefined) message.expiresAtEpochMs = epochMs + expirySec * 1000;
+      }
+    }
     const refusal = this.#publishRefusal(message);
     if (refusal !== undefined) {
       op.reject(refusal);
@@ -818,15 +822,28 @@ export class Outgoing {
         if (use.known) topic = '';
       }
     }
-    const base = {
-      type: 'publish' as const,
-      topic,
-      payload: message.payload,
-      retain: message.retain,
-      ...(properties === undefined ? {} : { properties }),
-    };
-    if (message.qos === 0) return { ...base, qos: 0, dup: false };
-    return { ...base, qos: message.qos, dup, packetId: message.packetId };
+    // One object per PUBLISH, no spreads (this runs for every message sent).
+    const packet: Mutable<PublishPacket> =
+      message.qos === 0
+        ? {
+            type: 'publish',
+            topic,
+            payload: message.payload,
+            qos: 0,
+            retain: message.retain,
+            dup: false,
+          }
+        : {
+            type: 'publish',
+            topic,
+            payload: message.payload,
+            qos: message.qos,
+            retain: message.retain,
+            dup,
+            packetId: message.packetId,
+          };
+    if (properties !== undefined) packet.properties = properties;
+    return packet;
   }
 
   #complete(message: OutMessage, now: number): void {
@@ -959,7 +976,7 @@ export class Outgoing {
 }
 
 function toRecord(message: OutMessage): OutgoingRecord {
-  return {
+  const record: Mutable<OutgoingRecord> = {
     seq: message.seq,
     packetId: message.packetId,
     phase: message.phase,
@@ -967,9 +984,11 @@ function toRecord(message: OutMessage): OutgoingRecord {
     payload: message.payload,
     qos: message.qos,
     retain: message.retain,
-    ...(message.properties === undefined ? {} : { properties: message.properties }),
-    ...(message.expiresAtEpochMs === undefined
-      ? {}
-      : { expiresAtEpochMs: message.expiresAtEpochMs }),
   };
+  if (message.properties !== undefined) record.properties = message.properties;
+  if (message.expiresAtEpochMs !== undefined) record.expiresAtEpochMs = message.expiresAtEpochMs;
+  return record;
 }
+
+/** `T` with its properties writable: hot-path objects are built, then completed, in place. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

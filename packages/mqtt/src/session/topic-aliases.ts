@@ -27,8 +27,11 @@ export interface AliasUse {
  */
 export class OutgoingAliases {
   #maximum = 0;
-  /** Topic → alias, in order of last use (a Map iterates in insertion order). */
-  readonly #byTopic = new Map<string, number>();
+  /**
+   * Topic → alias, in order of last use (a Map iterates in insertion order). Created on the
+   * first alias: most connections never use one, and an empty Map costs ~150 bytes.
+   */
+  #byTopic: Map<string, number> | undefined;
   #assigned = 0;
   #replaced = 0;
 
@@ -50,7 +53,7 @@ export class OutgoingAliases {
   /** A new connection: no mapping survives it [MQTT-3.3.2-7]; `maximum` is the server's. */
   reset(maximum: number): void {
     this.#maximum = maximum;
-    this.#byTopic.clear();
+    this.#byTopic = undefined;
   }
 
   /**
@@ -59,23 +62,25 @@ export class OutgoingAliases {
    */
   use(topic: string): AliasUse | undefined {
     if (this.#maximum === 0 || topic.length === 0) return undefined;
-    const mapped = this.#byTopic.get(topic);
+    this.#byTopic ??= new Map();
+    const byTopic = this.#byTopic;
+    const mapped = byTopic.get(topic);
     if (mapped !== undefined) {
-      this.#byTopic.delete(topic);
-      this.#byTopic.set(topic, mapped);
+      byTopic.delete(topic);
+      byTopic.set(topic, mapped);
       return { alias: mapped, known: true };
     }
     let alias: number;
-    if (this.#byTopic.size < this.#maximum) {
-      alias = this.#byTopic.size + 1;
+    if (byTopic.size < this.#maximum) {
+      alias = byTopic.size + 1;
     } else {
       // [MQTT-3.3.2-12] Never above the server's maximum: reuse the least recently used.
-      const [oldest, oldestAlias] = this.#byTopic.entries().next().value as [string, number];
-      this.#byTopic.delete(oldest);
+      const [oldest, oldestAlias] = byTopic.entries().next().value as [string, number];
+      byTopic.delete(oldest);
       alias = oldestAlias;
       this.#replaced++;
     }
-    this.#byTopic.set(topic, alias);
+    byTopic.set(topic, alias);
     this.#assigned++;
     return { alias, known: false };
   }
@@ -87,7 +92,8 @@ export type AliasProblem = 'over-maximum' | 'unknown';
 /** The server's aliases towards the client for one connection: alias → topic. */
 export class IncomingAliases {
   #maximum: number;
-  readonly #byAlias = new Map<number, string>();
+  /** Alias → topic; created on the first alias the server defines (most never do). */
+  #byAlias: Map<number, string> | undefined;
 
   /** @param maximum - the Topic Alias Maximum the client announced in CONNECT. */
   constructor(maximum: number) {
@@ -101,12 +107,12 @@ export class IncomingAliases {
 
   /** Mappings held. */
   get size(): number {
-    return this.#byAlias.size;
+    return this.#byAlias?.size ?? 0;
   }
 
   /** The connection ended: no mapping survives it [MQTT-3.3.2-7]. */
   reset(): void {
-    this.#byAlias.clear();
+    this.#byAlias = undefined;
   }
 
   /**
@@ -121,10 +127,11 @@ export class IncomingAliases {
     // [MQTT-3.3.2-8].
     if (alias < 1 || alias > this.#maximum) return { problem: 'over-maximum' };
     if (topic.length > 0) {
+      this.#byAlias ??= new Map();
       this.#byAlias.set(alias, topic);
       return { topic };
     }
-    const mapped = this.#byAlias.get(alias);
+    const mapped = this.#byAlias?.get(alias);
     return mapped === undefined ? { problem: 'unknown' } : { topic: mapped };
   }
 }
