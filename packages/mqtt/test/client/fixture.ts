@@ -5,9 +5,11 @@
  *
  * @module
  */
+import assert from 'node:assert/strict';
 import {
   type Client,
   type ClientOptions,
+  type ClientState,
   connect,
   type Message,
   type Subscription,
@@ -75,4 +77,24 @@ export function reconnected(client: Client): Promise<void> {
     };
     client.on('state', listener);
   });
+}
+
+/** Resolves with the first state of the client's state stream that `accept` accepts. */
+export async function stateWhere(
+  client: Client,
+  accept: (s: ClientState) => boolean,
+): Promise<ClientState> {
+  for await (const state of client.states()) if (accept(state)) return state;
+  throw new Error('state stream ended');
+}
+
+/**
+ * Resolves with the error a connect attempt failed with; an attempt that connects fails the
+ * test. Called on the attempt at once, so that its rejection is never left unhandled.
+ */
+export function refusal(attempt: Promise<unknown>): Promise<unknown> {
+  return attempt.then(
+    () => assert.fail('connected'),
+    (e: unknown) => e,
+  );
 }

@@ -12,7 +12,7 @@ import {
   PublishRejectedError,
 } from 'courier-mqtt';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
-import { openV5 as open, take, text } from './fixture.js';
+import { openV5 as open, refusal, take, text } from './fixture.js';
 
 test('5.0: publish and subscribe at QoS 0, 1 and 2, CONNECT and CONNACK at protocol level 5', async (t) => {
   const broker = await startMosquitto(t);
@@ -41,14 +41,13 @@ test('5.0: an empty client id gets the id Mosquitto assigns, exposed as client.c
 test('5.0: bad credentials are refused with the 5.0 reason code in words, permanent', async (t) => {
   const broker = await startMosquitto(t, { allowAnonymous: false, users: { device: 'pw-ok' } });
   await open(t, broker.url(), { username: 'device', password: 'pw-ok' });
-  const error = await connect(broker.url(), {
-    protocolVersion: 5,
-    reconnect: false,
-    username: 'device',
-    password: 'pw-wrong',
-  }).then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
+  const error = await refusal(
+    connect(broker.url(), {
+      protocolVersion: 5,
+      reconnect: false,
+      username: 'device',
+      password: 'pw-wrong',
+    }),
   );
   assert.ok(error instanceof ConnectionRefusedError, String(error));
   // Mosquitto 2.0 answers 0x87 Not authorized where 0x86 would be more precise.

@@ -8,59 +8,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   type Client,
-  type ClientOptions,
   connect,
   createClient,
   InvalidOptionError,
   InvalidTopicError,
-  type Message,
   memoryStore,
   type Subscription,
   UnsupportedByServerError,
 } from 'courier-mqtt';
-import type { ConnackProperties, PublishPacket, SubscribePacket } from 'courier-mqtt/packet';
-import {
-  type FakeBroker,
-  type FakeConnection,
-  startFakeBroker,
-} from '../../../../test/helpers/fake-broker.js';
+import type { PublishPacket, SubscribePacket } from 'courier-mqtt/packet';
+import { type FakeConnection, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import { acceptV5, openV5 as open } from './fake-v5.js';
+import { text } from './fixture.js';
 
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-async function acceptV5(
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  sessionPresent = false,
-): Promise<FakeConnection> {
-  const c = await broker.accept();
-  await c.next('connect');
-  c.send({
-    type: 'connack',
-    sessionPresent,
-    returnCode: 0,
-    ...(Object.keys(properties).length === 0 ? {} : { properties }),
-  });
-  return c;
-}
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  options: ClientOptions = {},
-): Promise<{ client: Client; c: FakeConnection }> {
-  const pending = connect(broker.url, {
-    protocolVersion: 5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  const c = await acceptV5(broker, properties);
-  const client = await pending;
-  t.after(() => client.end({ force: true }));
-  return { client, c };
-}
 
 /** Subscribes, answers the SUBACK granting every filter, and returns the SUBSCRIBE sent. */
 async function subscribe(
@@ -276,7 +237,7 @@ test('after a lost session the subscriptions are restored with their options and
     reconnect: { minDelayMs: 10, maxDelayMs: 10, jitter: 0 },
   });
   t.after(() => client.end({ force: true }));
-  const c1 = await acceptV5(broker);
+  const { c: c1 } = await acceptV5(broker);
   const a = await subscribe(client, c1, ['s/1', 's/2'], {
     qos: 1,
     noLocal: true,
@@ -285,7 +246,7 @@ test('after a lost session the subscriptions are restored with their options and
   const b = await subscribe(client, c1, 's/3', { qos: 2, retainAsPublished: true });
   c1.close();
   // The broker lost the session: everything is subscribed again, as it was.
-  const c2 = await acceptV5(broker, {}, false);
+  const { c: c2 } = await acceptV5(broker);
   const restored = [
     (await c2.next('subscribe')) as SubscribePacket,
     (await c2.next('subscribe')) as SubscribePacket,
