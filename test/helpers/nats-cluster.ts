@@ -11,30 +11,18 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { Cluster, ClusterNode } from './cluster.js';
 import { freePort } from './ports.js';
 import { findBinary, type PeerProcess, spawnPeer, stopPeer, waitForListeners } from './process.js';
 import { tempDir } from './tmp.js';
 
-/** One node of the cluster. */
-export interface NatsNode {
-  readonly name: string;
-  /** `mqtt://127.0.0.1:<mqttPort>` */
-  readonly url: string;
+/** One node of the cluster; a restart keeps its configuration and JetStream store. */
+export interface NatsNode extends ClusterNode {
   readonly mqttPort: number;
-  /** Everything the node logged. */
-  log(): string;
-  /** SIGKILL, and wait until the process is gone: a crashed node. */
-  kill(): Promise<void>;
-  /** Starts a killed node again with its configuration and JetStream store: it rejoins. */
-  restart(): Promise<void>;
-  readonly alive: boolean;
 }
 
 /** A running cluster. */
-export interface NatsCluster {
-  readonly nodes: readonly NatsNode[];
-  stop(): Promise<void>;
-}
+export type NatsCluster = Cluster<NatsNode>;
 
 /** Options of {@link startNatsCluster}. */
 export interface NatsClusterOptions {

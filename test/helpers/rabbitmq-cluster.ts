@@ -15,29 +15,18 @@
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { Cluster, ClusterNode } from './cluster.js';
 import { freePort } from './ports.js';
 import { findBinary, type PeerProcess, spawnPeer, stopPeer, waitForListeners } from './process.js';
 import { tempDir } from './tmp.js';
 
-/** One node of the cluster. */
-export interface RabbitNode {
-  readonly name: string;
-  /** `mqtt://127.0.0.1:<mqttPort>` */
-  readonly url: string;
-  log(): string;
-  /** SIGKILL the node's Erlang VM and wait for it to exit: a crashed node. */
-  kill(): Promise<void>;
-  /** Starts a killed node again with its configuration and data: it rejoins the cluster. */
-  restart(): Promise<void>;
-  readonly alive: boolean;
-}
+/** One node of the cluster; `kill()` SIGKILLs the node's Erlang VM. */
+export type RabbitNode = ClusterNode;
 
 /** A running cluster. */
-export interface RabbitCluster {
-  readonly nodes: readonly RabbitNode[];
+export interface RabbitCluster extends Cluster<RabbitNode> {
   /** The RabbitMQ version, from the first node's log. */
   readonly version: string;
-  stop(): Promise<void>;
 }
 
 const SERVER_SCRIPT = '/usr/lib/rabbitmq/bin/rabbitmq-server';
