@@ -18,7 +18,11 @@ import {
   ProtocolError,
 } from 'courier-mqtt';
 import type { PublishPacket } from 'courier-mqtt/packet';
-import { type FakeConnection, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import {
+  acceptSession,
+  type FakeConnection,
+  startFakeBroker,
+} from '../../../../test/helpers/fake-broker.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { acceptV5, barrier, openV5 as open, publishes, V5 } from './fake-v5.js';
 
@@ -132,9 +136,7 @@ test('publish properties are checked at call time, each refusal names its field,
 test('properties on a 3.1.1 connection are a typed error, not silently dropped', async (t) => {
   const broker = await startFakeBroker(t);
   const pending = connect(broker.url, { reconnect: false });
-  const c = await broker.accept();
-  await c.next('connect');
-  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  await acceptSession(broker);
   const client = await pending;
   t.after(() => client.end({ force: true }));
   await assert.rejects(

@@ -17,7 +17,11 @@ import {
   UnsupportedByServerError,
 } from 'courier-mqtt';
 import type { PublishPacket, SubscribePacket } from 'courier-mqtt/packet';
-import { type FakeConnection, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import {
+  acceptSession,
+  type FakeConnection,
+  startFakeBroker,
+} from '../../../../test/helpers/fake-broker.js';
 import { acceptV5, openV5 as open } from './fake-v5.js';
 import { text } from './fixture.js';
 
@@ -290,9 +294,7 @@ test('after a lost session the subscriptions are restored with their options and
 test('3.1.1: shared subscriptions are accepted and dispatched on their filter part', async (t) => {
   const broker = await startFakeBroker(t, { protocolVersion: 4 });
   const pending = connect(broker.url, { reconnect: false });
-  const c = await broker.accept();
-  await c.next('connect');
-  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  const c = await acceptSession(broker);
   const client = await pending;
   t.after(() => client.end({ force: true }));
   const done = client.subscribe('$share/g/jobs/+', { qos: 1 });
