@@ -18,6 +18,9 @@ import {
 /** The part of a test context the helpers need: a hook run when the test ends. */
 export type AfterHook = { after(fn: () => unknown): void };
 
+/** UTF-8 bytes of a string. */
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
 /** A message's payload as UTF-8 text. */
 export const text = (m: Message): string => new TextDecoder().decode(m.payload);
 

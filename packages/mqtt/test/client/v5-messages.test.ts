@@ -25,8 +25,7 @@ import {
 } from '../../../../test/helpers/fake-broker.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { acceptV5, barrier, openV5 as open, publishes, V5 } from './fake-v5.js';
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+import { bytes } from './fixture.js';
 
 /** The error the client closed with. */
 async function closedWith(client: Client): Promise<unknown> {

@@ -23,9 +23,7 @@ import {
   startFakeBroker,
 } from '../../../../test/helpers/fake-broker.js';
 import { acceptV5, openV5 as open } from './fake-v5.js';
-import { text } from './fixture.js';
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+import { bytes, text } from './fixture.js';
 
 /** Subscribes, answers the SUBACK granting every filter, and returns the SUBSCRIBE sent. */
 async function subscribe(
