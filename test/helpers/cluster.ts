@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { PeerProcess } from './process.js';
+
 /** One node of a cluster started by the test. */
 export interface ClusterNode {
   readonly name: string;
@@ -24,4 +26,36 @@ export interface Cluster<N extends ClusterNode = ClusterNode> {
   readonly nodes: readonly N[];
   /** Stops every node (the test's end does it too). */
   stop(): Promise<void>;
+}
+
+/**
+ * A {@link ClusterNode} around the process in `peers[index]`, which `restart()` replaces:
+ * `spawn()` starts the node's process again with its configuration and data, `ready(peer)`
+ * waits until it listens. The node's log keeps what the earlier processes printed.
+ */
+export function peerNode<I extends { readonly name: string; readonly url: string }>(
+  identity: I,
+  peers: PeerProcess[],
+  index: number,
+  start: { spawn(): PeerProcess; ready(peer: PeerProcess): Promise<void> },
+): I & ClusterNode {
+  let earlier = '';
+  return {
+    ...identity,
+    log: () => earlier + peers[index]!.output(),
+    async kill() {
+      peers[index]!.child.kill('SIGKILL');
+      await peers[index]!.exited;
+    },
+    async restart() {
+      earlier += peers[index]!.output();
+      const peer = start.spawn();
+      peers[index] = peer;
+      await start.ready(peer);
+    },
+    get alive() {
+      const child = peers[index]!.child;
+      return child.exitCode === null && child.signalCode === null;
+    },
+  };
 }

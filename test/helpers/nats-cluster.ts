@@ -11,7 +11,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { Cluster, ClusterNode } from './cluster.js';
+import { type Cluster, type ClusterNode, peerNode } from './cluster.js';
 import { freePort } from './ports.js';
 import { findBinary, type PeerProcess, spawnPeer, stopPeer, waitForListeners } from './process.js';
 import { tempDir } from './tmp.js';
@@ -90,37 +90,29 @@ export async function startNatsCluster(
     ].join('\n');
     const file = join(dir, `${spec.name}.conf`);
     await writeFile(file, `${config}\n`, { mode: 0o600 });
+    const spawn = (): PeerProcess => spawnPeer(binary, ['-c', file], dir);
     const index = peers.length;
-    peers.push(spawnPeer(binary, ['-c', file], dir));
-    let earlier = '';
-    nodes.push({
-      name: spec.name,
-      url: `mqtt://${host}:${spec.mqttPort}`,
-      mqttPort: spec.mqttPort,
-      log: () => earlier + peers[index]!.output(),
-      async kill() {
-        peers[index]!.child.kill('SIGKILL');
-        await peers[index]!.exited;
-      },
-      async restart() {
-        earlier += peers[index]!.output();
-        const peer = spawnPeer(binary, ['-c', file], dir);
-        peers[index] = peer;
-        await waitForListeners(
-          peer,
-          `nats-server ${spec.name}`,
-          [
-            { host, port: spec.port },
-            { host, port: spec.mqttPort },
-          ],
-          30_000,
-        );
-      },
-      get alive() {
-        const child = peers[index]!.child;
-        return child.exitCode === null && child.signalCode === null;
-      },
-    });
+    peers.push(spawn());
+    nodes.push(
+      peerNode(
+        { name: spec.name, url: `mqtt://${host}:${spec.mqttPort}`, mqttPort: spec.mqttPort },
+        peers,
+        index,
+        {
+          spawn,
+          ready: (peer) =>
+            waitForListeners(
+              peer,
+              `nats-server ${spec.name}`,
+              [
+                { host, port: spec.port },
+                { host, port: spec.mqttPort },
+              ],
+              30_000,
+            ),
+        },
+      ),
+    );
   }
   try {
     for (const [i, spec] of specs.entries()) {
