@@ -8,6 +8,7 @@ import { startMosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
 import { startFaultProxy } from './proxy.js';
 import { startRedis } from './redis.js';
+import { within } from './within.js';
 
 /** A hand-encoded MQTT 3.1.1 CONNECT, clean session, keep-alive 60, client id "h". */
 const CONNECT = Buffer.from([
@@ -187,4 +188,25 @@ test('the fault proxy cuts at random moments, bounded by maxCuts, until stopped'
   assert.equal(resets.length, 3, 'each cut reset the open connection');
   assert.equal(proxy.connections, 1, 'after stopping, the reopened connection stays up');
   assert.throws(() => proxy.cutRandomly({ minMs: 5, maxMs: 1 }), RangeError);
+});
+
+test('within passes a settled value through and rejects, naming what, at its deadline', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  assert.equal(await within(Promise.resolve('v'), 1000, 'a value'), 'v');
+  await assert.rejects(within(Promise.reject(new Error('own')), 1000, 'a failure'), /^Error: own$/);
+  const never = within(new Promise(() => {}), 1000, 'the event');
+  let settled = false;
+  never
+    .catch(() => undefined)
+    .finally(() => {
+      settled = true;
+    });
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  t.mock.timers.tick(999);
+  await turn();
+  assert.equal(settled, false, 'not before the deadline');
+  t.mock.timers.tick(1);
+  await turn();
+  assert.equal(settled, true, 'at the deadline');
+  await assert.rejects(never, /^Error: the event: not within 1000 ms$/);
 });

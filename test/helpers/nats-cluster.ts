@@ -11,30 +11,18 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { type Cluster, type ClusterNode, peerNode } from './cluster.js';
 import { freePort } from './ports.js';
 import { findBinary, type PeerProcess, spawnPeer, stopPeer, waitForListeners } from './process.js';
 import { tempDir } from './tmp.js';
 
-/** One node of the cluster. */
-export interface NatsNode {
-  readonly name: string;
-  /** `mqtt://127.0.0.1:<mqttPort>` */
-  readonly url: string;
+/** One node of the cluster; a restart keeps its configuration and JetStream store. */
+export interface NatsNode extends ClusterNode {
   readonly mqttPort: number;
-  /** Everything the node logged. */
-  log(): string;
-  /** SIGKILL, and wait until the process is gone: a crashed node. */
-  kill(): Promise<void>;
-  /** Starts a killed node again with its configuration and JetStream store: it rejoins. */
-  restart(): Promise<void>;
-  readonly alive: boolean;
 }
 
 /** A running cluster. */
-export interface NatsCluster {
-  readonly nodes: readonly NatsNode[];
-  stop(): Promise<void>;
-}
+export type NatsCluster = Cluster<NatsNode>;
 
 /** Options of {@link startNatsCluster}. */
 export interface NatsClusterOptions {
@@ -102,37 +90,29 @@ export async function startNatsCluster(
     ].join('\n');
     const file = join(dir, `${spec.name}.conf`);
     await writeFile(file, `${config}\n`, { mode: 0o600 });
+    const spawn = (): PeerProcess => spawnPeer(binary, ['-c', file], dir);
     const index = peers.length;
-    peers.push(spawnPeer(binary, ['-c', file], dir));
-    let earlier = '';
-    nodes.push({
-      name: spec.name,
-      url: `mqtt://${host}:${spec.mqttPort}`,
-      mqttPort: spec.mqttPort,
-      log: () => earlier + peers[index]!.output(),
-      async kill() {
-        peers[index]!.child.kill('SIGKILL');
-        await peers[index]!.exited;
-      },
-      async restart() {
-        earlier += peers[index]!.output();
-        const peer = spawnPeer(binary, ['-c', file], dir);
-        peers[index] = peer;
-        await waitForListeners(
-          peer,
-          `nats-server ${spec.name}`,
-          [
-            { host, port: spec.port },
-            { host, port: spec.mqttPort },
-          ],
-          30_000,
-        );
-      },
-      get alive() {
-        const child = peers[index]!.child;
-        return child.exitCode === null && child.signalCode === null;
-      },
-    });
+    peers.push(spawn());
+    nodes.push(
+      peerNode(
+        { name: spec.name, url: `mqtt://${host}:${spec.mqttPort}`, mqttPort: spec.mqttPort },
+        peers,
+        index,
+        {
+          spawn,
+          ready: (peer) =>
+            waitForListeners(
+              peer,
+              `nats-server ${spec.name}`,
+              [
+                { host, port: spec.port },
+                { host, port: spec.mqttPort },
+              ],
+              30_000,
+            ),
+        },
+      ),
+    );
   }
   try {
     for (const [i, spec] of specs.entries()) {

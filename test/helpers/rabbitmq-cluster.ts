@@ -15,29 +15,18 @@
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { type Cluster, type ClusterNode, peerNode } from './cluster.js';
 import { freePort } from './ports.js';
 import { findBinary, type PeerProcess, spawnPeer, stopPeer, waitForListeners } from './process.js';
 import { tempDir } from './tmp.js';
 
-/** One node of the cluster. */
-export interface RabbitNode {
-  readonly name: string;
-  /** `mqtt://127.0.0.1:<mqttPort>` */
-  readonly url: string;
-  log(): string;
-  /** SIGKILL the node's Erlang VM and wait for it to exit: a crashed node. */
-  kill(): Promise<void>;
-  /** Starts a killed node again with its configuration and data: it rejoins the cluster. */
-  restart(): Promise<void>;
-  readonly alive: boolean;
-}
+/** One node of the cluster; `kill()` SIGKILLs the node's Erlang VM. */
+export type RabbitNode = ClusterNode;
 
 /** A running cluster. */
-export interface RabbitCluster {
-  readonly nodes: readonly RabbitNode[];
+export interface RabbitCluster extends Cluster<RabbitNode> {
   /** The RabbitMQ version, from the first node's log. */
   readonly version: string;
-  stop(): Promise<void>;
 }
 
 const SERVER_SCRIPT = '/usr/lib/rabbitmq/bin/rabbitmq-server';
@@ -126,34 +115,16 @@ export async function startRabbitCluster(t: TestContext, size = 3): Promise<Rabb
       spawnPeer('/usr/bin/env', [...assignments, SERVER_SCRIPT], nodeDir);
     const index = peers.length;
     peers.push(spawnNode());
-    let earlier = '';
-    const ready = (): Promise<void> =>
-      waitForListeners(
-        peers[index]!,
-        `rabbitmq-server ${names[i]}`,
-        [{ host, port: mqttPort }],
-        120_000,
-      );
-    nodes.push({
-      name: names[i]!,
-      url: `mqtt://${host}:${mqttPort}`,
-      log: () => earlier + peers[index]!.output(),
-      async kill() {
-        // RUNNING_UNDER_SYSTEMD: the child is the Erlang VM itself.
-        peers[index]!.child.kill('SIGKILL');
-        await peers[index]!.exited;
-      },
-      async restart() {
-        earlier += peers[index]!.output();
-        peers[index] = spawnNode();
-        await ready();
-      },
-      get alive() {
-        const child = peers[index]!.child;
-        return child.exitCode === null && child.signalCode === null;
-      },
-    });
-    await ready();
+    // RUNNING_UNDER_SYSTEMD: the child is the Erlang VM itself, which `kill()` SIGKILLs.
+    const ready = (peer: PeerProcess): Promise<void> =>
+      waitForListeners(peer, `rabbitmq-server ${names[i]}`, [{ host, port: mqttPort }], 120_000);
+    nodes.push(
+      peerNode({ name: names[i]!, url: `mqtt://${host}:${mqttPort}` }, peers, index, {
+        spawn: spawnNode,
+        ready,
+      }),
+    );
+    await ready(peers[index]!);
   };
   try {
     for (let i = 0; i < size; i++) await start(i);

@@ -32,6 +32,16 @@ const PUBLISH_D = [
   ['-D', 'publish', 'correlation-data', 'req-42'],
 ].flat();
 
+/** Host, port and protocol 5 of a broker, as both tools take them. */
+const v5 = (b: { host: string; port: number }): string[] => [
+  '-h',
+  b.host,
+  '-p',
+  String(b.port),
+  '-V',
+  '5',
+];
+
 /** A format showing them all, as mosquitto_sub prints them. */
 const FORMAT = '%t|%p|%P|%C|%F|%R|%D|%q|%r|%l|%x|%-6.3t|%08l|%E';
 
@@ -160,15 +170,11 @@ describe('courier -F: mosquitto_sub format strings', () => {
 describe('courier pub / sub at MQTT 5.0 with properties', () => {
   it('pub -D publish ... reaches mosquitto_sub -V 5 with every property', async (t) => {
     const b = await startMosquitto(t);
-    const p = String(b.port);
-    const args = ['-h', b.host, '-p', p, '-V', '5', '-t', 'v5/props', '-C', '1', '-F', FORMAT];
+    const args = [...v5(b), '-t', 'v5/props', '-C', '1', '-F', FORMAT];
     const sub = startMosquittoSub(t, args);
     await waitFor(() => sub.subscribed(), `mosquitto_sub's SUBACK (output: ${sub.output})`);
     const r = await runCli(
-      ['pub', '-h', b.host, '-p', p, '-V', '5', '-t', 'v5/props'].concat(
-        ['-m', 'hello', '-q', '1'],
-        PUBLISH_D,
-      ),
+      ['pub', ...v5(b), '-t', 'v5/props'].concat(['-m', 'hello', '-q', '1'], PUBLISH_D),
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(await sub.exited, 0, sub.output);
@@ -180,8 +186,7 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
 
   it('sub -F prints what mosquitto_pub -D sends exactly as mosquitto_sub -F does', async (t) => {
     const b = await startMosquitto(t);
-    const p = String(b.port);
-    const base = ['-h', b.host, '-p', p, '-V', '5', '-t', 'v5/both', '-C', '1'];
+    const base = [...v5(b), '-t', 'v5/both', '-C', '1'];
     const theirs = startMosquittoSub(t, [...base, '-F', FORMAT]);
     const ours = startCli(['sub', ...base, '-F', FORMAT, '-d']);
     const oursJson = startCli(['sub', ...base, '-F', '%j', '-d']);
@@ -195,7 +200,8 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
       'every subscriber',
     );
     const sent = await mosquitto('mosquitto_pub', [
-      ...['-h', b.host, '-p', p, '-V', '5', '-t', 'v5/both', '-m', 'hello', '-q', '1'],
+      ...v5(b),
+      ...['-t', 'v5/both', '-m', 'hello', '-q', '1'],
       ...PUBLISH_D,
     ]);
     assert.equal(sent.status, 0, sent.stderr);
@@ -219,15 +225,11 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
 
   it('sub -v prints topic and payload only, as mosquitto_sub -v does at 5.0', async (t) => {
     const b = await startMosquitto(t);
-    const p = String(b.port);
-    const base = ['-h', b.host, '-p', p, '-V', '5', '-t', 'v5/v', '-C', '1', '-v'];
+    const base = [...v5(b), '-t', 'v5/v', '-C', '1', '-v'];
     const theirs = startMosquittoSub(t, base);
     const ours = startCli(['sub', ...base, '-d']);
     await waitFor(() => theirs.subscribed() && ours.stderr.includes('Subscribed'), 'subscribers');
-    await mosquitto(
-      'mosquitto_pub',
-      ['-h', b.host, '-p', p, '-V', '5', '-t', 'v5/v', '-m', 'x'].concat(PUBLISH_D),
-    );
+    await mosquitto('mosquitto_pub', [...v5(b), '-t', 'v5/v', '-m', 'x'].concat(PUBLISH_D));
     assert.equal(await ours.exited, 0, ours.stderr);
     assert.equal(await theirs.exited, 0, theirs.output);
     assert.equal(ours.stdout, `${theirs.messages().trim()}\n`);
@@ -261,45 +263,25 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
     const b = await startMosquitto(t, {
       lines: [`plugin ${DYNSEC_PLUGIN}`, `plugin_opt_config_file ${dynsec}`],
     });
-    const p = String(b.port);
-    const r = await runCli(['sub', '-h', b.host, '-p', p, '-V', '5', '-t', 'secret/x', '-E']);
+    const r = await runCli(['sub', ...v5(b), '-t', 'secret/x', '-E']);
     assert.equal(r.status, 1, r.stderr);
     assert.equal(
       r.stderr,
       "Subscription to 'secret/x' refused: 0x87 Not authorized\nAll subscription requests were denied.\n",
     );
     // One of two refused: said, and the other is served.
-    const some = await runCli([
-      'sub',
-      '-h',
-      b.host,
-      '-p',
-      p,
-      '-V',
-      '5',
-      '-t',
-      'secret/x',
-      '-t',
-      'open/y',
-      '-E',
-    ]);
+    const some = await runCli(['sub', ...v5(b), '-t', 'secret/x', '-t', 'open/y', '-E']);
     assert.equal(some.status, 0, some.stderr);
     assert.equal(some.stderr, "Subscription to 'secret/x' refused: 0x87 Not authorized\n");
   });
 
   it('-x and -c: the session outlives the connection for the time asked', async (t) => {
     const b = await startMosquitto(t);
-    const p = String(b.port);
     const id = ['-i', 'courier-x'];
     // A persistent QoS 1 subscription with a session expiry of an hour...
     let r = await runCli([
       'sub',
-      '-h',
-      b.host,
-      '-p',
-      p,
-      '-V',
-      '5',
+      ...v5(b),
       '-c',
       ...id,
       '-x',
@@ -311,29 +293,11 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
       '-E',
     ]);
     assert.equal(r.status, 0, r.stderr);
-    await mosquitto('mosquitto_pub', [
-      '-h',
-      b.host,
-      '-p',
-      p,
-      '-V',
-      '5',
-      '-t',
-      'kept/a',
-      '-m',
-      'queued',
-      '-q',
-      '1',
-    ]);
+    await mosquitto('mosquitto_pub', [...v5(b), '-t', 'kept/a', '-m', 'queued', '-q', '1']);
     // ... gets, on resuming, what was published while it was away.
     r = await runCli([
       'sub',
-      '-h',
-      b.host,
-      '-p',
-      p,
-      '-V',
-      '5',
+      ...v5(b),
       '-c',
       ...id,
       '-q',

@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  type Client,
-  type ClientState,
   ConnectionRefusedError,
   connect,
   createClient,
@@ -19,14 +17,7 @@ import type { ConnectPacket } from 'courier-mqtt/packet';
 import { startFakeBroker } from '../../../../test/helpers/fake-broker.js';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 import { startNats } from '../../../../test/helpers/nats.js';
-
-async function stateWhere(
-  client: Client,
-  accept: (s: ClientState) => boolean,
-): Promise<ClientState> {
-  for await (const state of client.states()) if (accept(state)) return state;
-  throw new Error('state stream ended');
-}
+import { refusal, stateWhere } from './fixture.js';
 
 test("'auto' against NATS (3.1.1 only): falls back to 3.1.1 and works; against Mosquitto: 5.0", async (t) => {
   const nats = await startNats(t);
@@ -93,10 +84,7 @@ test("'auto' with the scripted broker: CONNACK 0x01 (3.1.1 style), reason 0x84, 
 
 test("'auto' does not fall back on a refusal that is not about the version", async (t) => {
   const broker = await startFakeBroker(t, { protocolVersion: 5 });
-  const attempt = connect(broker.url, { protocolVersion: 'auto', reconnect: false }).then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
-  );
+  const attempt = refusal(connect(broker.url, { protocolVersion: 'auto', reconnect: false }));
   const c = await broker.accept();
   await c.next('connect');
   c.send({ type: 'connack', sessionPresent: false, returnCode: 0x86 });

@@ -29,6 +29,7 @@ import {
   startFakeBroker,
 } from '../../../../test/helpers/fake-broker.js';
 import { freePort } from '../../../../test/helpers/ports.js';
+import { refusal } from './fixture.js';
 
 function client(t: TestContext, url: string, options: ClientOptions = {}): Client {
   const c = createClient(url, {
@@ -248,10 +249,7 @@ test('a connection closed by the server before CONNACK says so', async (t) => {
   const conn = await broker.accept();
   await conn.next('connect');
   conn.close();
-  const error = await pending.then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
-  );
+  const error = await refusal(pending);
   assert.ok(error instanceof ConnectionLostError, `got ${String(error)}`);
   assert.equal(error.code, MqttErrorCode.CONNECTION_LOST);
   assert.equal(error.beforeConnack, true);

@@ -14,6 +14,7 @@ import {
 } from 'courier-mqtt';
 import type { PublishPacket } from 'courier-mqtt/packet';
 import { acceptSession, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import { refusal } from './fixture.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -134,10 +135,7 @@ test('a refused CONNACK rejects connect() with ConnectionRefusedError in words',
   const conn = await broker.accept();
   await conn.next('connect');
   conn.send({ type: 'connack', sessionPresent: false, returnCode: 2 });
-  const error = await pending.then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
-  );
+  const error = await refusal(pending);
   assert.ok(error instanceof ConnectionRefusedError);
   assert.equal(error.returnCode, 2);
   assert.match(error.message, /identifier rejected/);

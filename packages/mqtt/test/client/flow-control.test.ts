@@ -7,31 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type Client,
-  type ClientOptions,
-  connect,
-  type DroppedMessage,
-  type Message,
-  MqttErrorCode,
-  type QoS,
-} from 'courier-mqtt';
+import { type Client, type DroppedMessage, MqttErrorCode, type QoS } from 'courier-mqtt';
 import type { Packet } from 'courier-mqtt/packet';
 import { acceptSession, startFakeBroker } from '../../../../test/helpers/fake-broker.js';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 import { startFaultProxy } from '../../../../test/helpers/proxy.js';
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  url: string,
-  options: ClientOptions = {},
-): Promise<Client> {
-  const client = await connect(url, { connectTimeoutMs: 5000, ...options });
-  t.after(() => client.end({ force: true }));
-  return client;
-}
+import { connectForTest as open, text } from './fixture.js';
 
 /**
  * A broker that never drops a message for a slow subscriber, with Mosquitto's default

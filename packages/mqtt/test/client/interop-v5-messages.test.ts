@@ -5,53 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type Client,
-  type ClientOptions,
-  connect,
-  type Message,
-  MessageExpiredError,
-  type Packet,
-  type Subscription,
-} from 'courier-mqtt';
+import { MessageExpiredError, type Packet } from 'courier-mqtt';
 import type { PublishPacket } from 'courier-mqtt/packet';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 import { startFaultProxy } from '../../../../test/helpers/proxy.js';
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  url: string,
-  options: ClientOptions = {},
-): Promise<Client> {
-  const client = await connect(url, {
-    protocolVersion: 5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  t.after(() => client.end({ force: true }));
-  return client;
-}
-
-/** Reads `n` messages from a subscription, failing after `timeoutMs`. */
-async function take(sub: Subscription, n: number, timeoutMs = 5000): Promise<Message[]> {
-  const out: Message[] = [];
-  const iterator = sub[Symbol.asyncIterator]();
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    const left = deadline - Date.now();
-    const next = await Promise.race([
-      iterator.next(),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, left))),
-    ]);
-    if (next === 'timeout') throw new Error(`received ${out.length} of ${n} messages`);
-    if (next.done === true) break;
-    out.push(next.value);
-  }
-  return out;
-}
+import { openV5 as open, take, text } from './fixture.js';
 
 test('5.0 through Mosquitto: user properties (order, duplicates), content type, correlation data, response topic, payload format', async (t) => {
   const broker = await startMosquitto(t);

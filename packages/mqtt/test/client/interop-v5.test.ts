@@ -5,52 +5,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  type Client,
-  type ClientOptions,
   ConnectionRefusedError,
   connect,
   createClient,
-  type Message,
   type Packet,
   PublishRejectedError,
-  type Subscription,
 } from 'courier-mqtt';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  url: string,
-  options: ClientOptions = {},
-): Promise<Client> {
-  const client = await connect(url, {
-    protocolVersion: 5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  t.after(() => client.end({ force: true }));
-  return client;
-}
-
-/** Reads `n` messages from a subscription, failing after `timeoutMs`. */
-async function take(sub: Subscription, n: number, timeoutMs = 5000): Promise<Message[]> {
-  const out: Message[] = [];
-  const iterator = sub[Symbol.asyncIterator]();
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    const left = deadline - Date.now();
-    const next = await Promise.race([
-      iterator.next(),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, left))),
-    ]);
-    if (next === 'timeout') throw new Error(`received ${out.length} of ${n} messages`);
-    if (next.done === true) break;
-    out.push(next.value);
-  }
-  return out;
-}
+import { openV5 as open, refusal, take, text } from './fixture.js';
 
 test('5.0: publish and subscribe at QoS 0, 1 and 2, CONNECT and CONNACK at protocol level 5', async (t) => {
   const broker = await startMosquitto(t);
@@ -79,14 +41,13 @@ test('5.0: an empty client id gets the id Mosquitto assigns, exposed as client.c
 test('5.0: bad credentials are refused with the 5.0 reason code in words, permanent', async (t) => {
   const broker = await startMosquitto(t, { allowAnonymous: false, users: { device: 'pw-ok' } });
   await open(t, broker.url(), { username: 'device', password: 'pw-ok' });
-  const error = await connect(broker.url(), {
-    protocolVersion: 5,
-    reconnect: false,
-    username: 'device',
-    password: 'pw-wrong',
-  }).then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
+  const error = await refusal(
+    connect(broker.url(), {
+      protocolVersion: 5,
+      reconnect: false,
+      username: 'device',
+      password: 'pw-wrong',
+    }),
   );
   assert.ok(error instanceof ConnectionRefusedError, String(error));
   // Mosquitto 2.0 answers 0x87 Not authorized where 0x86 would be more precise.

@@ -15,45 +15,12 @@ import {
   connect,
   createClient,
   InvalidTopicError,
-  type Message,
   MqttErrorCode,
   type Subscription,
 } from 'courier-mqtt';
 import { encode } from 'courier-mqtt/packet';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
-
-type TestContext = { after(fn: () => unknown): void };
-
-async function openClient(
-  t: TestContext,
-  url: string,
-  options: ClientOptions = {},
-): Promise<Client> {
-  const client = await connect(url, { reconnect: false, connectTimeoutMs: 5000, ...options });
-  t.after(() => client.end({ force: true }));
-  return client;
-}
-
-/** Reads `n` messages from a subscription, failing after `timeoutMs`. */
-async function take(sub: Subscription, n: number, timeoutMs = 5000): Promise<Message[]> {
-  const out: Message[] = [];
-  const iterator = sub[Symbol.asyncIterator]();
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    const left = deadline - Date.now();
-    const next = await Promise.race([
-      iterator.next(),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, left))),
-    ]);
-    if (next === 'timeout')
-      throw new Error(`received ${out.length} of ${n} messages in ${timeoutMs} ms`);
-    if (next.done === true) break;
-    out.push(next.value);
-  }
-  return out;
-}
+import { type AfterHook, open as openClient, take, text } from './fixture.js';
 
 /** Asserts that nothing arrives within `ms`. */
 async function nothing(sub: Subscription, ms = 300): Promise<void> {
@@ -74,7 +41,7 @@ async function nothing(sub: Subscription, ms = 300): Promise<void> {
  * connects a client speaking `version`.
  */
 function scenarios(version: 4 | 5, name: (title: string) => string): void {
-  const open = (t: TestContext, url: string, options: ClientOptions = {}): Promise<Client> =>
+  const open = (t: AfterHook, url: string, options: ClientOptions = {}): Promise<Client> =>
     openClient(t, url, { protocolVersion: version, ...options });
 
   test(name('basic publish and subscribe at QoS 0, 1 and 2'), async (t) => {

@@ -6,8 +6,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  type Client,
-  type ClientOptions,
   connect,
   InvalidOptionError,
   type Message,
@@ -19,23 +17,7 @@ import {
 import type { PublishPacket, SubscribePacket } from 'courier-mqtt/packet';
 import { startFakeBroker } from '../../../../test/helpers/fake-broker.js';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  url: string,
-  options: ClientOptions = {},
-): Promise<Client> {
-  const client = await connect(url, {
-    protocolVersion: 5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  t.after(() => client.end({ force: true }));
-  return client;
-}
+import { openV5 as open, text } from './fixture.js';
 
 /** Resolves once `condition` holds, checked after each turn of the event loop (5 s at most). */
 async function until(condition: () => boolean, what: string): Promise<void> {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 import { startFaultProxy } from '../../../../test/helpers/proxy.js';
 import { connect, InvalidOptionError } from '../../src/index.js';
+import { reconnected } from './fixture.js';
 
 test('setWill applies from the next connection; the current one keeps its Will', async (t) => {
   const broker = await startMosquitto(t);
@@ -27,25 +28,12 @@ test('setWill applies from the next connection; the current one keeps its Will',
   );
   client.setWill({ topic: 'will/b', payload: 'second', qos: 1 });
 
-  const reconnected = (): Promise<void> =>
-    new Promise((resolve) => {
-      let lost = false;
-      const listener = (s: { status: string }): void => {
-        if (s.status !== 'connected') lost = true;
-        else if (lost) {
-          client.off('state', listener);
-          resolve();
-        }
-      };
-      client.on('state', listener);
-    });
-
-  let back = reconnected();
+  let back = reconnected(client);
   proxy.cutAll(); // an abrupt end: the broker publishes this connection's Will
   let will = (await seen.next()).value!;
   assert.equal(will.topic, 'will/a');
   await back;
-  back = reconnected();
+  back = reconnected(client);
   proxy.cutAll();
   will = (await seen.next()).value!;
   assert.equal(will.topic, 'will/b', 'the new Will went with the next CONNECT');

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   type Client,
-  type ClientOptions,
   connect,
   createClient,
   type DroppedMessage,
@@ -18,60 +17,15 @@ import {
   PacketTooLargeError,
   ProtocolError,
 } from 'courier-mqtt';
-import type { ConnackProperties, ConnectPacket, PublishPacket } from 'courier-mqtt/packet';
+import type { PublishPacket } from 'courier-mqtt/packet';
 import {
-  type FakeBroker,
+  acceptSession,
   type FakeConnection,
   startFakeBroker,
 } from '../../../../test/helpers/fake-broker.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
-
-const V5 = { protocolVersion: 5 } as const;
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-async function acceptV5(
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-): Promise<{ c: FakeConnection; connect: ConnectPacket }> {
-  const c = await broker.accept();
-  const packet = (await c.next('connect')) as ConnectPacket;
-  c.send({
-    type: 'connack',
-    sessionPresent: false,
-    returnCode: 0,
-    ...(Object.keys(properties).length === 0 ? {} : { properties }),
-  });
-  return { c, connect: packet };
-}
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  options: ClientOptions = {},
-): Promise<{ client: Client; c: FakeConnection; connect: ConnectPacket }> {
-  const pending = connect(broker.url, {
-    ...V5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  const { c, connect: packet } = await acceptV5(broker, properties);
-  const client = await pending;
-  t.after(() => client.end({ force: true }));
-  return { client, c, connect: packet };
-}
-
-/** Everything the client wrote before this call has reached the broker once it returns. */
-async function barrier(client: Client, c: FakeConnection): Promise<void> {
-  const done = client.subscribe('barrier/x').catch(() => undefined);
-  const sub = (await c.next('subscribe')) as { packetId: number };
-  c.send({ type: 'suback', packetId: sub.packetId, returnCodes: [0] });
-  await done;
-}
-
-const publishes = (c: FakeConnection): PublishPacket[] =>
-  c.received.filter((p): p is PublishPacket => p.type === 'publish');
+import { acceptV5, barrier, openV5 as open, publishes, V5 } from './fake-v5.js';
+import { bytes } from './fixture.js';
 
 /** The error the client closed with. */
 async function closedWith(client: Client): Promise<unknown> {
@@ -181,9 +135,7 @@ test('publish properties are checked at call time, each refusal names its field,
 test('properties on a 3.1.1 connection are a typed error, not silently dropped', async (t) => {
   const broker = await startFakeBroker(t);
   const pending = connect(broker.url, { reconnect: false });
-  const c = await broker.accept();
-  await c.next('connect');
-  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  await acceptSession(broker);
   const client = await pending;
   t.after(() => client.end({ force: true }));
   await assert.rejects(

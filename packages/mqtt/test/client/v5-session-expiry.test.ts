@@ -14,19 +14,17 @@ import {
   connect,
   createClient,
   fileStore,
-  type Message,
   type Packet,
 } from 'courier-mqtt';
 import type { ConnectPacket } from 'courier-mqtt/packet';
 import { type Mosquitto, startMosquitto } from '../../../../test/helpers/mosquitto.js';
+import { text } from './fixture.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'courier-expiry-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
 
 /** A client on the store in `dir`; resolves once connected, with the CONNECT it sent. */
 async function start(

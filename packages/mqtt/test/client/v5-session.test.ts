@@ -6,8 +6,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  type Client,
-  type ClientOptions,
   ConnectionRefusedError,
   connect,
   createClient,
@@ -18,64 +16,10 @@ import {
   ServerDisconnectError,
   UnsupportedByServerError,
 } from 'courier-mqtt';
-import type { ConnackProperties, ConnectPacket, PublishPacket } from 'courier-mqtt/packet';
-import {
-  type FakeBroker,
-  type FakeConnection,
-  startFakeBroker,
-} from '../../../../test/helpers/fake-broker.js';
-
-const V5 = { protocolVersion: 5 } as const;
-
-/** Accepts a connection and answers its CONNECT with a 5.0 CONNACK carrying `properties`. */
-async function acceptV5(
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  returnCode = 0,
-): Promise<{ c: FakeConnection; connect: ConnectPacket }> {
-  const c = await broker.accept();
-  const packet = (await c.next('connect')) as ConnectPacket;
-  c.send({
-    type: 'connack',
-    sessionPresent: false,
-    returnCode,
-    ...(Object.keys(properties).length === 0 ? {} : { properties }),
-  });
-  return { c, connect: packet };
-}
-
-/** Connects a 5.0 client to the broker, which answers with `properties`. */
-async function open(
-  t: { after(fn: () => unknown): void },
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  options: ClientOptions = {},
-): Promise<{ client: Client; c: FakeConnection; connect: ConnectPacket }> {
-  const pending = connect(broker.url, {
-    ...V5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  const { c, connect: packet } = await acceptV5(broker, properties);
-  const client = await pending;
-  t.after(() => client.end({ force: true }));
-  return { client, c, connect: packet };
-}
-
-/**
- * Everything the client wrote before this call has reached the broker once it returns: a
- * SUBSCRIBE goes out ahead of queued publishes, and TCP keeps the order.
- */
-async function barrier(client: Client, c: FakeConnection): Promise<void> {
-  const done = client.subscribe('barrier/x').catch(() => undefined);
-  const sub = (await c.next('subscribe')) as { packetId: number };
-  c.send({ type: 'suback', packetId: sub.packetId, returnCodes: [0] });
-  await done;
-}
-
-const publishes = (c: FakeConnection): PublishPacket[] =>
-  c.received.filter((p): p is PublishPacket => p.type === 'publish');
+import type { PublishPacket } from 'courier-mqtt/packet';
+import { startFakeBroker } from '../../../../test/helpers/fake-broker.js';
+import { acceptV5, barrier, openV5 as open, publishes, V5 } from './fake-v5.js';
+import { refusal } from './fixture.js';
 
 test('CONNECT at 5.0 carries our properties: session expiry, receive maximum, our packet size, user properties', async (t) => {
   const broker = await startFakeBroker(t, V5);
@@ -117,10 +61,7 @@ test('a 5.0 CONNACK refusal is a ConnectionRefusedError with the reason in words
   for (const [code, words, permanent] of cases) {
     const attempt = connect(broker.url, { ...V5, reconnect: false, connectTimeoutMs: 5000 });
     await acceptV5(broker, { reasonString: 'go away' }, code);
-    const error = await attempt.then(
-      () => assert.fail('connected'),
-      (e: unknown) => e,
-    );
+    const error = await refusal(attempt);
     assert.ok(error instanceof ConnectionRefusedError, String(error));
     assert.equal(error.returnCode, code);
     assert.match(error.message, words);
@@ -136,10 +77,7 @@ test('a 3.1.1 broker answering a 5.0 CONNECT with return code 1 is an unacceptab
   await c.next('connect');
   // A 3.1.1 CONNACK: two bytes, no properties.
   c.socket.write(Uint8Array.of(0x20, 0x02, 0x00, 0x01));
-  const error = await attempt.then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
-  );
+  const error = await refusal(attempt);
   assert.ok(error instanceof ConnectionRefusedError, String(error));
   assert.match(error.message, /unacceptable protocol version/);
   assert.equal(error.permanent, true);

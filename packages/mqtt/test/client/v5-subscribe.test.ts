@@ -8,59 +8,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   type Client,
-  type ClientOptions,
   connect,
   createClient,
   InvalidOptionError,
   InvalidTopicError,
-  type Message,
   memoryStore,
   type Subscription,
   UnsupportedByServerError,
 } from 'courier-mqtt';
-import type { ConnackProperties, PublishPacket, SubscribePacket } from 'courier-mqtt/packet';
+import type { PublishPacket, SubscribePacket } from 'courier-mqtt/packet';
 import {
-  type FakeBroker,
+  acceptSession,
   type FakeConnection,
   startFakeBroker,
 } from '../../../../test/helpers/fake-broker.js';
-
-const text = (m: Message): string => new TextDecoder().decode(m.payload);
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-async function acceptV5(
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  sessionPresent = false,
-): Promise<FakeConnection> {
-  const c = await broker.accept();
-  await c.next('connect');
-  c.send({
-    type: 'connack',
-    sessionPresent,
-    returnCode: 0,
-    ...(Object.keys(properties).length === 0 ? {} : { properties }),
-  });
-  return c;
-}
-
-async function open(
-  t: { after(fn: () => unknown): void },
-  broker: FakeBroker,
-  properties: ConnackProperties = {},
-  options: ClientOptions = {},
-): Promise<{ client: Client; c: FakeConnection }> {
-  const pending = connect(broker.url, {
-    protocolVersion: 5,
-    reconnect: false,
-    connectTimeoutMs: 5000,
-    ...options,
-  });
-  const c = await acceptV5(broker, properties);
-  const client = await pending;
-  t.after(() => client.end({ force: true }));
-  return { client, c };
-}
+import { acceptV5, openV5 as open } from './fake-v5.js';
+import { bytes, text } from './fixture.js';
 
 /** Subscribes, answers the SUBACK granting every filter, and returns the SUBSCRIBE sent. */
 async function subscribe(
@@ -276,7 +239,7 @@ test('after a lost session the subscriptions are restored with their options and
     reconnect: { minDelayMs: 10, maxDelayMs: 10, jitter: 0 },
   });
   t.after(() => client.end({ force: true }));
-  const c1 = await acceptV5(broker);
+  const { c: c1 } = await acceptV5(broker);
   const a = await subscribe(client, c1, ['s/1', 's/2'], {
     qos: 1,
     noLocal: true,
@@ -285,7 +248,7 @@ test('after a lost session the subscriptions are restored with their options and
   const b = await subscribe(client, c1, 's/3', { qos: 2, retainAsPublished: true });
   c1.close();
   // The broker lost the session: everything is subscribed again, as it was.
-  const c2 = await acceptV5(broker, {}, false);
+  const { c: c2 } = await acceptV5(broker);
   const restored = [
     (await c2.next('subscribe')) as SubscribePacket,
     (await c2.next('subscribe')) as SubscribePacket,
@@ -329,9 +292,7 @@ test('after a lost session the subscriptions are restored with their options and
 test('3.1.1: shared subscriptions are accepted and dispatched on their filter part', async (t) => {
   const broker = await startFakeBroker(t, { protocolVersion: 4 });
   const pending = connect(broker.url, { reconnect: false });
-  const c = await broker.accept();
-  await c.next('connect');
-  c.send({ type: 'connack', sessionPresent: false, returnCode: 0 });
+  const c = await acceptSession(broker);
   const client = await pending;
   t.after(() => client.end({ force: true }));
   const done = client.subscribe('$share/g/jobs/+', { qos: 1 });

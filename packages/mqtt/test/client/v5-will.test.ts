@@ -5,26 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type Client,
-  type ClientOptions,
-  connect,
-  InvalidOptionError,
-  type Packet,
-} from 'courier-mqtt';
+import { type Client, type ClientOptions, InvalidOptionError, type Packet } from 'courier-mqtt';
 import type { PublishPacket } from 'courier-mqtt/packet';
 import { startMosquitto } from '../../../../test/helpers/mosquitto.js';
 import { startFaultProxy } from '../../../../test/helpers/proxy.js';
+import { type AfterHook, connectForTest, reconnected } from './fixture.js';
 
-async function open(
-  t: { after(fn: () => unknown): void },
-  url: string,
-  options: ClientOptions,
-): Promise<Client> {
-  const client = await connect(url, { protocolVersion: 5, connectTimeoutMs: 5000, ...options });
-  t.after(() => client.end({ force: true }));
-  return client;
-}
+const open = (t: AfterHook, url: string, options: ClientOptions): Promise<Client> =>
+  connectForTest(t, url, { protocolVersion: 5, ...options });
 
 /** The Will PUBLISH packets a watcher receives, with when each arrived. */
 function wills(watcher: Client): {
@@ -50,21 +38,6 @@ function wills(watcher: Client): {
         look();
       }),
   };
-}
-
-/** Resolves once the client has lost its connection and connected again. */
-function reconnected(client: Client): Promise<void> {
-  return new Promise((resolve) => {
-    let lost = false;
-    const listener = (s: { status: string }): void => {
-      if (s.status !== 'connected') lost = true;
-      else if (lost) {
-        client.off('state', listener);
-        resolve();
-      }
-    };
-    client.on('state', listener);
-  });
 }
 
 test('5.0 Will: its properties reach the subscriber, after the Will Delay Interval', async (t) => {

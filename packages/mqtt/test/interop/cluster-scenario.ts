@@ -13,6 +13,8 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { type Client, type ClientOptions, createClient, type Message } from 'courier-mqtt';
+import type { ClusterNode } from '../../../../test/helpers/cluster.js';
+import { within } from '../../../../test/helpers/within.js';
 
 const text = (m: Message): string => new TextDecoder().decode(m.payload);
 
@@ -30,21 +32,6 @@ function open(t: TestContext, servers: readonly string[], options: ClientOptions
   });
   t.after(() => c.end({ force: true }));
   return c;
-}
-
-/** Rejects with `what` if `promise` is not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Resolves with the next `connected` state (the current one if connected and `now`). */
@@ -101,16 +88,6 @@ function counter(c: Client, prefix: string) {
 function from(cluster: { nodes: readonly ClusterNode[] }, i: number): string[] {
   const urls = cluster.nodes.map((n) => n.url);
   return [...urls.slice(i), ...urls.slice(0, i)];
-}
-
-/** One node of a cluster under test. */
-export interface ClusterNode {
-  readonly name: string;
-  readonly url: string;
-  log(): string;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-  readonly alive: boolean;
 }
 
 /** What the broker does when the node holding a client's connection dies. */

@@ -21,6 +21,7 @@ import {
 } from 'courier-mqtt';
 import { encode, type Packet, Parser } from 'courier-mqtt/packet';
 import { startFaultProxy } from '../../../../test/helpers/proxy.js';
+import { within } from '../../../../test/helpers/within.js';
 import { type BrokerName, type RunningBroker, selectedBrokers, TARGETS } from './brokers.js';
 import { DIFFERENCES, expected, FEATURES, type Feature, SPEC } from './expected.js';
 
@@ -32,21 +33,6 @@ interface Ctx {
   readonly broker: RunningBroker;
   readonly name: BrokerName;
   readonly protocolVersion: 4 | 5;
-}
-
-/** Rejects with `what` if `promise` is not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A connected client; ended after the test. */

@@ -69,16 +69,22 @@ test('properties and expiry survive close and open; a plain message keeps record
   assert.deepEqual(snapshot.outgoing, [{ ...v5, packetId: 42, phase: 'sent' }, plain, expiryOnly]);
 });
 
-test('compaction writes type 9 records back as they were', () => {
-  const state = new LiveState();
-  state.putOutgoing(v5, 0);
-  state.putOutgoing(plain, 0);
-  const encoded = state.encode();
+/** The type byte of each record of an encoded log, in order (after the file's magic). */
+function recordTypes(encoded: Buffer): number[] {
   const types: number[] = [];
   for (let at = MAGIC.length; at < encoded.length; ) {
     types.push(encoded[at + 8]!);
     at += HEADER_BYTES + encoded.readUInt32LE(at);
   }
+  return types;
+}
+
+test('compaction writes type 9 records back as they were', () => {
+  const state = new LiveState();
+  state.putOutgoing(v5, 0);
+  state.putOutgoing(plain, 0);
+  const encoded = state.encode();
+  const types = recordTypes(encoded);
   assert.deepEqual(types, [9, 1]);
   const replayed = new LiveState();
   const result = replay(encoded, MAGIC.length, replayed);
@@ -103,11 +109,7 @@ test('subscriptions with 5.0 options or an identifier are record type 10, plain 
   state.putSubscription(idOnly, 0);
   state.putSubscription(plain, 0);
   const encoded = state.encode();
-  const types: number[] = [];
-  for (let at = MAGIC.length; at < encoded.length; ) {
-    types.push(encoded[at + 8]!);
-    at += HEADER_BYTES + encoded.readUInt32LE(at);
-  }
+  const types = recordTypes(encoded);
   assert.deepEqual(types, [10, 10, 6]);
   const replayed = new LiveState();
   assert.equal(replay(encoded, MAGIC.length, replayed).badReason, undefined);
