@@ -69,6 +69,35 @@ describe('courier agent', () => {
     assert.equal(await retained, 'offline');
   });
 
+  it('lwt.delaySec at MQTT 5.0: the broker holds the Will that long after a SIGKILL', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    const delaySec = 3;
+    const file = tempJson('c.json', {
+      connection: {
+        ...{ server: broker.host, port: broker.port, clientId: 'held-will' },
+        ...{ protocolVersion: '5', sessionExpirySec: 60 },
+      },
+      lwt: { topic: 'held-will/status', message: 'offline', delaySec },
+    });
+    const { client: observer, seen } = await observe(broker.url(), 'held-will/status');
+    defer(() => observer.endAsync());
+    const agent = startCli(['agent', '-c', file, '-m', '--no-web']);
+    defer(() => {
+      if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+    });
+    await waitFor(() => agent.stdout.includes('MQTT state CONNECTED'), 'CONNECTED');
+    const cutAt = Date.now();
+    agent.child.kill('SIGKILL');
+    assert.equal(await agent.exited, 'SIGKILL');
+    await waitFor(() => seen.length > 0, 'the Will', 15000);
+    assert.equal(seen[0]?.payload, 'offline');
+    // Mosquitto counts the delay in whole seconds, checked once a second: up to a second
+    // early, never sooner. Without lwt.delaySec the Will comes within milliseconds.
+    const heldMs = (seen[0]?.at ?? 0) - cutAt;
+    assert.ok(heldMs >= (delaySec - 1) * 1000, `Will published after ${heldMs} ms`);
+  });
+
   it('stops cleanly on SIGTERM: no Will', async (t) => {
     const defer = deferrer(t);
     const broker = await startMosquitto(t);

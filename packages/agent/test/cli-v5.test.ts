@@ -56,6 +56,18 @@ describe('courier -D: the same errors as mosquitto_pub, before connecting', () =
     ['a value out of range', ['-D', 'publish', 'payload-format-indicator', '300']],
     ['a negative interval', ['-D', 'publish', 'message-expiry-interval', '-5']],
     ['a receive maximum over 65535', ['-D', 'connect', 'receive-maximum', '70000']],
+    ['a CONNECT property on will', ['-D', 'will', 'session-expiry-interval', '9']],
+    ['a topic alias on will', ['-D', 'will', 'topic-alias', '2']],
+    ['a will delay on publish', ['-D', 'publish', 'will-delay-interval', '9']],
+    ['a will property out of range', ['-D', 'will', 'will-delay-interval', '4294967296']],
+    [
+      'a will property twice',
+      ['--will-topic', 'w', '-D', 'will', 'content-type', 'x', '-D', 'will', 'content-type', 'y'],
+    ],
+    [
+      'a publish property twice',
+      ['-D', 'publish', 'content-type', 'x', '-D', 'publish', 'content-type', 'y'],
+    ],
   ];
   for (const [what, args] of cases) {
     it(`${what}: ${args.slice(1).join(' ')}`, async () => {
@@ -79,9 +91,10 @@ describe('courier -D: the same errors as mosquitto_pub, before connecting', () =
       await run('-V', '5', '-D', 'publish', 'topic-alias', '3'),
       /^Error: topic-alias property for publish is not supported by courier \(courier assigns topic aliases itself/,
     );
-    assert.match(
+    // mosquitto_pub drops Will properties silently without a Will; courier says so.
+    assert.equal(
       await run('-V', '5', '-D', 'will', 'will-delay-interval', '3'),
-      /^Error: will-delay-interval property for will is not supported by courier/,
+      'Error: Will properties (-D will ...) given without --will-topic.',
     );
     assert.match(
       await run('-V', '5', '-D', 'subscribe', 'user-property', 'a', 'b'),
@@ -273,6 +286,46 @@ describe('courier pub / sub at MQTT 5.0 with properties', () => {
     const some = await runCli(['sub', ...v5(b), '-t', 'secret/x', '-t', 'open/y', '-E']);
     assert.equal(some.status, 0, some.stderr);
     assert.equal(some.stderr, "Subscription to 'secret/x' refused: 0x87 Not authorized\n");
+  });
+
+  it('-D will: the Will reaches mosquitto_sub -V 5 with its properties, after its delay', async (t) => {
+    const b = await startMosquitto(t);
+    const p = String(b.port);
+    const watcher = startMosquittoSub(t, [
+      ...['-h', b.host, '-p', p, '-V', '5', '-q', '1', '-t', 'status/#', '-C', '1'],
+      ...['-F', '%t|%p|%P|%C|%F|%R|%D|%E|%q|%r'],
+    ]);
+    await waitFor(() => watcher.subscribed(), `mosquitto_sub's SUBACK (${watcher.output})`);
+    const delaySec = 3;
+    const sub = startCli([
+      ...['sub', '-h', b.host, '-p', p, '-V', '5', '-i', 'pump-3', '-t', 'cmd/pump-3', '-d'],
+      // The delay only holds the Will while the session lives [MQTT-3.1.3-9]: -x outlasts it.
+      ...['-x', '60', '--will-topic', 'status/pump-3', '--will-payload', 'offline'],
+      ...['--will-qos', '1', '-D', 'will', 'will-delay-interval', String(delaySec)],
+      ...['-D', 'will', 'user-property', 'site', 'north'],
+      ...['-D', 'will', 'user-property', 'site', 'south side'],
+      ...['-D', 'will', 'content-type', 'text/plain'],
+      ...['-D', 'will', 'payload-format-indicator', '1'],
+      ...['-D', 'will', 'message-expiry-interval', '600'],
+      ...['-D', 'will', 'response-topic', 'cmd/pump-3'],
+      ...['-D', 'will', 'correlation-data', 'w-1'],
+    ]);
+    t.after(() => sub.child.kill('SIGKILL'));
+    await waitFor(() => sub.stderr.includes('Subscribed'), `courier's SUBACK (${sub.stderr})`);
+    // Cut without DISCONNECT: the broker sees the connection lost and holds the Will.
+    const cutAt = Date.now();
+    sub.child.kill('SIGKILL');
+    await sub.exited;
+    await waitFor(() => watcher.messages().trim() !== '', 'the Will', 15000);
+    const heldMs = Date.now() - cutAt;
+    assert.equal(
+      watcher.messages().trim(),
+      'status/pump-3|offline|site:north site:south side|text/plain|1|cmd/pump-3|w-1|600|1|0',
+    );
+    // Mosquitto counts the delay in whole seconds of its own clock, checked once a second: it
+    // may fire up to a second early, never sooner. Without the delay it comes in milliseconds.
+    assert.ok(heldMs >= (delaySec - 1) * 1000, `Will published after ${heldMs} ms`);
+    assert.equal(await watcher.exited, 0, watcher.output);
   });
 
   it('-x and -c: the session outlives the connection for the time asked', async (t) => {

@@ -158,6 +158,31 @@ describe('config: every error reported by path', () => {
       ],
     },
     {
+      name: 'a Will delay at 3.1.1, without a Will, or with a session that ends with the connection',
+      raw: { ...minimal, lwt: { topic: 's', delaySec: 5 } },
+      expect: ['lwt.delaySec: is an MQTT 5 setting: set connection.protocolVersion to "5"'],
+    },
+    {
+      name: 'a Will delay without a Will topic',
+      raw: { connection: { server: 'x', protocolVersion: '5' }, lwt: { delaySec: 5 } },
+      expect: ['lwt.delaySec: needs lwt.topic (there is no Will without it)'],
+    },
+    {
+      name: 'a Will delay the session does not outlive',
+      raw: { connection: { server: 'x', protocolVersion: '5' }, lwt: { topic: 's', delaySec: 5 } },
+      expect: [
+        'lwt.delaySec: has no effect: the session ends with the connection and the server then publishes the Will at once; set connection.sessionExpirySec (or cleanSession false)',
+      ],
+    },
+    {
+      name: 'a Will delay out of range',
+      raw: {
+        connection: { server: 'x', protocolVersion: '5', sessionExpirySec: 60 },
+        lwt: { topic: 's', delaySec: 4_294_967_296 },
+      },
+      expect: ['lwt.delaySec: must be a whole number of seconds from 0 to 4294967295'],
+    },
+    {
       name: 'authMode server without ca',
       raw: { ...minimal, security: { authMode: 'server' } },
       expect: ['security.ca: required when authMode is "server"'],
@@ -362,6 +387,21 @@ describe('config: client options', () => {
     assert.deepEqual(options.servers, [
       { url: 'mqtts://backup.local:8883', psk: { identity: 'id', key: '0a1b' }, family: 6 },
     ]);
+  });
+
+  it('lwt.delaySec at 5.0 becomes the Will Delay Interval', async () => {
+    const c = parseConfig({
+      connection: { server: 'h', protocolVersion: '5', sessionExpirySec: 60 },
+      lwt: { topic: 'dev/status', message: 'offline', delaySec: 30 },
+    });
+    const { options } = await resolveClientOptions(c);
+    assert.deepEqual(options.will, {
+      topic: 'dev/status',
+      payload: 'offline',
+      qos: 0,
+      retain: false,
+      properties: { willDelayIntervalSec: 30 },
+    });
   });
 
   it('reads certificate files, and refuses a missing one by field', async () => {

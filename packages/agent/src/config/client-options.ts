@@ -146,6 +146,10 @@ function willOf(config: AgentConfig): Pick<ClientOptions, 'will'> {
         payload: lwt.message,
         qos: lwt.qos as 0 | 1 | 2,
         retain: lwt.retain,
+        // 5.0 only (the config check refuses it at 3.1.1); 0 is the wire's default.
+        ...(lwt.delaySec === undefined || lwt.delaySec === 0
+          ? {}
+          : { properties: { willDelayIntervalSec: lwt.delaySec } }),
       },
     };
   }
@@ -287,6 +291,8 @@ const FIELD_OF: Readonly<Record<string, string>> = {
   'will.payload': 'lwt.message',
   'will.qos': 'lwt.qos',
   'will.retain': 'lwt.retain',
+  'will.properties': 'lwt.delaySec',
+  'will.properties.willDelayIntervalSec': 'lwt.delaySec',
   reconnect: 'reconnect',
   'reconnect.minDelayMs': 'reconnect.minDelaySec',
   'reconnect.maxDelayMs': 'reconnect.maxDelaySec',

@@ -222,6 +222,14 @@ export const LwtSection = z
     message: text(TEXT_LIMITS.mqtt).default('').describe('Will payload.'),
     qos: qos(),
     retain: z.boolean().default(false).describe('Ask the server to retain the Will.'),
+    delaySec: z
+      .int({ error: 'must be a whole number of seconds from 0 to 4294967295' })
+      .min(0, { error: 'must be a whole number of seconds from 0 to 4294967295' })
+      .max(4_294_967_295, { error: 'must be a whole number of seconds from 0 to 4294967295' })
+      .optional()
+      .describe(
+        'MQTT 5: seconds the server holds the Will after the connection is lost; a reconnect within them cancels it.',
+      ),
   })
   .strict();
 

@@ -266,6 +266,41 @@ function homeAssistantIssues(raw: Raw, issues: ConfigIssue[]): void {
   }
 }
 
+/**
+ * `lwt.delaySec` is the MQTT 5.0 Will Delay Interval; the server publishes the Will when the
+ * session ends if that comes first [MQTT-3.1.3-9], so a delay with a session that ends with
+ * the connection would be silently void.
+ */
+function willDelayIssues(
+  connection: Record<string, unknown>,
+  lwt: Record<string, unknown>,
+  issues: ConfigIssue[],
+): void {
+  const delay = lwt.delaySec;
+  if (delay === undefined) return;
+  if (connection.protocolVersion !== '5') {
+    issues.push({
+      path: 'lwt.delaySec',
+      message: 'is an MQTT 5 setting: set connection.protocolVersion to "5"',
+    });
+    return;
+  }
+  if (str(lwt.topic) === undefined) {
+    issues.push({ path: 'lwt.delaySec', message: 'needs lwt.topic (there is no Will without it)' });
+    return;
+  }
+  const sessionEnds =
+    connection.sessionExpirySec === 0 ||
+    (connection.sessionExpirySec === undefined && connection.cleanSession !== false);
+  if (typeof delay === 'number' && delay > 0 && sessionEnds) {
+    issues.push({
+      path: 'lwt.delaySec',
+      message:
+        'has no effect: the session ends with the connection and the server then publishes the Will at once; set connection.sessionExpirySec (or cleanSession false)',
+    });
+  }
+}
+
 /** The checks across fields, on the raw input. */
 function crossIssues(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = platformIssues(raw);
@@ -304,6 +339,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
       message: 'is an MQTT 5 setting: set connection.protocolVersion to "5"',
     });
   }
+  willDelayIssues(connection, lwt, issues);
   sparkplugIssues(raw, issues);
   muranoIssues(raw, issues);
 

@@ -194,6 +194,7 @@ export async function resolveConnectFlags(
             payload: flags.willPayload ?? '',
             qos: (flags.willQos ?? 0) as 0 | 1 | 2,
             retain: flags.willRetain === true,
+            ...(Object.keys(properties.will).length === 0 ? {} : { properties: properties.will }),
           },
         }),
     ...(scheme === 'mqtts' && !psk
@@ -215,6 +216,10 @@ export async function resolveConnectFlags(
     (flags.willPayload !== undefined || flags.willQos !== undefined || flags.willRetain === true)
   ) {
     throw new UsageError('Error: Will payload, QoS or retain given without --will-topic.');
+  }
+  if (flags.willTopic === undefined && Object.keys(properties.will).length > 0) {
+    // mosquitto_pub drops them silently; without a Will they would go nowhere.
+    throw new UsageError('Error: Will properties (-D will ...) given without --will-topic.');
   }
   const defaultPort = scheme === 'mqtts' ? 8883 : 1883;
   return {

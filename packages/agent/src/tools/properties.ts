@@ -5,8 +5,8 @@
  *
  * Every property name mosquitto knows is recognised, and a property the specification does
  * not allow on a command gets mosquitto's error. What courier's library cannot carry (a
- * Topic Alias, which it assigns itself; a Will property) is refused by name before
- * connecting, rather than silently dropped.
+ * Topic Alias, which it assigns itself; a Subscription Identifier, also its own) is refused by
+ * name before connecting, rather than silently dropped.
  *
  * @module
  */
@@ -144,7 +144,22 @@ const SUPPORTED = new Set([
   'publish correlation-data',
   'publish user-property',
   'subscribe user-property',
+  'will will-delay-interval',
+  'will payload-format-indicator',
+  'will message-expiry-interval',
+  'will content-type',
+  'will response-topic',
+  'will correlation-data',
+  'will user-property',
 ]);
+
+/** How mosquitto names a packet in its "Duplicate property" error. */
+const DUPLICATE_NAME: Readonly<Partial<Record<PropertyCommand, string>>> = {
+  connect: 'CONNECT',
+  publish: 'PUBLISH',
+  subscribe: 'SUBSCRIBE',
+  will: 'Will',
+};
 
 /** A user property, `[name, value]`, in the order given. */
 export type UserProperty = readonly [string, string];
@@ -159,6 +174,14 @@ export interface CliPublishProperties {
   userProperties?: UserProperty[];
 }
 
+/**
+ * The Will properties (MQTT 5.0 §3.1.3.2), as the library's `will.properties` takes them: a
+ * PUBLISH's, and the Will Delay Interval.
+ */
+export interface CliWillProperties extends CliPublishProperties {
+  willDelayIntervalSec?: number;
+}
+
 /** What `-D` and `-x` asked for, sorted by packet. */
 export interface CliProperties {
   readonly connect: {
@@ -171,13 +194,15 @@ export interface CliProperties {
   };
   readonly publish: CliPublishProperties;
   readonly subscribe: { userProperties?: UserProperty[] };
+  /** `-D will ...`: sent in the CONNECT with the Will, so they need `--will-topic`. */
+  readonly will: CliWillProperties;
   /** Whether any `-D` was given. */
   readonly any: boolean;
 }
 
 /** An empty {@link CliProperties}. */
 export function noProperties(): CliProperties {
-  return { connect: {}, publish: {}, subscribe: {}, any: false };
+  return { connect: {}, publish: {}, subscribe: {}, will: {}, any: false };
 }
 
 const usage = (text: string) => new UsageError(`Error: ${text}`);
@@ -202,7 +227,8 @@ function wireString(value: string, name: string, kind: 'string' | 'binary'): str
  * `command property value`, or `command user-property name value`) into properties.
  * @param allowed the commands this tool sends (`pub`: connect, publish, will ...)
  * @throws {UsageError} with mosquitto's message for a missing word, an unknown command or
- *   property, a property the command may not carry, or a value out of range; and naming the
+ *   property, a property the command may not carry, a value out of range, or a property
+ *   other than a user property given twice for one packet; and naming the
  *   property for one courier cannot carry
  */
 export function parseProperties(
@@ -217,6 +243,9 @@ export function parseProperties(
     }
     return next;
   };
+  // A property other than a User Property may appear once per packet (MQTT 5.0 §2.2.2.2, "It
+  // is a Protocol Error to include ... more than once"); mosquitto refuses the second -D.
+  const seen = new Set<string>();
   let i = 0;
   while (i < words.length) {
     const [cmdName, propName] = [words[i], words[i + 1]];
@@ -258,8 +287,17 @@ export function parseProperties(
     if (!allowed.includes(cmd)) {
       throw usage(`${cmd} properties are not used by this command.`);
     }
+    if (info.type !== 'pair') {
+      if (seen.has(key)) {
+        throw new UsageError(
+          `Error in ${DUPLICATE_NAME[cmd] ?? cmd} properties: Duplicate property in property list`,
+        );
+      }
+      seen.add(key);
+    }
     const c = out.connect;
     const p = out.publish;
+    const w = out.will;
     switch (key) {
       case 'connect session-expiry-interval':
         c.sessionExpirySec = number;
@@ -302,6 +340,27 @@ export function parseProperties(
         break;
       case 'subscribe user-property':
         out.subscribe.userProperties = pairs(out.subscribe.userProperties, [value, second]);
+        break;
+      case 'will will-delay-interval':
+        w.willDelayIntervalSec = number;
+        break;
+      case 'will payload-format-indicator':
+        w.payloadFormatIndicator = number as 0 | 1;
+        break;
+      case 'will message-expiry-interval':
+        w.messageExpiryIntervalSec = number;
+        break;
+      case 'will content-type':
+        w.contentType = value;
+        break;
+      case 'will response-topic':
+        w.responseTopic = value;
+        break;
+      case 'will correlation-data':
+        w.correlationData = new TextEncoder().encode(value);
+        break;
+      case 'will user-property':
+        w.userProperties = pairs(w.userProperties, [value, second]);
         break;
     }
   }
