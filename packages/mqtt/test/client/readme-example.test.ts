@@ -37,7 +37,8 @@ test('the README MQTT 5.0 example (shared responders, request, subscription opti
       .replace("'mqtt://localhost:1883'", JSON.stringify(broker.url()))
       .replace("from 'courier-mqtt'", `from ${JSON.stringify(entry)}`),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  // The library's own imports (#platform) resolve to its sources, as in every other test.
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
