@@ -9,6 +9,8 @@
  * @module
  */
 
+import { nextTick, unref } from '#platform';
+
 interface Wheel {
   readonly timer: ReturnType<typeof setInterval>;
   readonly ticks: Set<() => void>;
@@ -26,7 +28,7 @@ function turn(ticks: Set<() => void>): void {
     } catch (error) {
       // One client's failure must not starve the others of their ticks; it stays an
       // uncaught exception, as it was with a timer of its own.
-      process.nextTick(() => {
+      nextTick(() => {
         throw error;
       });
     }
@@ -44,7 +46,7 @@ export function everyPeriod(periodMs: number, tick: () => void): () => void {
   if (wheel === undefined) {
     const ticks = new Set<() => void>();
     const timer = setInterval(turn, periodMs, ticks);
-    timer.unref();
+    unref(timer);
     wheel = { timer, ticks };
     wheels.set(periodMs, wheel);
   }
