@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { unref } from '#platform';
+
+import { nextTick, unref } from '#platform';
 
 interface Wheel {
   readonly timer: ReturnType<typeof setInterval>;
@@ -27,7 +28,7 @@ function turn(ticks: Set<() => void>): void {
     } catch (error) {
       // One client's failure must not starve the others of their ticks; it stays an
       // uncaught exception, as it was with a timer of its own.
-      queueMicrotask(() => {
+      nextTick(() => {
         throw error;
       });
     }
