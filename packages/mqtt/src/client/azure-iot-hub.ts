@@ -17,11 +17,12 @@
 import { createHmac } from 'node:crypto';
 import { InvalidOptionError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
-import type { TlsOptions } from '../transport/types.js';
 import type { ExpiringPassword } from './credentials.js';
 import { AZURE_IOT_HUB_KEYS } from './option-keys.js';
-import type { ClientOptions } from './options.js';
+import type { AzureIotHubOptions, ClientOptions } from './option-types.js';
 import { AZURE_API_VERSION } from './profiles.js';
+
+export type { AzureIotHubOptions } from './option-types.js';
 
 /** What {@link azureIotHubSas} signs. */
 export interface AzureSasOptions {
@@ -78,34 +79,6 @@ export function azureIotHubSas(options: AzureSasOptions): string {
     .digest('base64');
   const policy = policyName === undefined ? '' : `&skn=${encodeURIComponent(policyName)}`;
   return `SharedAccessSignature sr=${encoded}&sig=${encodeURIComponent(signature)}&se=${expirySec}${policy}`;
-}
-
-/** What a device needs to connect to Azure IoT Hub with a SAS token. */
-export interface AzureIotHubOptions {
-  /** The hub's host name, e.g. `myhub.azure-devices.net`. */
-  readonly hub: string;
-  /** The device id registered in the hub; also the MQTT client id. */
-  readonly deviceId: string;
-  /** The device's symmetric key (primary or secondary), base64. A secret: never logged. */
-  readonly key: string;
-  /** Lifetime of each token, seconds (60 s to 365 days). @default 3600 */
-  readonly ttlSec?: number;
-  /**
-   * How long before its expiry a token is replaced: the client reconnects with a fresh one
-   * then. @default a fifth of `ttlSec`, at least 1 s
-   */
-  readonly renewBeforeSec?: number;
-  /**
-   * Where to connect, when not `mqtts://{hub}:8883` (a gateway, a test emulator). The hub
-   * name still goes in the user name, the token and SNI.
-   */
-  readonly url?: string;
-  /** TLS settings (e.g. a CA); `servername` defaults to the hub. */
-  readonly tls?: TlsOptions;
-  /** The clock, epoch milliseconds (tests). @default Date.now */
-  readonly now?: () => number;
-  /** Shortest `ttlSec` accepted. @default 60 (tests may lower it to see renewals) */
-  readonly minTtlSec?: number;
 }
 
 /** The URL and options {@link azureIotHub} builds: `createClient(url, options)`. */

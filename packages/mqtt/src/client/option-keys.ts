@@ -8,17 +8,18 @@
  */
 
 import type { KnownKeys } from '../option-checks.js';
-import type { AzureIotHubOptions } from './azure-iot-hub.js';
 import type {
+  AzureIotHubOptions,
   ClientOptions,
   OfflineQueueOptions,
   ReconnectOptions,
+  RequestOptions,
+  RespondOptions,
   ServerOptions,
   WillOptions,
-} from './options.js';
-import type { RequestOptions, RespondOptions } from './request.js';
+  WillPropertiesOptions,
+} from './option-types.js';
 import type { SubscribeOptions } from './types.js';
-import type { WillPropertiesOptions } from './will-properties.js';
 
 /** Keys of {@link ClientOptions}. */
 export const CLIENT_KEYS = {

@@ -18,13 +18,9 @@
 import { ProfileViolationError } from '../errors.js';
 import type { QoS, Will } from '../packet/types.js';
 import { parseServerUrl } from '../transport/url.js';
-import type { ServerOptions } from './options.js';
+import type { ProfileName, ServerOptions } from './option-types.js';
 
-/** The profiles a client may be given. */
-export const PROFILE_NAMES = ['generic', 'exosite', 'aws-iot', 'azure-iot-hub'] as const;
-
-/** A platform profile's name; `'generic'` applies no platform rule. */
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+export { PROFILE_NAMES, type ProfileName } from './option-types.js';
 
 /** What a platform documents about its MQTT endpoint. `undefined` means no limit. */
 export interface PlatformProfile {

@@ -17,8 +17,11 @@ import { checkKnownKeys, checkObject, typeName } from '../option-checks.js';
 import type { ProtocolVersion, QoS } from '../packet/types.js';
 import { validateTopicFilter, validateTopicName } from '../topic/index.js';
 import { REQUEST_KEYS, RESPOND_KEYS } from './option-keys.js';
+import type { RequestOptions, RespondOptions } from './option-types.js';
 import type { Message, Subscription } from './subscription.js';
 import type { OutgoingPublishProperties, PublishOptions, SubscribeOptions } from './types.js';
+
+export type { RequestOptions, RespondOptions } from './option-types.js';
 
 /** Longest `timeoutMs` a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -26,32 +29,6 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 const MAX_RESPONSE_TOPICS = 64;
 /** Bytes of random Correlation Data per request: collisions are not a concern. */
 const CORRELATION_BYTES = 16;
-
-/** Options of {@link Client.request}. */
-export interface RequestOptions {
-  /** How long to wait for the response, in milliseconds (1..2^31-1). @default 30000 */
-  readonly timeoutMs?: number;
-  /** QoS of the request (and of the response subscription). @default 1 */
-  readonly qos?: QoS;
-  /**
-   * Properties of the request, without `responseTopic` and `correlationData`: the client
-   * sets those itself.
-   */
-  readonly properties?: OutgoingPublishProperties;
-  /**
-   * The topic responses come back on. At most 64 different ones per client, the default
-   * included: each is subscribed once and kept. @default derived from the CONNACK's
-   * Response Information when `requestResponseInformation` was asked and the broker gave it
-   * (`<responseInformation>/responses`), otherwise `<clientId>/responses`
-   */
-  readonly responseTopic?: string;
-}
-
-/** Options of {@link Client.respond}. */
-export interface RespondOptions {
-  /** QoS of the subscription to requests. @default 1 */
-  readonly qos?: QoS;
-}
 
 /**
  * What a {@link Client.respond} handler answers: the response's payload, or the payload with

@@ -12,7 +12,7 @@ import { checkKnownKeys, checkObject } from '../option-checks.js';
 import { parseServerUrl, redactUrl } from '../transport/url.js';
 import { validatePassword, validateUsername } from './mqtt-strings.js';
 import { SERVER_HINTS, SERVER_KEYS } from './option-keys.js';
-import type { ServerOptions } from './options.js';
+import type { ServerOptions } from './option-types.js';
 
 /** Most servers a client may fail over between. */
 export const MAX_SERVERS = 100;

@@ -12,32 +12,9 @@ import type { UserProperties, WillProperties } from '../packet/types.js';
 import { validateTopicName } from '../topic/index.js';
 import { MAX_MQTT_STRING_BYTES, validateMqttString } from './mqtt-strings.js';
 import { WILL_PROPERTY_KEYS } from './option-keys.js';
+import type { WillPropertiesOptions } from './option-types.js';
 
-/** The Will properties as a user gives them (the same names as on the wire). */
-export interface WillPropertiesOptions {
-  /**
-   * 0x18 Will Delay Interval: seconds the broker waits after the connection is lost before
-   * publishing the Will; a reconnect within it cancels the Will [MQTT-3.1.3-9]. The broker
-   * also publishes it when the session ends first. 0..4,294,967,295. @default 0
-   */
-  readonly willDelayIntervalSec?: number;
-  /**
-   * 0x01 Payload Format Indicator: 1 says the payload is UTF-8 text, which is then checked
-   * here: a broker may refuse a CONNECT whose Will is not (CONNACK 0x99 Payload format
-   * invalid, §3.1.3.2.3), and would do so on every reconnect. @default 0
-   */
-  readonly payloadFormatIndicator?: 0 | 1;
-  /** 0x02 Message Expiry Interval: seconds the Will lives once published. 0..4,294,967,295. */
-  readonly messageExpiryIntervalSec?: number;
-  /** 0x03 Content Type: a UTF-8 string, e.g. a MIME type. */
-  readonly contentType?: string;
-  /** 0x08 Response Topic: a topic name, no wildcards. */
-  readonly responseTopic?: string;
-  /** 0x09 Correlation Data: bytes (or a string sent as UTF-8), at most 65,535. */
-  readonly correlationData?: string | Uint8Array;
-  /** 0x26 User Properties, as `[name, value]` pairs (repeats kept) or an object. */
-  readonly userProperties?: UserProperties | Readonly<Record<string, string>>;
-}
+export type { WillPropertiesOptions } from './option-types.js';
 
 const FOUR_BYTE_MAX = 0xffff_ffff;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
