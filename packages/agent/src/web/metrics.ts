@@ -137,54 +137,55 @@ export function agentMetrics(agent: Agent): AgentMetrics {
     ['type'],
     byType((m) => m.bytesOut),
   );
-  gauge(
-    'courier_mqtt_inflight_messages',
-    'Outgoing QoS 1/2 messages sent and not yet acknowledged.',
-    [],
-    one((m) => m.inflight),
-  );
-  gauge(
-    'courier_mqtt_queued_messages',
-    'Outgoing messages accepted and not yet sent (offline queue).',
-    [],
-    one((m) => m.queued),
-  );
-  gauge(
-    'courier_mqtt_queued_bytes',
-    'Payload bytes of the queued messages.',
-    [],
-    one((m) => m.queuedBytes),
-  );
-  counter(
-    'courier_mqtt_connect_attempts_total',
-    'Connection attempts.',
-    [],
-    one((m) => m.connectAttempts),
-  );
-  counter(
-    'courier_mqtt_connects_total',
-    'Connections the broker accepted.',
-    [],
-    one((m) => m.connects),
-  );
-  counter(
-    'courier_mqtt_reconnects_total',
-    'Connection attempts after the first.',
-    [],
-    one((m) => m.reconnects),
-  );
-  counter(
-    'courier_mqtt_pings_total',
-    'PINGREQ sent.',
-    [],
-    one((m) => m.pings),
-  );
-  gauge(
-    'courier_mqtt_ping_rtt_seconds',
-    'Round trip of the last answered PINGREQ.',
-    [],
-    one((m) => (m.pingRttMs === undefined ? undefined : m.pingRttMs / 1000)),
-  );
+  // One number each, no labels: a table, registered in this order.
+  const scalars: ReadonlyArray<
+    readonly [
+      typeof counter,
+      string,
+      string,
+      (m: NonNullable<ReturnType<typeof client>>) => number | undefined,
+    ]
+  > = [
+    [
+      gauge,
+      'courier_mqtt_inflight_messages',
+      'Outgoing QoS 1/2 messages sent and not yet acknowledged.',
+      (m) => m.inflight,
+    ],
+    [
+      gauge,
+      'courier_mqtt_queued_messages',
+      'Outgoing messages accepted and not yet sent (offline queue).',
+      (m) => m.queued,
+    ],
+    [
+      gauge,
+      'courier_mqtt_queued_bytes',
+      'Payload bytes of the queued messages.',
+      (m) => m.queuedBytes,
+    ],
+    [
+      counter,
+      'courier_mqtt_connect_attempts_total',
+      'Connection attempts.',
+      (m) => m.connectAttempts,
+    ],
+    [counter, 'courier_mqtt_connects_total', 'Connections the broker accepted.', (m) => m.connects],
+    [
+      counter,
+      'courier_mqtt_reconnects_total',
+      'Connection attempts after the first.',
+      (m) => m.reconnects,
+    ],
+    [counter, 'courier_mqtt_pings_total', 'PINGREQ sent.', (m) => m.pings],
+    [
+      gauge,
+      'courier_mqtt_ping_rtt_seconds',
+      'Round trip of the last answered PINGREQ.',
+      (m) => (m.pingRttMs === undefined ? undefined : m.pingRttMs / 1000),
+    ],
+  ];
+  for (const [register, name, help, read] of scalars) register(name, help, [], one(read));
   gauge(
     'courier_mqtt_last_error_timestamp_seconds',
     'When the last connection error happened, Unix time.',
