@@ -20,25 +20,6 @@ import type { PacketType } from 'courier-mqtt';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Agent } from '../agent/agent.js';
 
-/** Packet types, as the library counts them. */
-const PACKET_TYPES: readonly PacketType[] = [
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-];
-
 type Labels = Record<string, string | number>;
 type Sample = readonly [Labels, number];
 
@@ -103,7 +84,11 @@ export function agentMetrics(agent: Agent): AgentMetrics {
     (pick: (m: NonNullable<ReturnType<typeof client>>) => Record<PacketType, number>) =>
     (): Sample[] => {
       const m = client();
-      return m === undefined ? [] : PACKET_TYPES.map((type) => [{ type }, pick(m)[type]] as const);
+      // The library's per-type counts hold every packet type, always in the same order: one
+      // sample each, so the agent keeps no list of its own to fall out of step with it.
+      return m === undefined
+        ? []
+        : Object.entries(pick(m)).map(([type, n]) => [{ type }, n] as const);
     };
   const one =
     (read: (m: NonNullable<ReturnType<typeof client>>) => number | undefined) => (): Sample[] => {
