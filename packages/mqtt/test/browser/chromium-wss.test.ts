@@ -19,6 +19,7 @@ import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { type CertPair, testCerts } from '../../../../test/helpers/certs.js';
 import {
   browserBundle,
+  connectInPage,
   launchChromium,
   type PageState,
   pageServer,
@@ -133,33 +134,11 @@ test('in Chromium over wss://: connect to the pinned server key, QoS 1 both ways
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(pageUrl);
 
-  const firstState = await page.evaluate(
-    async ({ url, clientId }) => {
-      const path = '/courier-mqtt.js';
-      const courier = await import(path);
-      const g = globalThis as unknown as PageState;
-      g.states = [];
-      g.received = [];
-      const client = await courier.connect(url, {
-        clientId,
-        reconnect: { minDelayMs: 50, maxDelayMs: 200 },
-      });
-      g.client = client;
-      client.on('state', (s: { status: string }) => g.states.push(s.status));
-      const sub = await client.subscribe('to-page/#', { qos: 1 });
-      void (async () => {
-        for await (const m of sub) {
-          g.received.push({
-            topic: m.topic,
-            qos: m.qos,
-            payload: new TextDecoder().decode(m.payload),
-          });
-        }
-      })();
-      return client.state.status as string;
-    },
-    { url: trustedUrl, clientId: CLIENT_ID },
-  );
+  const firstState = await page.evaluate(connectInPage, {
+    url: trustedUrl,
+    clientId: CLIENT_ID,
+    qos: 1,
+  });
   assert.equal(firstState, 'connected');
   await until(() => (broker.subscribes >= 1 ? true : undefined), 'the first SUBSCRIBE');
   // The one WebSocket is on the TLS server: the page did not fall back to anything else.

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import {
   browserBundle,
+  connectInPage,
   launchChromium,
   type PageState,
   pageServer,
@@ -261,33 +262,11 @@ test('in Chromium: connect over WebSocket, QoS 0/1/2 both ways, reconnect after 
   await page.goto(pageUrl);
 
   // Connect and subscribe from the page, with the bundle loaded as a module.
-  const firstState = await page.evaluate(
-    async ({ url, clientId }) => {
-      const path = '/courier-mqtt.js';
-      const courier = await import(path);
-      const g = globalThis as unknown as PageState;
-      g.states = [];
-      g.received = [];
-      const client = await courier.connect(url, {
-        clientId,
-        reconnect: { minDelayMs: 50, maxDelayMs: 200 },
-      });
-      g.client = client;
-      client.on('state', (s: { status: string }) => g.states.push(s.status));
-      const sub = await client.subscribe('to-page/#', { qos: 2 });
-      void (async () => {
-        for await (const m of sub) {
-          g.received.push({
-            topic: m.topic,
-            qos: m.qos,
-            payload: new TextDecoder().decode(m.payload),
-          });
-        }
-      })();
-      return client.state.status as string;
-    },
-    { url: wsUrl, clientId: CLIENT_ID },
-  );
+  const firstState = await page.evaluate(connectInPage, {
+    url: wsUrl,
+    clientId: CLIENT_ID,
+    qos: 2,
+  });
   assert.equal(firstState, 'connected');
   await subscribed(1);
 

@@ -124,3 +124,42 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
     ],
   });
 }
+
+/**
+ * Runs in the page (pass it to `page.evaluate`): loads the bundle as a module, connects with a
+ * fast reconnect, records every state on `globalThis.states`, subscribes to `to-page/#` at
+ * `qos` and records what arrives on `globalThis.received`. Answers the client's first state.
+ * It must stay self-contained: playwright sends its source text, not its closure.
+ */
+export async function connectInPage({
+  url,
+  clientId,
+  qos,
+}: {
+  url: string;
+  clientId: string;
+  qos: number;
+}): Promise<string> {
+  const path = '/courier-mqtt.js';
+  const courier = await import(path);
+  const g = globalThis as unknown as PageState;
+  g.states = [];
+  g.received = [];
+  const client = await courier.connect(url, {
+    clientId,
+    reconnect: { minDelayMs: 50, maxDelayMs: 200 },
+  });
+  g.client = client;
+  client.on('state', (s: { status: string }) => g.states.push(s.status));
+  const sub = await client.subscribe('to-page/#', { qos });
+  void (async () => {
+    for await (const m of sub) {
+      g.received.push({
+        topic: m.topic,
+        qos: m.qos,
+        payload: new TextDecoder().decode(m.payload),
+      });
+    }
+  })();
+  return client.state.status as string;
+}
