@@ -7,8 +7,9 @@ import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { tempDir } from '../../../test/helpers/tmp.js';
 import { loadConfig, parseConfig, parseConfigText } from '../src/config/validate.js';
+import { writeFileAtomic } from '../src/fs-atomic.js';
 import { editConfigText } from '../src/web/config-edit.js';
-import { FileConfigStore, MemoryConfigStore, writeFileAtomic } from '../src/web/config-store.js';
+import { FileConfigStore, MemoryConfigStore } from '../src/web/config-store.js';
 import { mergeSecrets, redactConfig } from '../src/web/secrets.js';
 import { lucidConfig } from './console-util.js';
 

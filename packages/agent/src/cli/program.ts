@@ -187,6 +187,23 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * Runs `run` with a signal that aborts on the first SIGINT or SIGTERM, and removes the
+ * handlers when it settles, so a command that ends by itself leaves none behind.
+ */
+async function withSignalAbort<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 interface AgentOpts {
   config?: string;
   debug?: string;
@@ -593,13 +610,9 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
           exitAfterSubscribe?: boolean;
         },
       ) => {
-        const abort = new AbortController();
-        const onSignal = () => abort.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          exit(
-            await runSub(
+        exit(
+          await withSignalAbort((signal) =>
+            runSub(
               {
                 ...connectFlags(o),
                 topics: o.topic,
@@ -611,15 +624,12 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
                 noNewline: !o.eol,
                 noRetained: !o.retained,
                 exitAfterSubscribe: o.exitAfterSubscribe,
-                signal: abort.signal,
+                signal,
               },
               io,
             ),
-          );
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+          ),
+        );
       },
     );
 
@@ -654,13 +664,9 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
           eol: boolean;
         },
       ) => {
-        const abort = new AbortController();
-        const onSignal = () => abort.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          exit(
-            await runRr(
+        exit(
+          await withSignalAbort((signal) =>
+            runRr(
               {
                 ...connectFlags(o),
                 topic: o.topic,
@@ -674,15 +680,12 @@ export function buildProgram(io: ToolIo, exit: (status: number) => void): Comman
                 format: o.format,
                 timeoutSec: o.timeout,
                 noNewline: !o.eol,
-                signal: abort.signal,
+                signal,
               },
               io,
             ),
-          );
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+          ),
+        );
       },
     );
 

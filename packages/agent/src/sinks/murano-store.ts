@@ -7,30 +7,17 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../fs-atomic.js';
 
 /** The largest token file read: a Murano token is 40 characters. */
 const TOKEN_MAX_BYTES = 4096;
 
-/** Writes `text` to `file` atomically (temporary file, fsync, rename) with `mode`. */
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
+/** Writes `text` to `file` atomically, mode 0600, creating the data directory if need be. */
+async function writeAtomic(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, text, { mode: 0o600, uniqueTemp: true });
 }
 
 /** The file name part shared by a device's files: connector and device, filesystem-safe. */
@@ -68,7 +55,7 @@ export class TokenFile {
 
   /** Stores `token`: readable by the agent's user only, never half-written. */
   write(token: string): Promise<void> {
-    return writeAtomic(this.path, token, 0o600);
+    return writeAtomic(this.path, token);
   }
 
   /** Forgets the token (re-provisioning). */
@@ -284,7 +271,7 @@ export class ReadingHistory {
   async #rewrite(readings: readonly Reading[]): Promise<void> {
     const text = readings.map((r) => `${JSON.stringify(r)}\n`).join('');
     if (text === '') await rm(this.path, { force: true });
-    else await writeAtomic(this.path, text, 0o600);
+    else await writeAtomic(this.path, text);
     this.#lines = readings.length;
   }
 

@@ -19,7 +19,7 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './config-store.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 import { generatePassword, hashPassword, PasswordChecks } from './password.js';
 
 /** Where a hash is kept. */
@@ -58,7 +58,7 @@ export function adminFileStore(dataDir: string): PasswordHashStore {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       const record =
         options === undefined ? { passwordHash: hash } : { passwordHash: hash, ...options };
-      await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+      await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     },
   };
 }

@@ -12,10 +12,10 @@
  * @module
  */
 
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { AgentConfig } from '../config/schema.js';
 import { parseConfigText } from '../config/validate.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 import { editConfigText } from './config-edit.js';
 
 /** The configuration the console reads, saves and rolls back. */
@@ -26,37 +26,6 @@ export interface ConfigStore {
   previous(): Promise<AgentConfig | undefined>;
   /** Saves `config`, keeping the one it replaces as the previous one. */
   save(config: AgentConfig): Promise<void>;
-}
-
-/** Writes `text` to `file` atomically (temporary file, fsync, rename, fsync of the directory). */
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w', mode);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  await syncDir(dirname(file));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some file systems cannot fsync a directory; the rename is then as durable as they allow.
-  } finally {
-    await handle?.close();
-  }
 }
 
 /** The configuration file of `courier agent -c <file>`. */

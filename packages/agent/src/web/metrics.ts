@@ -20,25 +20,6 @@ import type { PacketType } from 'courier-mqtt';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Agent } from '../agent/agent.js';
 
-/** Packet types, as the library counts them. */
-const PACKET_TYPES: readonly PacketType[] = [
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-];
-
 type Labels = Record<string, string | number>;
 type Sample = readonly [Labels, number];
 
@@ -103,7 +84,11 @@ export function agentMetrics(agent: Agent): AgentMetrics {
     (pick: (m: NonNullable<ReturnType<typeof client>>) => Record<PacketType, number>) =>
     (): Sample[] => {
       const m = client();
-      return m === undefined ? [] : PACKET_TYPES.map((type) => [{ type }, pick(m)[type]] as const);
+      // The library's per-type counts hold every packet type, always in the same order: one
+      // sample each, so the agent keeps no list of its own to fall out of step with it.
+      return m === undefined
+        ? []
+        : Object.entries(pick(m)).map(([type, n]) => [{ type }, n] as const);
     };
   const one =
     (read: (m: NonNullable<ReturnType<typeof client>>) => number | undefined) => (): Sample[] => {
@@ -137,54 +122,55 @@ export function agentMetrics(agent: Agent): AgentMetrics {
     ['type'],
     byType((m) => m.bytesOut),
   );
-  gauge(
-    'courier_mqtt_inflight_messages',
-    'Outgoing QoS 1/2 messages sent and not yet acknowledged.',
-    [],
-    one((m) => m.inflight),
-  );
-  gauge(
-    'courier_mqtt_queued_messages',
-    'Outgoing messages accepted and not yet sent (offline queue).',
-    [],
-    one((m) => m.queued),
-  );
-  gauge(
-    'courier_mqtt_queued_bytes',
-    'Payload bytes of the queued messages.',
-    [],
-    one((m) => m.queuedBytes),
-  );
-  counter(
-    'courier_mqtt_connect_attempts_total',
-    'Connection attempts.',
-    [],
-    one((m) => m.connectAttempts),
-  );
-  counter(
-    'courier_mqtt_connects_total',
-    'Connections the broker accepted.',
-    [],
-    one((m) => m.connects),
-  );
-  counter(
-    'courier_mqtt_reconnects_total',
-    'Connection attempts after the first.',
-    [],
-    one((m) => m.reconnects),
-  );
-  counter(
-    'courier_mqtt_pings_total',
-    'PINGREQ sent.',
-    [],
-    one((m) => m.pings),
-  );
-  gauge(
-    'courier_mqtt_ping_rtt_seconds',
-    'Round trip of the last answered PINGREQ.',
-    [],
-    one((m) => (m.pingRttMs === undefined ? undefined : m.pingRttMs / 1000)),
-  );
+  // One number each, no labels: a table, registered in this order.
+  const scalars: ReadonlyArray<
+    readonly [
+      typeof counter,
+      string,
+      string,
+      (m: NonNullable<ReturnType<typeof client>>) => number | undefined,
+    ]
+  > = [
+    [
+      gauge,
+      'courier_mqtt_inflight_messages',
+      'Outgoing QoS 1/2 messages sent and not yet acknowledged.',
+      (m) => m.inflight,
+    ],
+    [
+      gauge,
+      'courier_mqtt_queued_messages',
+      'Outgoing messages accepted and not yet sent (offline queue).',
+      (m) => m.queued,
+    ],
+    [
+      gauge,
+      'courier_mqtt_queued_bytes',
+      'Payload bytes of the queued messages.',
+      (m) => m.queuedBytes,
+    ],
+    [
+      counter,
+      'courier_mqtt_connect_attempts_total',
+      'Connection attempts.',
+      (m) => m.connectAttempts,
+    ],
+    [counter, 'courier_mqtt_connects_total', 'Connections the broker accepted.', (m) => m.connects],
+    [
+      counter,
+      'courier_mqtt_reconnects_total',
+      'Connection attempts after the first.',
+      (m) => m.reconnects,
+    ],
+    [counter, 'courier_mqtt_pings_total', 'PINGREQ sent.', (m) => m.pings],
+    [
+      gauge,
+      'courier_mqtt_ping_rtt_seconds',
+      'Round trip of the last answered PINGREQ.',
+      (m) => (m.pingRttMs === undefined ? undefined : m.pingRttMs / 1000),
+    ],
+  ];
+  for (const [register, name, help, read] of scalars) register(name, help, [], one(read));
   gauge(
     'courier_mqtt_last_error_timestamp_seconds',
     'When the last connection error happened, Unix time.',

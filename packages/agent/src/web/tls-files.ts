@@ -22,7 +22,7 @@ import {
   TLS_FILE_KINDS,
   type TlsFileKind,
 } from '../config/tls-file.js';
-import { writeFileAtomic } from './config-store.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 
 // The checks live with the configuration, which reads the same files before anything starts.
 export {
@@ -50,7 +50,7 @@ export async function storeTlsFile(
   const path = join(dir, `${kind}-${hash}.pem`);
   const info = inspectTlsFile(kind, text, path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, text, 0o600);
+  await writeFileAtomic(path, text, { mode: 0o600 });
   return { path, info };
 }
 

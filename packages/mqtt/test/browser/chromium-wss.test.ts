@@ -10,33 +10,27 @@
 // served over plain HTTP (a `wss://` socket from an `http:` page is not mixed content).
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { Aedes, type Client as AedesClient, type AedesPublishPacket } from 'aedes';
-import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { type CertPair, testCerts } from '../../../../test/helpers/certs.js';
-import { browserBuildOptions } from '../../scripts/build-browser.mjs';
+import {
+  browserBundle,
+  connectInPage,
+  launchChromium,
+  type PageState,
+  pageServer,
+  type RecordingBroker,
+  recordingBroker,
+} from './fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_ID = 'browser-wss-1';
 
-/** What the page keeps on `globalThis` for the test to read. */
-interface PageState {
-  states: string[];
-  received: { topic: string; qos: number; payload: string }[];
-  client: {
-    publish(topic: string, payload: string, options: { qos: 0 | 1 | 2 }): Promise<void>;
-    end(): Promise<void>;
-  };
-}
-
 let browser: Browser;
-let broker: Aedes;
+let broker: RecordingBroker;
 let http: HttpServer;
 let trusted: HttpsServer;
 let untrusted: HttpsServer;
@@ -45,8 +39,6 @@ let trustedUrl: string;
 let untrustedUrl: string;
 const sockets = new Set<WebSocket>();
 const servers: WebSocketServer[] = [];
-const published: { topic: string; qos: number; payload: string; clientId: string }[] = [];
-let subscribes = 0;
 const untrustedHandshakeErrors: Error[] = [];
 /** Woken on every broker event and TLS client error the waits below look at. */
 let wakers: (() => void)[] = [];
@@ -90,56 +82,21 @@ async function tlsWebSocketServer(pair: CertPair, ca: string): Promise<HttpsServ
   wss.on('connection', (ws) => {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
-    broker.handle(createWebSocketStream(ws));
+    broker.broker.handle(createWebSocketStream(ws));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
 
 function brokerPublish(topic: string, payload: string, qos: 0 | 1 | 2): Promise<void> {
-  return new Promise((resolve, reject) =>
-    broker.publish(
-      { cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false },
-      (error?: Error) => (error === undefined || error === null ? resolve() : reject(error)),
-    ),
-  );
+  return broker.publish(topic, payload, qos);
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
+  const script = await browserBundle();
   const certs = await testCerts();
-  const bundle = await build({ ...browserBuildOptions(), write: false });
-  const script = bundle.outputFiles![0]!.text;
-
-  broker = await Aedes.createBroker();
-  broker.on('publish', (packet: AedesPublishPacket, client: AedesClient | null) => {
-    if (client === null) return; // the broker's own publishes ($SYS, the test's)
-    published.push({
-      topic: packet.topic,
-      qos: packet.qos,
-      payload: Buffer.from(packet.payload).toString(),
-      clientId: client.id,
-    });
-    wake();
-  });
-  broker.on('subscribe', (_subs, client) => {
-    if (client?.id !== CLIENT_ID) return;
-    subscribes += 1;
-    wake();
-  });
-
-  http = createHttpServer((req, res) => {
-    if (req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<!doctype html><meta charset="utf-8"><title>courier-mqtt wss</title>');
-    } else if (req.url === '/courier-mqtt.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(script);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
+  broker = await recordingBroker(CLIENT_ID, wake);
+  http = pageServer(script, 'courier-mqtt wss');
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   pageUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
 
@@ -153,19 +110,9 @@ before(async () => {
   });
   untrustedUrl = `wss://127.0.0.1:${(untrusted.address() as AddressInfo).port}/mqtt`;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${spkiHash(certs.server)}`,
-    ],
-  });
+  browser = await launchChromium([
+    `--ignore-certificate-errors-spki-list=${spkiHash(certs.server)}`,
+  ]);
 });
 
 after(async () => {
@@ -176,7 +123,7 @@ after(async () => {
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
-  await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+  await broker?.close();
 });
 
 test('in Chromium over wss://: connect to the pinned server key, QoS 1 both ways, reconnect after a drop', async (t) => {
@@ -187,35 +134,13 @@ test('in Chromium over wss://: connect to the pinned server key, QoS 1 both ways
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(pageUrl);
 
-  const firstState = await page.evaluate(
-    async ({ url, clientId }) => {
-      const path = '/courier-mqtt.js';
-      const courier = await import(path);
-      const g = globalThis as unknown as PageState;
-      g.states = [];
-      g.received = [];
-      const client = await courier.connect(url, {
-        clientId,
-        reconnect: { minDelayMs: 50, maxDelayMs: 200 },
-      });
-      g.client = client;
-      client.on('state', (s: { status: string }) => g.states.push(s.status));
-      const sub = await client.subscribe('to-page/#', { qos: 1 });
-      void (async () => {
-        for await (const m of sub) {
-          g.received.push({
-            topic: m.topic,
-            qos: m.qos,
-            payload: new TextDecoder().decode(m.payload),
-          });
-        }
-      })();
-      return client.state.status as string;
-    },
-    { url: trustedUrl, clientId: CLIENT_ID },
-  );
+  const firstState = await page.evaluate(connectInPage, {
+    url: trustedUrl,
+    clientId: CLIENT_ID,
+    qos: 1,
+  });
   assert.equal(firstState, 'connected');
-  await until(() => (subscribes >= 1 ? true : undefined), 'the first SUBSCRIBE');
+  await until(() => (broker.subscribes >= 1 ? true : undefined), 'the first SUBSCRIBE');
   // The one WebSocket is on the TLS server: the page did not fall back to anything else.
   assert.equal(sockets.size, 1);
   assert.equal([...sockets][0]!.protocol, 'mqtt');
@@ -229,7 +154,7 @@ test('in Chromium over wss://: connect to the pinned server key, QoS 1 both ways
     return page.evaluate(() => (globalThis as unknown as PageState).received);
   };
   const brokerSaw = (topic: string) =>
-    until(() => published.find((p) => p.topic === topic), `a PUBLISH on ${topic}`);
+    until(() => broker.published.find((p) => p.topic === topic), `a PUBLISH on ${topic}`);
 
   // Page → broker at QoS 1: publish() resolves on the PUBACK, the broker saw it at QoS 1.
   await page.evaluate(() =>
@@ -248,7 +173,7 @@ test('in Chromium over wss://: connect to the pinned server key, QoS 1 both ways
   // The server drops the TLS socket (no close frame): the client reconnects over wss:// by
   // itself, subscribes again (clean session), and both directions work on the new connection.
   for (const ws of sockets) ws.terminate();
-  await until(() => (subscribes >= 2 ? true : undefined), 'the SUBSCRIBE after the drop');
+  await until(() => (broker.subscribes >= 2 ? true : undefined), 'the SUBSCRIBE after the drop');
   await page.waitForFunction(
     () => (globalThis as unknown as PageState).states.at(-1) === 'connected',
     undefined,
@@ -277,7 +202,7 @@ test('in Chromium over wss://: a server whose certificate is not trusted fails t
   t.after(() => context.close());
   const page = await context.newPage();
   await page.goto(pageUrl);
-  const before = published.length;
+  const before = broker.published.length;
   const outcome = await page.evaluate(async (url) => {
     const path = '/courier-mqtt.js';
     const courier = await import(path);
@@ -307,5 +232,5 @@ test('in Chromium over wss://: a server whose certificate is not trusted fails t
   // with an alert (not a refused port or an HTTP error), and no MQTT client got through.
   const handshake = await until(() => untrustedHandshakeErrors[0], 'the refused TLS handshake');
   assert.match(handshake.message, /alert|certificate|unknown ca/i);
-  assert.equal(published.length, before);
+  assert.equal(broker.published.length, before);
 });

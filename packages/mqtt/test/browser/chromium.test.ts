@@ -5,45 +5,32 @@
 // seen by the broker, each promise settled by its flow), receives at QoS 0/1/2 from the broker,
 // and reconnects (resubscribing) after the test drops its socket on the server side.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { Aedes, type Client as AedesClient, type AedesPublishPacket } from 'aedes';
-import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
-import { browserBuildOptions } from '../../scripts/build-browser.mjs';
+import {
+  browserBundle,
+  connectInPage,
+  launchChromium,
+  type PageState,
+  pageServer,
+  type RecordingBroker,
+  recordingBroker,
+  type Seen,
+} from './fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_ID = 'browser-page-1';
 
-/** What the page keeps on `globalThis` for the test to read. */
-interface PageState {
-  states: string[];
-  received: { topic: string; qos: number; payload: string }[];
-  client: {
-    publish(topic: string, payload: string, options: { qos: 0 | 1 | 2 }): Promise<void>;
-  };
-}
-
-interface Seen {
-  topic: string;
-  qos: number;
-  payload: string;
-  clientId: string | undefined;
-}
-
 let browser: Browser;
-let broker: Aedes;
+let broker: RecordingBroker;
 let http: Server;
 let wss: WebSocketServer;
 let wsUrl: string;
 let pageUrl: string;
 const sockets = new Set<WebSocket>();
-const published: Seen[] = [];
 const publishWaiters: (() => void)[] = [];
-let subscribes = 0;
 const subscribeWaiters: (() => void)[] = [];
 
 /** Fails after 20 s instead of hanging until the runner's timeout (an upper bound, not a wait). */
@@ -62,7 +49,7 @@ function brokerSaw(topic: string): Promise<Seen> {
   return within(
     (async () => {
       for (;;) {
-        const seen = published.find((p) => p.topic === topic);
+        const seen = broker.published.find((p) => p.topic === topic);
         if (seen !== undefined) return seen;
         await new Promise<void>((resolve) => publishWaiters.push(resolve));
       }
@@ -75,7 +62,7 @@ function brokerSaw(topic: string): Promise<Seen> {
 function subscribed(count: number): Promise<void> {
   return within(
     (async () => {
-      while (subscribes < count) {
+      while (broker.subscribes < count) {
         await new Promise<void>((resolve) => subscribeWaiters.push(resolve));
       }
     })(),
@@ -84,71 +71,29 @@ function subscribed(count: number): Promise<void> {
 }
 
 function brokerPublish(topic: string, payload: string, qos: 0 | 1 | 2): Promise<void> {
-  return new Promise((resolve, reject) =>
-    broker.publish(
-      { cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false },
-      (error?: Error) => (error === undefined || error === null ? resolve() : reject(error)),
-    ),
-  );
+  return broker.publish(topic, payload, qos);
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
-  const bundle = await build({ ...browserBuildOptions(), write: false });
-  const script = bundle.outputFiles![0]!.text;
-
-  broker = await Aedes.createBroker();
-  broker.on('publish', (packet: AedesPublishPacket, client: AedesClient | null) => {
-    if (client === null) return; // the broker's own publishes ($SYS, the test's)
-    published.push({
-      topic: packet.topic,
-      qos: packet.qos,
-      payload: Buffer.from(packet.payload).toString(),
-      clientId: client.id,
-    });
+  const script = await browserBundle();
+  // Each event wakes both kinds of waiter; each re-checks its own condition.
+  broker = await recordingBroker(CLIENT_ID, () => {
     for (const wake of publishWaiters.splice(0)) wake();
-  });
-  broker.on('subscribe', (_subs, client) => {
-    if (client?.id !== CLIENT_ID) return;
-    subscribes += 1;
     for (const wake of subscribeWaiters.splice(0)) wake();
   });
-
-  http = createServer((req, res) => {
-    if (req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<!doctype html><meta charset="utf-8"><title>courier-mqtt</title>');
-    } else if (req.url === '/courier-mqtt.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' });
-      res.end(script);
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
+  http = pageServer(script, 'courier-mqtt');
   wss = new WebSocketServer({ server: http, path: '/mqtt' });
   wss.on('connection', (ws) => {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
-    broker.handle(createWebSocketStream(ws));
+    broker.broker.handle(createWebSocketStream(ws));
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   pageUrl = `http://127.0.0.1:${port}/`;
   wsUrl = `ws://127.0.0.1:${port}/mqtt`;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -156,7 +101,7 @@ after(async () => {
   for (const ws of sockets) ws.terminate();
   wss?.close();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
-  await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+  await broker?.close();
 });
 
 test('in Chromium: what a browser cannot do is refused at option time, naming the field', async (t) => {
@@ -317,33 +262,11 @@ test('in Chromium: connect over WebSocket, QoS 0/1/2 both ways, reconnect after 
   await page.goto(pageUrl);
 
   // Connect and subscribe from the page, with the bundle loaded as a module.
-  const firstState = await page.evaluate(
-    async ({ url, clientId }) => {
-      const path = '/courier-mqtt.js';
-      const courier = await import(path);
-      const g = globalThis as unknown as PageState;
-      g.states = [];
-      g.received = [];
-      const client = await courier.connect(url, {
-        clientId,
-        reconnect: { minDelayMs: 50, maxDelayMs: 200 },
-      });
-      g.client = client;
-      client.on('state', (s: { status: string }) => g.states.push(s.status));
-      const sub = await client.subscribe('to-page/#', { qos: 2 });
-      void (async () => {
-        for await (const m of sub) {
-          g.received.push({
-            topic: m.topic,
-            qos: m.qos,
-            payload: new TextDecoder().decode(m.payload),
-          });
-        }
-      })();
-      return client.state.status as string;
-    },
-    { url: wsUrl, clientId: CLIENT_ID },
-  );
+  const firstState = await page.evaluate(connectInPage, {
+    url: wsUrl,
+    clientId: CLIENT_ID,
+    qos: 2,
+  });
   assert.equal(firstState, 'connected');
   await subscribed(1);
 
