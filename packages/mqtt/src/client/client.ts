@@ -10,7 +10,7 @@
  * @module
  */
 
-import { unref, warn } from '#platform';
+import { warn } from '#platform';
 import {
   AuthenticationError,
   ClientClosedError,
@@ -31,7 +31,7 @@ import { redactUrl } from '../transport/url.js';
 import { AuthExchange, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
-import { type CredentialTimes, resolvePassword } from './credentials.js';
+import { CredentialRenewal, type CredentialTimes, resolvePassword } from './credentials.js';
 import { Emitter } from './events.js';
 import {
   type ClientMetrics,
@@ -113,9 +113,6 @@ interface ClientEvents {
 
 const now = (): number => performance.now();
 
-/** The longest delay `setTimeout` honours (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function closedError(): ClientClosedError {
   return new ClientClosedError();
 }
@@ -144,12 +141,8 @@ export class Client {
   #idleWaiters: Settleable<void>[] = [];
   /** Counters bumped on the hot path; {@link metrics} snapshots them. */
   readonly #metrics = new MetricsCounters();
-  /** The expiry of the current connection's password, when it has one. */
-  #credentials: CredentialTimes | undefined;
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The current connection is being ended to renew its credentials: reconnect at once. */
-  #renewing = false;
-  #renewedCount = 0;
+  /** The expiring password of the current connection, and its renewal (credentials.ts). */
+  readonly #renewal = new CredentialRenewal();
   /** Operations accepted before the store has opened; they run once it has. */
   readonly #beforeOpen = new BeforeOpen();
   /** MQTT 5.0 enhanced authentication, when an authenticator is configured. */
@@ -397,12 +390,12 @@ export class Client {
    * an expiring password. An agent console shows them.
    */
   get credentialTimes(): CredentialTimes | undefined {
-    return this.#credentials;
+    return this.#renewal.times;
   }
 
   /** Connections ended on purpose to renew an expiring password, so far. */
   get renewedCount(): number {
-    return this.#renewedCount;
+    return this.#renewal.count;
   }
 
   // ─── events ─────────────────────────────────────────────────────────────────────────
@@ -867,9 +860,7 @@ export class Client {
         error = asMqttError(e, redactUrl(server.url), acceptedAt === undefined);
       }
       const lostAt = now();
-      this.#stopRenewal();
-      const renewing = this.#renewing;
-      this.#renewing = false;
+      const renewing = this.#renewal.connectionLost();
       // Renewing credentials is no failure: the last error stays the last real one.
       if (!renewing) {
         this.#metrics.lastError = { name: error.name, message: error.message, at: Date.now() };
@@ -962,8 +953,22 @@ export class Client {
       link.display,
     );
     await link.handshake;
-    this.#credentials = credential?.times;
-    if (credential?.times !== undefined) this.#scheduleRenewal(link, credential.times);
+    this.#renewal.start(credential?.times, {
+      current: () =>
+        !this.#ended && this.#link === link && this.#state.current.status === 'connected',
+      // A DISCONNECT (the broker discards the Will), then at once a CONNECT with the
+      // provider's new password. The session goes on: what is in flight is resent
+      // [MQTT-4.4.0-1] (with `clean: false` the broker keeps its side too), what is queued
+      // waits in the offline queue for the new connection.
+      end: () => {
+        this.#session.disconnect(now());
+        this.#writer.uncork();
+        link.stream.end();
+        link.close(
+          ConnectionLostError.failed(link.display, false, new Error('renewing credentials')),
+        );
+      },
+    });
     return link;
   }
 
@@ -1011,44 +1016,8 @@ export class Client {
     this.#subscriptions.applyBackpressure();
   }
 
-  /**
-   * Reconnects with fresh credentials at `renewAtMs`: a DISCONNECT (the broker discards the
-   * Will), then at once a CONNECT with the provider's new password. The session goes on:
-   * what is in flight is resent [MQTT-4.4.0-1] (with `clean: false` the broker keeps its
-   * side too), what is queued waits in the offline queue for the new connection.
-   */
-  #scheduleRenewal(link: Connection, times: CredentialTimes): void {
-    this.#stopRenewal();
-    // A timer longer than 2^31-1 ms fires at once: wait in steps (a token may live a year).
-    const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, times.renewAtMs - Date.now()));
-    this.#renewTimer = setTimeout(() => {
-      this.#renewTimer = undefined;
-      if (this.#ended || this.#link !== link || this.#state.current.status !== 'connected') {
-        return;
-      }
-      if (Date.now() < times.renewAtMs) {
-        this.#scheduleRenewal(link, times);
-        return;
-      }
-      this.#renewing = true;
-      this.#renewedCount++;
-      this.#session.disconnect(now());
-      this.#writer.uncork();
-      link.stream.end();
-      link.close(
-        ConnectionLostError.failed(link.display, false, new Error('renewing credentials')),
-      );
-    }, delayMs);
-    unref(this.#renewTimer);
-  }
-
-  #stopRenewal(): void {
-    if (this.#renewTimer !== undefined) clearTimeout(this.#renewTimer);
-    this.#renewTimer = undefined;
-  }
-
   #finish(error: MqttError | undefined): void {
-    this.#stopRenewal();
+    this.#renewal.stop();
     this.#ended = true;
     this.#stopTicks?.();
     const closed = closedError();
