@@ -83,6 +83,7 @@ import type {
   PublishOptions,
   SubscribeOptions,
 } from './types.js';
+import { VersionChoice } from './version-choice.js';
 import { storeFailure, WriteAhead } from './write-ahead.js';
 
 export type {
@@ -156,13 +157,14 @@ export class Client {
   #sessionMayExist: boolean | undefined;
   /** Settles once the store closed (after the client finished). */
   #storeClosed: Promise<void> = Promise.resolve();
-  /** `protocolVersion: 'auto'`: the servers (by URL) that refused 5.0 and speak 3.1.1. */
-  readonly #fallbacks = new Set<string>();
+  /** The version offered each server (`protocolVersion: 'auto'`: see version-choice.ts). */
+  readonly #versions: VersionChoice;
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.#version = options.protocolVersion;
+    this.#versions = new VersionChoice(options.autoVersion, options.protocolVersion);
     this.#store = new TrackedStore(options.store ?? memoryStore());
     this.#sessionRecord = new SessionRecord(this.#store);
     this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
@@ -836,11 +838,7 @@ export class Client {
       const server = referred ?? this.#options.servers[serverIndex]!;
       referred = undefined;
       // 'auto': 5.0 unless this server refused it before (remembered for the client's life).
-      this.#version = this.#options.autoVersion
-        ? this.#fallbacks.has(server.url)
-          ? 4
-          : 5
-        : this.#options.protocolVersion;
+      this.#version = this.#versions.versionFor(server.url);
       this.#session.setProtocolVersion(this.#version);
       this.#state.set({
         status: 'connecting',
@@ -878,12 +876,9 @@ export class Client {
       if (this.#ended) break;
       // Ended on purpose for fresh credentials: no failure, no wait, the same server.
       if (renewing) continue;
-      if (acceptedAt === undefined && this.#version === 5 && this.#options.autoVersion) {
-        if (refusesVersion5(error)) {
-          // Not a failure: the server told us which version it speaks. Try 3.1.1 at once.
-          this.#fallbacks.add(server.url);
-          continue;
-        }
+      // 'auto': a server that refused 5.0 told us which version it speaks. Try 3.1.1 at once.
+      if (acceptedAt === undefined && this.#versions.refused(server.url, this.#version, error)) {
+        continue;
       }
       if (this.#schedule === undefined) {
         this.#finish(error);
@@ -1111,20 +1106,6 @@ function storeMetrics(store: unknown): StoreMetrics | undefined {
     syncMsMax: stats.syncMsMax ?? 0,
     logBytes: stats.logBytes ?? 0,
   };
-}
-
-/**
- * `protocolVersion: 'auto'`: whether a failed 5.0 attempt says the server does not speak 5.0.
- * A 3.1.1 server answers a level it does not know with CONNACK return code 1 [MQTT-3.1.2-2]
- * (decoded as such from its 3.1.1-style CONNACK); a 5.0 server with reason code 0x84
- * (Unsupported Protocol Version); some close the connection on the CONNECT without a word
- * (a close by the server before CONNACK, never one torn down on this side or a time-out).
- */
-function refusesVersion5(error: MqttError): boolean {
-  if (error instanceof ConnectionRefusedError) {
-    return error.returnCode === 0x01 || error.returnCode === 0x84;
-  }
-  return error instanceof ConnectionLostError && error.byServer && error.beforeConnack;
 }
 
 /**
