@@ -5,12 +5,15 @@
  * The connection state it reports is defined, with its diagram, in `state.ts`; the parts it
  * glues each have a file: `connection.ts` (transport, parser, CONNACK deadline),
  * `write-ahead.ts` (the store before the wire, corking, drain), `subscriptions.ts`
- * (dispatch and flow control), `before-open.ts` (operations made while the store opens).
+ * (dispatch and flow control), `before-open.ts` (operations made while the store opens),
+ * `credentials.ts` (renewing an expiring password), `version-choice.ts` (`protocolVersion:
+ * 'auto'`), `packet-hooks.ts` (metrics, trace and listeners per packet), `auth-exchange.ts`
+ * (MQTT 5.0 enhanced authentication), `request.ts` (request/response), `session-record.ts`
+ * (the session as the store recorded it).
  *
  * @module
  */
 
-import { warn } from '#platform';
 import {
   AuthenticationError,
   ClientClosedError,
@@ -33,12 +36,7 @@ import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
 import { CredentialRenewal, type CredentialTimes, resolvePassword } from './credentials.js';
 import { Emitter } from './events.js';
-import {
-  type ClientMetrics,
-  MetricsCounters,
-  type StoreMetrics,
-  snapshotMetrics,
-} from './metrics.js';
+import { type ClientMetrics, MetricsCounters, snapshotMetrics, storeMetrics } from './metrics.js';
 import {
   type CheckedPublish,
   checkPublish,
@@ -54,13 +52,13 @@ import {
   toBytes,
   type WillOptions,
 } from './options.js';
+import { type PacketEvents, PacketHooks } from './packet-hooks.js';
 import {
   checkPublishRules,
   checkSubscribeRules,
   forbiddenPacket,
   splitFilters,
 } from './profiles.js';
-import { redactPacket, withoutSecrets } from './redact.js';
 import {
   type RequestOptions,
   Requests,
@@ -103,12 +101,10 @@ export type {
   SubscribeOptions,
 } from './types.js';
 
-interface ClientEvents {
+interface ClientEvents extends PacketEvents {
   message: [Message];
   dropped: [DroppedMessage];
   state: [ClientState];
-  packetsend: [Packet];
-  packetreceive: [Packet];
   responderror: [ResponderFailure];
 }
 
@@ -142,6 +138,8 @@ export class Client {
   #idleWaiters: Settleable<void>[] = [];
   /** Counters bumped on the hot path; {@link metrics} snapshots them. */
   readonly #metrics = new MetricsCounters();
+  /** Metrics, trace and listeners of every packet sent and received (packet-hooks.ts). */
+  readonly #packets: PacketHooks;
   /** The expiring password of the current connection, and its renewal (credentials.ts). */
   readonly #renewal = new CredentialRenewal();
   /** Operations accepted before the store has opened; they run once it has. */
@@ -165,6 +163,7 @@ export class Client {
     this.#options = options;
     this.#version = options.protocolVersion;
     this.#versions = new VersionChoice(options.autoVersion, options.protocolVersion);
+    this.#packets = new PacketHooks(this.#metrics, options.trace, this.#events);
     this.#store = new TrackedStore(options.store ?? memoryStore());
     this.#sessionRecord = new SessionRecord(this.#store);
     this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
@@ -971,11 +970,7 @@ export class Client {
   #receive(packet: Packet, bytes: number): boolean {
     // One clock read per packet: it is on the path of every message.
     const at = now();
-    this.#metrics.received(packet.type, bytes, at);
-    if (this.#options.trace !== undefined) this.#trace('in', packet);
-    if (this.#events.listenerCount('packetreceive') > 0) {
-      this.#events.emit('packetreceive', withoutSecrets(packet));
-    }
+    this.#packets.received(packet, bytes, at);
     // AUTH packets, and a CONNACK to verify first, are the authentication's (auth-exchange.ts).
     const unsolicited =
       this.#auth === undefined && this.#link !== undefined
@@ -1054,29 +1049,10 @@ export class Client {
       this.#link.close(forbidden);
       return;
     }
-    if (this.#events.listenerCount('packetsend') > 0) {
-      // Neither the password nor Authentication Data reaches a listener (or a log).
-      this.#events.emit('packetsend', withoutSecrets(packet));
-    }
+    this.#packets.sending(packet);
     const bytes = encode(packet, this.#version);
-    // The clock is read for PINGREQ only (its round trip); not once per message.
-    this.#metrics.sent(packet.type, bytes.byteLength, packet.type === 'pingreq' ? now() : 0);
-    if (this.#options.trace !== undefined) this.#trace('out', packet);
+    this.#packets.sent(packet, bytes.byteLength);
     this.#writer.send(bytes);
-  }
-
-  /**
-   * Calls the `trace` option with the packet, secrets masked. A throwing trace function must
-   * not break the connection: its error becomes a process warning instead.
-   */
-  #trace(direction: 'in' | 'out', packet: Packet): void {
-    try {
-      this.#options.trace?.(direction, redactPacket(packet));
-    } catch (error) {
-      warn(
-        `courier-mqtt: the trace function threw: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
   }
 
   #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
@@ -1093,19 +1069,6 @@ export class Client {
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter.resolve();
   }
-}
-
-/** The store's counters, when it keeps them (the file store's `stats`). */
-function storeMetrics(store: unknown): StoreMetrics | undefined {
-  const stats = (store as { stats?: Partial<StoreMetrics> } | undefined)?.stats;
-  if (stats === undefined || typeof stats.syncs !== 'number') return undefined;
-  return {
-    writes: stats.writes ?? 0,
-    syncs: stats.syncs,
-    syncMsTotal: stats.syncMsTotal ?? 0,
-    syncMsMax: stats.syncMsMax ?? 0,
-    logBytes: stats.logBytes ?? 0,
-  };
 }
 
 /**
