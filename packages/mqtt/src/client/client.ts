@@ -5,12 +5,15 @@
  * The connection state it reports is defined, with its diagram, in `state.ts`; the parts it
  * glues each have a file: `connection.ts` (transport, parser, CONNACK deadline),
  * `write-ahead.ts` (the store before the wire, corking, drain), `subscriptions.ts`
- * (dispatch and flow control), `before-open.ts` (operations made while the store opens).
+ * (dispatch and flow control), `before-open.ts` (operations made while the store opens),
+ * `credentials.ts` (renewing an expiring password), `version-choice.ts` (`protocolVersion:
+ * 'auto'`), `packet-hooks.ts` (metrics, trace and listeners per packet), `auth-exchange.ts`
+ * (MQTT 5.0 enhanced authentication), `request.ts` (request/response), `session-record.ts`
+ * (the session as the store recorded it).
  *
  * @module
  */
 
-import { unref, warn } from '#platform';
 import {
   AuthenticationError,
   ClientClosedError,
@@ -31,14 +34,9 @@ import { redactUrl } from '../transport/url.js';
 import { AuthExchange, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
 import { asMqttError, Connection } from './connection.js';
-import { type CredentialTimes, resolvePassword } from './credentials.js';
+import { CredentialRenewal, type CredentialTimes, resolvePassword } from './credentials.js';
 import { Emitter } from './events.js';
-import {
-  type ClientMetrics,
-  MetricsCounters,
-  type StoreMetrics,
-  snapshotMetrics,
-} from './metrics.js';
+import { type ClientMetrics, MetricsCounters, snapshotMetrics, storeMetrics } from './metrics.js';
 import {
   type CheckedPublish,
   checkPublish,
@@ -54,13 +52,13 @@ import {
   toBytes,
   type WillOptions,
 } from './options.js';
+import { type PacketEvents, PacketHooks } from './packet-hooks.js';
 import {
   checkPublishRules,
   checkSubscribeRules,
   forbiddenPacket,
   splitFilters,
 } from './profiles.js';
-import { redactPacket, withoutSecrets } from './redact.js';
 import {
   type RequestOptions,
   Requests,
@@ -83,6 +81,7 @@ import type {
   PublishOptions,
   SubscribeOptions,
 } from './types.js';
+import { VersionChoice } from './version-choice.js';
 import { storeFailure, WriteAhead } from './write-ahead.js';
 
 export type {
@@ -102,19 +101,14 @@ export type {
   SubscribeOptions,
 } from './types.js';
 
-interface ClientEvents {
+interface ClientEvents extends PacketEvents {
   message: [Message];
   dropped: [DroppedMessage];
   state: [ClientState];
-  packetsend: [Packet];
-  packetreceive: [Packet];
   responderror: [ResponderFailure];
 }
 
 const now = (): number => performance.now();
-
-/** The longest delay `setTimeout` honours (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function closedError(): ClientClosedError {
   return new ClientClosedError();
@@ -144,12 +138,10 @@ export class Client {
   #idleWaiters: Settleable<void>[] = [];
   /** Counters bumped on the hot path; {@link metrics} snapshots them. */
   readonly #metrics = new MetricsCounters();
-  /** The expiry of the current connection's password, when it has one. */
-  #credentials: CredentialTimes | undefined;
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The current connection is being ended to renew its credentials: reconnect at once. */
-  #renewing = false;
-  #renewedCount = 0;
+  /** Metrics, trace and listeners of every packet sent and received (packet-hooks.ts). */
+  readonly #packets: PacketHooks;
+  /** The expiring password of the current connection, and its renewal (credentials.ts). */
+  readonly #renewal = new CredentialRenewal();
   /** Operations accepted before the store has opened; they run once it has. */
   readonly #beforeOpen = new BeforeOpen();
   /** MQTT 5.0 enhanced authentication, when an authenticator is configured. */
@@ -163,13 +155,15 @@ export class Client {
   #sessionMayExist: boolean | undefined;
   /** Settles once the store closed (after the client finished). */
   #storeClosed: Promise<void> = Promise.resolve();
-  /** `protocolVersion: 'auto'`: the servers (by URL) that refused 5.0 and speak 3.1.1. */
-  readonly #fallbacks = new Set<string>();
+  /** The version offered each server (`protocolVersion: 'auto'`: see version-choice.ts). */
+  readonly #versions: VersionChoice;
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.#version = options.protocolVersion;
+    this.#versions = new VersionChoice(options.autoVersion, options.protocolVersion);
+    this.#packets = new PacketHooks(this.#metrics, options.trace, this.#events);
     this.#store = new TrackedStore(options.store ?? memoryStore());
     this.#sessionRecord = new SessionRecord(this.#store);
     this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
@@ -397,12 +391,12 @@ export class Client {
    * an expiring password. An agent console shows them.
    */
   get credentialTimes(): CredentialTimes | undefined {
-    return this.#credentials;
+    return this.#renewal.times;
   }
 
   /** Connections ended on purpose to renew an expiring password, so far. */
   get renewedCount(): number {
-    return this.#renewedCount;
+    return this.#renewal.count;
   }
 
   // ─── events ─────────────────────────────────────────────────────────────────────────
@@ -843,11 +837,7 @@ export class Client {
       const server = referred ?? this.#options.servers[serverIndex]!;
       referred = undefined;
       // 'auto': 5.0 unless this server refused it before (remembered for the client's life).
-      this.#version = this.#options.autoVersion
-        ? this.#fallbacks.has(server.url)
-          ? 4
-          : 5
-        : this.#options.protocolVersion;
+      this.#version = this.#versions.versionFor(server.url);
       this.#session.setProtocolVersion(this.#version);
       this.#state.set({
         status: 'connecting',
@@ -867,9 +857,7 @@ export class Client {
         error = asMqttError(e, redactUrl(server.url), acceptedAt === undefined);
       }
       const lostAt = now();
-      this.#stopRenewal();
-      const renewing = this.#renewing;
-      this.#renewing = false;
+      const renewing = this.#renewal.connectionLost();
       // Renewing credentials is no failure: the last error stays the last real one.
       if (!renewing) {
         this.#metrics.lastError = { name: error.name, message: error.message, at: Date.now() };
@@ -887,12 +875,9 @@ export class Client {
       if (this.#ended) break;
       // Ended on purpose for fresh credentials: no failure, no wait, the same server.
       if (renewing) continue;
-      if (acceptedAt === undefined && this.#version === 5 && this.#options.autoVersion) {
-        if (refusesVersion5(error)) {
-          // Not a failure: the server told us which version it speaks. Try 3.1.1 at once.
-          this.#fallbacks.add(server.url);
-          continue;
-        }
+      // 'auto': a server that refused 5.0 told us which version it speaks. Try 3.1.1 at once.
+      if (acceptedAt === undefined && this.#versions.refused(server.url, this.#version, error)) {
+        continue;
       }
       if (this.#schedule === undefined) {
         this.#finish(error);
@@ -962,8 +947,22 @@ export class Client {
       link.display,
     );
     await link.handshake;
-    this.#credentials = credential?.times;
-    if (credential?.times !== undefined) this.#scheduleRenewal(link, credential.times);
+    this.#renewal.start(credential?.times, {
+      current: () =>
+        !this.#ended && this.#link === link && this.#state.current.status === 'connected',
+      // A DISCONNECT (the broker discards the Will), then at once a CONNECT with the
+      // provider's new password. The session goes on: what is in flight is resent
+      // [MQTT-4.4.0-1] (with `clean: false` the broker keeps its side too), what is queued
+      // waits in the offline queue for the new connection.
+      end: () => {
+        this.#session.disconnect(now());
+        this.#writer.uncork();
+        link.stream.end();
+        link.close(
+          ConnectionLostError.failed(link.display, false, new Error('renewing credentials')),
+        );
+      },
+    });
     return link;
   }
 
@@ -971,11 +970,7 @@ export class Client {
   #receive(packet: Packet, bytes: number): boolean {
     // One clock read per packet: it is on the path of every message.
     const at = now();
-    this.#metrics.received(packet.type, bytes, at);
-    if (this.#options.trace !== undefined) this.#trace('in', packet);
-    if (this.#events.listenerCount('packetreceive') > 0) {
-      this.#events.emit('packetreceive', withoutSecrets(packet));
-    }
+    this.#packets.received(packet, bytes, at);
     // AUTH packets, and a CONNACK to verify first, are the authentication's (auth-exchange.ts).
     const unsolicited =
       this.#auth === undefined && this.#link !== undefined
@@ -1011,44 +1006,8 @@ export class Client {
     this.#subscriptions.applyBackpressure();
   }
 
-  /**
-   * Reconnects with fresh credentials at `renewAtMs`: a DISCONNECT (the broker discards the
-   * Will), then at once a CONNECT with the provider's new password. The session goes on:
-   * what is in flight is resent [MQTT-4.4.0-1] (with `clean: false` the broker keeps its
-   * side too), what is queued waits in the offline queue for the new connection.
-   */
-  #scheduleRenewal(link: Connection, times: CredentialTimes): void {
-    this.#stopRenewal();
-    // A timer longer than 2^31-1 ms fires at once: wait in steps (a token may live a year).
-    const delayMs = Math.min(MAX_TIMER_MS, Math.max(0, times.renewAtMs - Date.now()));
-    this.#renewTimer = setTimeout(() => {
-      this.#renewTimer = undefined;
-      if (this.#ended || this.#link !== link || this.#state.current.status !== 'connected') {
-        return;
-      }
-      if (Date.now() < times.renewAtMs) {
-        this.#scheduleRenewal(link, times);
-        return;
-      }
-      this.#renewing = true;
-      this.#renewedCount++;
-      this.#session.disconnect(now());
-      this.#writer.uncork();
-      link.stream.end();
-      link.close(
-        ConnectionLostError.failed(link.display, false, new Error('renewing credentials')),
-      );
-    }, delayMs);
-    unref(this.#renewTimer);
-  }
-
-  #stopRenewal(): void {
-    if (this.#renewTimer !== undefined) clearTimeout(this.#renewTimer);
-    this.#renewTimer = undefined;
-  }
-
   #finish(error: MqttError | undefined): void {
-    this.#stopRenewal();
+    this.#renewal.stop();
     this.#ended = true;
     this.#stopTicks?.();
     const closed = closedError();
@@ -1090,29 +1049,10 @@ export class Client {
       this.#link.close(forbidden);
       return;
     }
-    if (this.#events.listenerCount('packetsend') > 0) {
-      // Neither the password nor Authentication Data reaches a listener (or a log).
-      this.#events.emit('packetsend', withoutSecrets(packet));
-    }
+    this.#packets.sending(packet);
     const bytes = encode(packet, this.#version);
-    // The clock is read for PINGREQ only (its round trip); not once per message.
-    this.#metrics.sent(packet.type, bytes.byteLength, packet.type === 'pingreq' ? now() : 0);
-    if (this.#options.trace !== undefined) this.#trace('out', packet);
+    this.#packets.sent(packet, bytes.byteLength);
     this.#writer.send(bytes);
-  }
-
-  /**
-   * Calls the `trace` option with the packet, secrets masked. A throwing trace function must
-   * not break the connection: its error becomes a process warning instead.
-   */
-  #trace(direction: 'in' | 'out', packet: Packet): void {
-    try {
-      this.#options.trace?.(direction, redactPacket(packet));
-    } catch (error) {
-      warn(
-        `courier-mqtt: the trace function threw: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
   }
 
   #reportDropped(direction: 'in' | 'out', topic: string, qos: QoS, error: Error): void {
@@ -1129,33 +1069,6 @@ export class Client {
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter.resolve();
   }
-}
-
-/** The store's counters, when it keeps them (the file store's `stats`). */
-function storeMetrics(store: unknown): StoreMetrics | undefined {
-  const stats = (store as { stats?: Partial<StoreMetrics> } | undefined)?.stats;
-  if (stats === undefined || typeof stats.syncs !== 'number') return undefined;
-  return {
-    writes: stats.writes ?? 0,
-    syncs: stats.syncs,
-    syncMsTotal: stats.syncMsTotal ?? 0,
-    syncMsMax: stats.syncMsMax ?? 0,
-    logBytes: stats.logBytes ?? 0,
-  };
-}
-
-/**
- * `protocolVersion: 'auto'`: whether a failed 5.0 attempt says the server does not speak 5.0.
- * A 3.1.1 server answers a level it does not know with CONNACK return code 1 [MQTT-3.1.2-2]
- * (decoded as such from its 3.1.1-style CONNACK); a 5.0 server with reason code 0x84
- * (Unsupported Protocol Version); some close the connection on the CONNECT without a word
- * (a close by the server before CONNACK, never one torn down on this side or a time-out).
- */
-function refusesVersion5(error: MqttError): boolean {
-  if (error instanceof ConnectionRefusedError) {
-    return error.returnCode === 0x01 || error.returnCode === 0x84;
-  }
-  return error instanceof ConnectionLostError && error.byServer && error.beforeConnack;
 }
 
 /**

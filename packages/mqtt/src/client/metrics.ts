@@ -164,3 +164,16 @@ export function snapshotMetrics(
     ...(store === undefined ? {} : { store }),
   };
 }
+
+/** The store's counters, when it keeps them (the file store's `stats`). */
+export function storeMetrics(store: unknown): StoreMetrics | undefined {
+  const stats = (store as { stats?: Partial<StoreMetrics> } | undefined)?.stats;
+  if (stats === undefined || typeof stats.syncs !== 'number') return undefined;
+  return {
+    writes: stats.writes ?? 0,
+    syncs: stats.syncs,
+    syncMsTotal: stats.syncMsTotal ?? 0,
+    syncMsMax: stats.syncMsMax ?? 0,
+    logBytes: stats.logBytes ?? 0,
+  };
+}
