@@ -58,11 +58,16 @@ export async function runCli(
   return { status, stdout: proc.stdout, stderr: proc.stderr };
 }
 
-/** Polls `check` until it returns true, or fails after `timeoutMs` with `what`. */
+/**
+ * Polls `check` until it returns true, or fails after `timeoutMs` with `what`. The bound is
+ * generous: a child `courier` started from source (tsx) on a loaded two-core machine has been
+ * seen to take over 10 s to print its first line, and a bound only decides how long a failure
+ * takes to show.
+ */
 export async function waitFor(
   check: () => boolean,
   what: string,
-  timeoutMs = 10000,
+  timeoutMs = 30000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
