@@ -204,16 +204,22 @@ export class RecordBuffer {
     const body = PUT_FIXED + topicBytes + r.payload.length;
     const at = this.#reserve(RecordType.PUT_OUTGOING, body);
     const b = this.#buf;
+    this.#putOutgoingHead(at, r, topicBytes);
+    b.write(r.topic, at + PUT_FIXED, topicBytes, 'utf8');
+    b.set(r.payload, at + PUT_FIXED + topicBytes);
+    this.#seal(at);
+    return HEADER_BYTES + body;
+  }
+
+  /** The PUT_FIXED part both outgoing records start with: seq, id, phase, qos, retain, topic length. */
+  #putOutgoingHead(at: number, r: OutgoingRecord, topicBytes: number): void {
+    const b = this.#buf;
     b.writeDoubleLE(r.seq, at);
     b.writeUInt16LE(r.packetId, at + 8);
     b[at + 10] = phaseCode(r.phase);
     b[at + 11] = r.qos;
     b[at + 12] = r.retain ? 1 : 0;
     b.writeUInt16LE(topicBytes, at + 13);
-    b.write(r.topic, at + PUT_FIXED, topicBytes, 'utf8');
-    b.set(r.payload, at + PUT_FIXED + topicBytes);
-    this.#seal(at);
-    return HEADER_BYTES + body;
   }
 
   #putOutgoing5(r: OutgoingRecord): number {
@@ -223,12 +229,7 @@ export class RecordBuffer {
     const body = PUT5_FIXED + topicBytes + sectionBytes + r.payload.length;
     const at = this.#reserve(RecordType.PUT_OUTGOING_V5, body);
     const b = this.#buf;
-    b.writeDoubleLE(r.seq, at);
-    b.writeUInt16LE(r.packetId, at + 8);
-    b[at + 10] = phaseCode(r.phase);
-    b[at + 11] = r.qos;
-    b[at + 12] = r.retain ? 1 : 0;
-    b.writeUInt16LE(topicBytes, at + 13);
+    this.#putOutgoingHead(at, r, topicBytes);
     b.writeDoubleLE(r.expiresAtEpochMs ?? Number.NaN, at + PUT_FIXED);
     b.writeUInt32LE(sectionBytes, at + PUT_FIXED + 8);
     b.write(r.topic, at + PUT5_FIXED, topicBytes, 'utf8');
@@ -517,30 +518,14 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
   const at = offset + HEADER_BYTES;
   switch (type) {
     case RecordType.PUT_OUTGOING: {
-      const seq = view.readDoubleLE(at);
-      const phase = PHASES[view[at + 10]!];
-      const qos = view[at + 11]!;
-      const retain = view[at + 12]!;
-      const topicBytes = view.readUInt16LE(at + 13);
-      if (!Number.isFinite(seq) || phase === undefined || qos > 2 || retain > 1) {
-        return 'invalid outgoing record fields';
-      }
+      const head = readOutgoingHead(view, at);
+      if (head === undefined) return 'invalid outgoing record fields';
+      const { topicBytes, ...fields } = head;
       if (at + PUT_FIXED + topicBytes > end) return 'topic length runs past the record';
       const topic = view.toString('utf8', at + PUT_FIXED, at + PUT_FIXED + topicBytes);
       // Copy the payload out so the snapshot does not pin the whole file buffer in memory.
       const payload = new Uint8Array(view.subarray(at + PUT_FIXED + topicBytes, end));
-      state.putOutgoing(
-        {
-          seq,
-          packetId: view.readUInt16LE(at + 8),
-          phase,
-          topic,
-          payload,
-          qos: qos as QoS,
-          retain: retain === 1,
-        },
-        end - offset,
-      );
+      state.putOutgoing({ ...fields, topic, payload }, end - offset);
       return null;
     }
     case RecordType.PUT_OUTGOING_V5:
@@ -619,6 +604,38 @@ function applyRecord(view: Buffer, offset: number, end: number, state: LiveState
 }
 
 /** Decodes and applies a PUT_OUTGOING_V5 record (see the table at the top). */
+/**
+ * The PUT_FIXED part both outgoing records start with, or undefined when a field is out of
+ * range (the record is damaged).
+ */
+function readOutgoingHead(
+  view: Buffer,
+  at: number,
+):
+  | {
+      seq: number;
+      packetId: number;
+      phase: OutgoingPhase;
+      qos: QoS;
+      retain: boolean;
+      topicBytes: number;
+    }
+  | undefined {
+  const seq = view.readDoubleLE(at);
+  const phase = PHASES[view[at + 10]!];
+  const qos = view[at + 11]!;
+  const retain = view[at + 12]!;
+  if (!Number.isFinite(seq) || phase === undefined || qos > 2 || retain > 1) return undefined;
+  return {
+    seq,
+    packetId: view.readUInt16LE(at + 8),
+    phase,
+    qos: qos as QoS,
+    retain: retain === 1,
+    topicBytes: view.readUInt16LE(at + 13),
+  };
+}
+
 function applyPutOutgoing5(
   view: Buffer,
   offset: number,
@@ -626,16 +643,11 @@ function applyPutOutgoing5(
   state: LiveState,
 ): string | null {
   const at = offset + HEADER_BYTES;
-  const seq = view.readDoubleLE(at);
-  const phase = PHASES[view[at + 10]!];
-  const qos = view[at + 11]!;
-  const retain = view[at + 12]!;
-  const topicBytes = view.readUInt16LE(at + 13);
+  const head = readOutgoingHead(view, at);
+  if (head === undefined) return 'invalid outgoing record fields';
+  const { topicBytes, ...fields } = head;
   const expiresAt = view.readDoubleLE(at + PUT_FIXED);
   const sectionBytes = view.readUInt32LE(at + PUT_FIXED + 8);
-  if (!Number.isFinite(seq) || phase === undefined || qos > 2 || retain > 1) {
-    return 'invalid outgoing record fields';
-  }
   const topicAt = at + PUT5_FIXED;
   const propsAt = topicAt + topicBytes;
   const payloadAt = propsAt + sectionBytes;
@@ -655,14 +667,10 @@ function applyPutOutgoing5(
   }
   state.putOutgoing(
     {
-      seq,
-      packetId: view.readUInt16LE(at + 8),
-      phase,
+      ...fields,
       topic: view.toString('utf8', topicAt, propsAt),
       // Copied out so the snapshot does not pin the whole file buffer in memory.
       payload: new Uint8Array(view.subarray(payloadAt, end)),
-      qos: qos as QoS,
-      retain: retain === 1,
       ...(properties === undefined ? {} : { properties }),
       ...(Number.isNaN(expiresAt) ? {} : { expiresAtEpochMs: expiresAt }),
     },
