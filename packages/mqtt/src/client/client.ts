@@ -25,15 +25,22 @@ import {
   ServerDisconnectError,
 } from '../errors.js';
 import { encode } from '../packet/index.js';
-import type { ConnackPacket, Packet, ProtocolVersion, QoS } from '../packet/types.js';
+import type {
+  ConnackPacket,
+  Packet,
+  ProtocolVersion,
+  PublishPacket,
+  QoS,
+} from '../packet/types.js';
 import { ReconnectSchedule } from '../session/backoff.js';
-import { Session, type Settleable } from '../session/session.js';
+import { type InboundAck, Session, type SessionHost, type Settleable } from '../session/session.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
+import type { ByteStream } from '../transport/types.js';
 import { redactUrl } from '../transport/url.js';
 import { AuthExchange, unsolicitedAuth } from './auth-exchange.js';
 import { BeforeOpen } from './before-open.js';
-import { asMqttError, Connection } from './connection.js';
+import { asMqttError, Connection, type ConnectionEvents } from './connection.js';
 import { CredentialRenewal, type CredentialTimes, resolvePassword } from './credentials.js';
 import { Emitter } from './events.js';
 import { type ClientMetrics, MetricsCounters, snapshotMetrics, storeMetrics } from './metrics.js';
@@ -69,10 +76,10 @@ import {
 } from './request.js';
 import { referencedServer } from './servers.js';
 import { expiryInForce, SessionRecord, sessionMayExist } from './session-record.js';
-import { type ClientState, StateCell } from './state.js';
+import { type ClientState, StateCell, type StateListener } from './state.js';
 import type { AckableMessage, Granted, Message, Subscription } from './subscription.js';
-import { Subscriptions } from './subscriptions.js';
-import { everyPeriod } from './ticker.js';
+import { Subscriptions, type SubscriptionsHost } from './subscriptions.js';
+import { startTicks, stopTicks, type Tickable } from './ticker.js';
 import { TrackedStore } from './tracked-store.js';
 import type {
   DroppedMessage,
@@ -82,7 +89,7 @@ import type {
   SubscribeOptions,
 } from './types.js';
 import { VersionChoice } from './version-choice.js';
-import { storeFailure, WriteAhead } from './write-ahead.js';
+import { storeFailure, WriteAhead, type WriteAheadOwner } from './write-ahead.js';
 
 export type {
   RequestOptions,
@@ -114,6 +121,21 @@ function closedError(): ClientClosedError {
   return new ClientClosedError();
 }
 
+/** A settled promise, shared (one per client would be one more object each). */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** Everything the client's parts call back into it through. */
+interface ClientHostShape
+  extends SessionHost,
+    SubscriptionsHost,
+    ConnectionEvents,
+    StateListener,
+    WriteAheadOwner,
+    Tickable {}
+
+/** Defined in the class body of {@link Client} (it reaches the client's private members). */
+let ClientHost: new (client: Client) => ClientHostShape;
+
 /**
  * An MQTT client. Create one with {@link createClient} (returns at once, keeps connecting in
  * the background) or {@link connect} (waits for the first connection).
@@ -132,8 +154,8 @@ export class Client {
   #responseInformation: string | undefined;
   #link: Connection | undefined;
   #ended = false;
-  /** Stops this client's ticks on the shared interval (see ticker.ts). */
-  #stopTicks: (() => void) | undefined;
+  /** Answers the parts' calls back into the client. */
+  readonly #host: ClientHostShape;
   #wait: { timer: ReturnType<typeof setTimeout>; wake: () => void } | undefined;
   #idleWaiters: Settleable<void>[] = [];
   /** Counters bumped on the hot path; {@link metrics} snapshots them. */
@@ -154,19 +176,24 @@ export class Client {
   readonly #sessionRecord: SessionRecord;
   #sessionMayExist: boolean | undefined;
   /** Settles once the store closed (after the client finished). */
-  #storeClosed: Promise<void> = Promise.resolve();
+  #storeClosed: Promise<void> = SETTLED;
   /** The version offered each server (`protocolVersion: 'auto'`: see version-choice.ts). */
   readonly #versions: VersionChoice;
 
   /** @internal Use {@link createClient} or {@link connect}. */
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    // One object answers every part's calls back into the client (see ClientHost below):
+    // closures and callback objects per part would weigh on each of a gateway's thousands
+    // of idle clients.
+    const host = new ClientHost(this);
+    this.#host = host;
     this.#version = options.protocolVersion;
     this.#versions = new VersionChoice(options.autoVersion, options.protocolVersion);
     this.#packets = new PacketHooks(this.#metrics, options.trace, this.#events);
     this.#store = new TrackedStore(options.store ?? memoryStore());
     this.#sessionRecord = new SessionRecord(this.#store);
-    this.#writer = new WriteAhead(this.#store, (error) => this.#link?.close(error));
+    this.#writer = new WriteAhead(this.#store, host);
     this.#session = new Session(
       {
         protocolVersion: options.protocolVersion,
@@ -185,17 +212,7 @@ export class Client {
           ? {}
           : { connectProperties: options.connectProperties }),
       },
-      {
-        send: (packet) => this.#send(packet),
-        deliver: (message, ack) => this.#subscriptions.deliver(message, ack),
-        drop: (error) => {
-          // What the session wrote last (a 5.0 DISCONNECT with its reason) goes out first.
-          this.#writer.uncork();
-          this.#link?.close(error);
-        },
-        failed: (topic, qos, error) => this.#reportDropped('out', topic, qos, error),
-        connected: (connack) => this.#onConnected(connack),
-      },
+      host,
       this.#store,
     );
     if (options.authenticator !== undefined) {
@@ -223,15 +240,7 @@ export class Client {
         options.connectTimeoutMs,
       );
     }
-    this.#subscriptions = new Subscriptions({
-      session: this.#session,
-      bufferSize: options.subscriptionBufferSize,
-      stream: () => this.#link?.stream,
-      ended: () => this.#ended,
-      listening: () => this.#events.listenerCount('message') > 0,
-      emitMessage: (message) => this.#events.emit('message', message),
-      dropped: (topic, qos, error) => this.#reportDropped('in', topic, qos, error),
-    });
+    this.#subscriptions = new Subscriptions(host);
     if (options.reconnect !== false) {
       const { minDelayMs, maxDelayMs, jitter, failover, stableAfterMs, refusedDelayMs } =
         options.reconnect;
@@ -245,15 +254,7 @@ export class Client {
           refusedDelayMs,
           serverCount: options.servers.length,
         },
-        // The source was checked when the options were; a later value outside [0, 1) means
-        // no jitter for that wait rather than a failed reconnect loop.
-        () => {
-          try {
-            return options.random();
-          } catch {
-            return 0;
-          }
-        },
+        options.random,
       );
     }
     this.#state = new StateCell(
@@ -263,9 +264,7 @@ export class Client {
         sessionPresent: false,
         since: Date.now(),
       },
-      (state) => {
-        if (this.#events.listenerCount('state') > 0) this.#events.emit('state', state);
-      },
+      host,
     );
     void this.#run();
   }
@@ -825,10 +824,7 @@ export class Client {
     // Operations made while the store opened, in the order they were made, after the
     // restored state: their sequence numbers follow the restored messages'.
     this.#beforeOpen.release();
-    this.#stopTicks = everyPeriod(
-      Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250)),
-      () => this.#session.tick(now()),
-    );
+    startTicks(this.#tickPeriodMs, this.#host);
 
     let serverIndex = 0;
     /** MQTT 5.0: the server the last one sent us to (0x9C / 0x9D), for one attempt. */
@@ -924,10 +920,7 @@ export class Client {
     const link = await Connection.open(
       server,
       { ...this.#options, protocolVersion: this.#version },
-      {
-        packet: (packet, bytes) => this.#receive(packet, bytes),
-        drain: () => this.#writer.drained(),
-      },
+      this.#host,
     );
     if (this.#ended) {
       link.close(closedError());
@@ -1009,7 +1002,7 @@ export class Client {
   #finish(error: MqttError | undefined): void {
     this.#renewal.stop();
     this.#ended = true;
-    this.#stopTicks?.();
+    stopTicks(this.#tickPeriodMs, this.#host);
     const closed = closedError();
     this.#beforeOpen.rejectAll(error ?? closed);
     this.#session.abandon(error ?? closed);
@@ -1037,6 +1030,81 @@ export class Client {
     ) {
       this.#checkIdle();
     }
+  }
+
+  /** The period of this client's ticks on the shared interval (see ticker.ts). */
+  get #tickPeriodMs(): number {
+    return Math.min(1000, Math.max(50, this.#options.keepaliveSec * 250));
+  }
+
+  static {
+    // Inside the class body, so its methods reach the client's private members.
+    ClientHost = class implements ClientHostShape {
+      readonly #client: Client;
+      constructor(client: Client) {
+        this.#client = client;
+      }
+      // SessionHost
+      send(packet: Packet): void {
+        this.#client.#send(packet);
+      }
+      deliver(message: PublishPacket, ack: InboundAck | undefined): void {
+        this.#client.#subscriptions.deliver(message, ack);
+      }
+      drop(error: MqttError): void {
+        // What the session wrote last (a 5.0 DISCONNECT with its reason) goes out first.
+        this.#client.#writer.uncork();
+        this.#client.#link?.close(error);
+      }
+      failed(topic: string, qos: QoS, error: MqttError): void {
+        this.#client.#reportDropped('out', topic, qos, error);
+      }
+      connected(connack: ConnackPacket): void {
+        this.#client.#onConnected(connack);
+      }
+      // SubscriptionsHost
+      get session(): Session {
+        return this.#client.#session;
+      }
+      get bufferSize(): number {
+        return this.#client.#options.subscriptionBufferSize;
+      }
+      stream(): ByteStream | undefined {
+        return this.#client.#link?.stream;
+      }
+      ended(): boolean {
+        return this.#client.#ended;
+      }
+      listening(): boolean {
+        return this.#client.#events.listenerCount('message') > 0;
+      }
+      emitMessage(message: Message): void {
+        this.#client.#events.emit('message', message);
+      }
+      dropped(topic: string, qos: QoS, error: MqttError): void {
+        this.#client.#reportDropped('in', topic, qos, error);
+      }
+      // ConnectionEvents
+      packet(packet: Packet, bytes: number): boolean {
+        return this.#client.#receive(packet, bytes);
+      }
+      drain(): void {
+        this.#client.#writer.drained();
+      }
+      // StateListener
+      stateChanged(state: ClientState): void {
+        const events = this.#client.#events;
+        if (events.listenerCount('state') > 0) events.emit('state', state);
+      }
+      // WriteAheadOwner
+      storeFailed(error: MqttError): void {
+        this.#client.#link?.close(error);
+      }
+      // Tickable
+      tick(): void {
+        this.#client.#session.tick(now());
+      }
+    };
   }
 
   // ─── output and reports ─────────────────────────────────────────────────────────────────────────

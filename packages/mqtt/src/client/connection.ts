@@ -36,6 +36,10 @@ export function asMqttError(error: unknown, server: string, beforeConnack = fals
   return ConnectionLostError.failed(server, beforeConnack, error);
 }
 
+function timedOut(connection: Connection): void {
+  connection.timedOut();
+}
+
 /** What a connection needs from the client options. */
 export interface ConnectionSettings {
   readonly protocolVersion: ProtocolVersion;
@@ -73,6 +77,10 @@ export class Connection {
   readonly #protocolVersion: ProtocolVersion;
   /** The CONNACK deadline. */
   #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #events: ConnectionEvents;
+  /** The host name the transport was opened to (for TLS errors). */
+  readonly #host: string;
+  readonly #connectTimeoutMs: number;
 
   /**
    * Opens the transport to `server` and starts reading. The CONNACK deadline counts from
@@ -110,8 +118,10 @@ export class Connection {
     this.stream = stream;
     this.server = server;
     this.#protocolVersion = settings.protocolVersion;
-    const display = redactUrl(server.url);
-    this.display = display;
+    this.#events = events;
+    this.#host = host;
+    this.#connectTimeoutMs = settings.connectTimeoutMs;
+    this.display = redactUrl(server.url);
     this.#parser = new Parser({
       protocolVersion: settings.protocolVersion,
       maxPacketSize: settings.maxPacketSize,
@@ -125,22 +135,20 @@ export class Connection {
     });
     // Whoever opened the connection may close it before awaiting the handshake.
     this.handshake.catch(() => undefined);
+    this.#timer = setTimeout(timedOut, handshakeTimeoutMs, this);
+    this.#listen(stream);
+  }
 
-    this.#timer = setTimeout(
-      () =>
-        this.close(
-          new ConnectTimeoutError(
-            `no CONNACK from ${display} within ${settings.connectTimeoutMs} ms`,
-            display,
-          ),
-        ),
-      handshakeTimeoutMs,
-    );
-
+  /**
+   * The stream's listeners. They live as long as the connection, so they close over nothing
+   * but the connection itself (one small context, not the constructor's arguments: a gateway
+   * holds thousands of these).
+   */
+  #listen(stream: ByteStream): void {
     // Returns false to stop parsing: the connection ended, or a reader fell behind.
     const onPacket = (packet: Packet, bytes: number): boolean => {
       if (this.#isClosed) return false;
-      return events.packet(packet, bytes) && !this.#isClosed;
+      return this.#events.packet(packet, bytes) && !this.#isClosed;
     };
     stream.on('data', (chunk: Uint8Array) => {
       try {
@@ -148,25 +156,40 @@ export class Connection {
         // Paused between two packets: the rest waits in the stream, read on resume.
         if (used < chunk.length && !this.#isClosed) stream.unshift(chunk.subarray(used));
       } catch (error) {
-        this.close(this.#refuseMalformed(asMqttError(error, display, !this.#accepted)));
+        this.close(this.#refuseMalformed(asMqttError(error, this.display, !this.#accepted)));
       }
     });
-    stream.on('error', (error: Error) => {
-      // With TLS 1.3 the server judges our certificate after the handshake: its alert
-      // arrives as a stream error, before CONNACK. Word it like a handshake failure.
-      const code = (error as { code?: string }).code ?? '';
-      this.close(
-        code.startsWith('ERR_SSL')
-          ? tlsError(error, display, server.tls?.servername ?? host)
-          : code === 'ECONNRESET' || code === 'EPIPE'
-            ? new ConnectionLostError(display, !this.#accepted, true, error)
-            : asMqttError(error, display, !this.#accepted),
-      );
-    });
+    stream.on('error', (error: Error) => this.close(this.#streamError(error)));
     // Our own close() settles the connection first, so a close seen here came from the
     // other end.
-    stream.on('close', () => this.close(new ConnectionLostError(display, !this.#accepted, false)));
-    stream.on('drain', () => events.drain());
+    stream.on('close', () =>
+      this.close(new ConnectionLostError(this.display, !this.#accepted, false)),
+    );
+    stream.on('drain', () => this.#events.drain());
+  }
+
+  /** The error a stream error closes the connection with. */
+  #streamError(error: Error): MqttError {
+    // With TLS 1.3 the server judges our certificate after the handshake: its alert
+    // arrives as a stream error, before CONNACK. Word it like a handshake failure.
+    const code = (error as { code?: string }).code ?? '';
+    if (code.startsWith('ERR_SSL')) {
+      return tlsError(error, this.display, this.server.tls?.servername ?? this.#host);
+    }
+    if (code === 'ECONNRESET' || code === 'EPIPE') {
+      return new ConnectionLostError(this.display, !this.#accepted, true, error);
+    }
+    return asMqttError(error, this.display, !this.#accepted);
+  }
+
+  /** The CONNACK deadline passed. */
+  timedOut(): void {
+    this.close(
+      new ConnectTimeoutError(
+        `no CONNACK from ${this.display} within ${this.#connectTimeoutMs} ms`,
+        this.display,
+      ),
+    );
   }
 
   /**

@@ -18,8 +18,15 @@ export class Emitter<E extends { [K in keyof E]: unknown[] }> {
   /**
    * Copy-on-write lists: `on`/`off` replace the array, so `emit` iterates the list as it was
    * when the emit began without copying it on every emit (the message path emits per message).
+   * Created with the first listener: most clients of a gateway never get one, and an empty
+   * Map costs ~180 bytes.
    */
-  readonly #listeners = new Map<keyof E, readonly ((...args: never[]) => void)[]>();
+  #listenersMap: Map<keyof E, readonly ((...args: never[]) => void)[]> | undefined;
+
+  get #listeners(): Map<keyof E, readonly ((...args: never[]) => void)[]> {
+    this.#listenersMap ??= new Map();
+    return this.#listenersMap;
+  }
 
   /** Adds a listener at the end of the event's list. */
   on<K extends keyof E>(event: K, listener: (...args: E[K]) => void): void {
@@ -29,7 +36,7 @@ export class Emitter<E extends { [K in keyof E]: unknown[] }> {
 
   /** Removes the most recently added instance of `listener`, if any. */
   off<K extends keyof E>(event: K, listener: (...args: E[K]) => void): void {
-    const list = this.#listeners.get(event);
+    const list = this.#listenersMap?.get(event);
     if (list === undefined) return;
     const index = list.lastIndexOf(listener as unknown as (...args: never[]) => void);
     if (index < 0) return;
@@ -39,7 +46,7 @@ export class Emitter<E extends { [K in keyof E]: unknown[] }> {
 
   /** Calls the event's listeners in order; true when there was at least one. */
   emit<K extends keyof E>(event: K, ...args: E[K]): boolean {
-    const list = this.#listeners.get(event) as unknown as
+    const list = this.#listenersMap?.get(event) as unknown as
       | readonly ((...args: E[K]) => void)[]
       | undefined;
     if (list === undefined) return false;
@@ -49,6 +56,6 @@ export class Emitter<E extends { [K in keyof E]: unknown[] }> {
 
   /** How many listeners the event has. */
   listenerCount(event: keyof E): number {
-    return this.#listeners.get(event)?.length ?? 0;
+    return this.#listenersMap?.get(event)?.length ?? 0;
   }
 }

@@ -383,7 +383,8 @@ export function resolveOptions(
   if (options.random !== undefined && typeof options.random !== 'function') {
     throw new InvalidOptionError('random', 'must be a function returning numbers in [0, 1)');
   }
-  const random = checkedRandom(options.random ?? Math.random);
+  // Math.random needs no check (and no wrapper per client).
+  const random = options.random === undefined ? Math.random : checkedRandom(options.random);
 
   const clean = boolean('clean', options.clean ?? true);
   const protocolVersion = options.protocolVersion ?? 4;

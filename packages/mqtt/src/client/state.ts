@@ -44,6 +44,11 @@ export interface ClientState {
   readonly retryInMs?: number;
 }
 
+/** Who is told each change of state. */
+export interface StateListener {
+  stateChanged(state: ClientState): void;
+}
+
 /** Holds a client's state, and tells every change to the listener and the iterators. */
 export class StateCell {
   #state: ClientState;
@@ -51,12 +56,12 @@ export class StateCell {
   // Set costs ~150 bytes (gateways hold thousands of clients).
   #queues: Set<AsyncQueue<ClientState>> | undefined;
   #waiters: Set<(state: ClientState) => void> | undefined;
-  readonly #changed: (state: ClientState) => void;
+  readonly #listener: StateListener;
 
-  /** @param changed - called on every change (the client's `state` event). */
-  constructor(initial: ClientState, changed: (state: ClientState) => void) {
+  /** @param listener - told every change (the client's `state` event). */
+  constructor(initial: ClientState, listener: StateListener) {
     this.#state = initial;
-    this.#changed = changed;
+    this.#listener = listener;
   }
 
   get current(): ClientState {
@@ -91,7 +96,7 @@ export class StateCell {
       // The last reader gone: the Set goes too.
       if (queues.size === 0) this.#queues = undefined;
     }
-    this.#changed(next);
+    this.#listener.stateChanged(next);
     if (this.#waiters !== undefined) for (const waiter of [...this.#waiters]) waiter(next);
     if (status === 'closed' && this.#queues !== undefined) {
       for (const queue of this.#queues) queue.end();

@@ -25,7 +25,12 @@ import type { PublishPacket, QoS } from '../packet/types.js';
 import type { InboundAck, Session } from '../session/session.js';
 import { matchingFilter, TopicTrie, topicMatches } from '../topic/index.js';
 import type { ByteStream } from '../transport/types.js';
-import { type AckToken, type Message, SubscriptionImpl } from './subscription.js';
+import {
+  type AckToken,
+  type Message,
+  type SubscriptionHost,
+  SubscriptionImpl,
+} from './subscription.js';
 
 const now = (): number => performance.now();
 
@@ -55,7 +60,7 @@ export interface SubscriptionsHost {
 }
 
 /** The subscriptions of one client. */
-export class Subscriptions {
+export class Subscriptions implements SubscriptionHost {
   readonly #host: SubscriptionsHost;
   readonly #trie = new TopicTrie<SubscriptionImpl>();
   /** Filter → the subscriptions listening on it. */
@@ -133,12 +138,7 @@ export class Subscriptions {
    * SUBACK immediately.
    */
   create(filters: readonly string[], manual: boolean, id?: number): SubscriptionImpl {
-    const subscription = new SubscriptionImpl(
-      [...filters],
-      this.#host.bufferSize,
-      manual,
-      this.#subscriptionHost,
-    );
+    const subscription = new SubscriptionImpl([...filters], this.#host.bufferSize, manual, this);
     // Only a call with an identifier (5.0) records what it took over.
     const previous = id === undefined ? undefined : new Map<string, number | undefined>();
     for (const filter of filters) {
@@ -322,32 +322,40 @@ export class Subscriptions {
     this.#trie.add(topic, subscription);
   }
 
-  /** How subscriptions reach back. */
-  readonly #subscriptionHost = {
-    release: (token: AckToken): void => {
-      if ('holders' in token) {
-        if (--token.holders > 0) return;
-        this.#host.session.acknowledge(token.ack, now());
-      } else {
-        this.#host.session.acknowledge(token, now());
-      }
-    },
-    pressure: (subscription: SubscriptionImpl, full: boolean): void => {
-      if (full) this.#full.add(subscription);
-      else this.#fullSet?.delete(subscription);
-      this.applyBackpressure();
-    },
-    dropped: (_subscription: SubscriptionImpl, message: Message): void => {
-      this.#host.dropped(
+  // ─── SubscriptionHost: how each subscription reaches back (methods, not a callback
+  // object per client) ──────────────────────────────────────────────────────────────────────
+
+  /** The reader let a message go: release its hold (the ack goes once no one holds it). */
+  release(token: AckToken): void {
+    if ('holders' in token) {
+      if (--token.holders > 0) return;
+      this.#host.session.acknowledge(token.ack, now());
+    } else {
+      this.#host.session.acknowledge(token, now());
+    }
+  }
+
+  /** A subscription's buffer reached its high-water mark (`full`) or drained. */
+  pressure(subscription: SubscriptionImpl, full: boolean): void {
+    if (full) this.#full.add(subscription);
+    else this.#fullSet?.delete(subscription);
+    this.applyBackpressure();
+  }
+
+  /** A full subscription dropped a QoS 0 message. */
+  dropped(_subscription: SubscriptionImpl, message: Message): void {
+    this.#host.dropped(
+      message.topic,
+      message.qos,
+      new MessageDroppedError(
         message.topic,
-        message.qos,
-        new MessageDroppedError(
-          message.topic,
-          `a subscription's reader is ${this.#host.bufferSize} messages behind (subscriptionBufferSize)`,
-        ),
-      );
-    },
-    unsubscribe: (subscription: SubscriptionImpl): Promise<void> =>
-      this.unsubscribeOf(subscription),
-  };
+        `a subscription's reader is ${this.#host.bufferSize} messages behind (subscriptionBufferSize)`,
+      ),
+    );
+  }
+
+  /** Ends the subscription and unsubscribes its orphaned filters. */
+  unsubscribe(subscription: SubscriptionImpl): Promise<void> {
+    return this.unsubscribeOf(subscription);
+  }
 }

@@ -11,20 +11,25 @@
 
 import { nextTick, unref } from '#platform';
 
+/** What ticks: a client, registered as itself (no closure per client). */
+export interface Tickable {
+  tick(): void;
+}
+
 interface Wheel {
   readonly timer: ReturnType<typeof setInterval>;
-  readonly ticks: Set<() => void>;
+  readonly ticks: Set<Tickable>;
 }
 
 /** The shared intervals, by period in milliseconds. */
 const wheels = new Map<number, Wheel>();
 
-function turn(ticks: Set<() => void>): void {
+function turn(ticks: Set<Tickable>): void {
   // A Set visits entries added during the loop and skips those deleted: a client ended by
   // another's tick is not called again.
-  for (const tick of ticks) {
+  for (const target of ticks) {
     try {
-      tick();
+      target.tick();
     } catch (error) {
       // One client's failure must not starve the others of their ticks; it stays an
       // uncaught exception, as it was with a timer of its own.
@@ -36,25 +41,29 @@ function turn(ticks: Set<() => void>): void {
 }
 
 /**
- * Calls `tick` every `periodMs` on the shared interval of that period (created on the first
- * registration, unref'd so it never keeps the process alive, cleared with the last one).
- * Each client passes a function of its own: the same function registered twice ticks once.
- * @returns the function that stops the ticks (idempotent).
+ * Calls `target.tick()` every `periodMs` on the shared interval of that period (created on
+ * the first registration, unref'd so it never keeps the process alive). The same target
+ * registered twice ticks once.
  */
-export function everyPeriod(periodMs: number, tick: () => void): () => void {
+export function startTicks(periodMs: number, target: Tickable): void {
   let wheel = wheels.get(periodMs);
   if (wheel === undefined) {
-    const ticks = new Set<() => void>();
+    const ticks = new Set<Tickable>();
     const timer = setInterval(turn, periodMs, ticks);
     unref(timer);
     wheel = { timer, ticks };
     wheels.set(periodMs, wheel);
   }
-  const own = wheel;
-  own.ticks.add(tick);
-  return () => {
-    if (!own.ticks.delete(tick) || own.ticks.size > 0) return;
-    clearInterval(own.timer);
-    if (wheels.get(periodMs) === own) wheels.delete(periodMs);
-  };
+  wheel.ticks.add(target);
+}
+
+/**
+ * Stops the ticks {@link startTicks} began (idempotent); the interval is cleared with its
+ * last target.
+ */
+export function stopTicks(periodMs: number, target: Tickable): void {
+  const wheel = wheels.get(periodMs);
+  if (wheel === undefined || !wheel.ticks.delete(target) || wheel.ticks.size > 0) return;
+  clearInterval(wheel.timer);
+  wheels.delete(periodMs);
 }

@@ -13,8 +13,8 @@ import type { ProtocolVersion } from '../packet/types.js';
 export class VersionChoice {
   readonly #auto: boolean;
   readonly #configured: ProtocolVersion;
-  /** The servers (by URL) that refused 5.0 and speak 3.1.1. */
-  readonly #fallbacks = new Set<string>();
+  /** The servers (by URL) that refused 5.0 and speak 3.1.1 (created by the first). */
+  #fallbacks: Set<string> | undefined;
 
   /**
    * @param auto `protocolVersion: 'auto'` was configured
@@ -28,7 +28,7 @@ export class VersionChoice {
   /** The version to offer the server at `url`: 5 unless it refused it before. */
   versionFor(url: string): ProtocolVersion {
     if (!this.#auto) return this.#configured;
-    return this.#fallbacks.has(url) ? 4 : 5;
+    return this.#fallbacks?.has(url) === true ? 4 : 5;
   }
 
   /**
@@ -38,6 +38,7 @@ export class VersionChoice {
    */
   refused(url: string, version: ProtocolVersion, error: MqttError): boolean {
     if (!this.#auto || version !== 5 || !refusesVersion5(error)) return false;
+    this.#fallbacks ??= new Set();
     this.#fallbacks.add(url);
     return true;
   }

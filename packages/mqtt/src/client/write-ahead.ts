@@ -17,10 +17,19 @@ import { StoreError } from '../store/errors.js';
 import type { ByteStream } from '../transport/types.js';
 import type { TrackedStore } from './tracked-store.js';
 
+/** Who is told when the store fails. */
+export interface WriteAheadOwner {
+  /**
+   * The store could not flush: durability cannot be promised, so the connection must go
+   * (what was held is resent from the session's state on the next one).
+   */
+  storeFailed(error: MqttError): void;
+}
+
 /** Writes packets to the current connection's stream, after the store when it must. */
 export class WriteAhead {
   readonly #store: TrackedStore;
-  readonly #failed: (error: MqttError) => void;
+  readonly #owner: WriteAheadOwner;
   #stream: ByteStream | undefined;
   /** Encoded packets held back until the store's pending mutations are durable. */
   #held: Uint8Array[] | undefined;
@@ -29,12 +38,11 @@ export class WriteAhead {
   #drainWaiters: (() => void)[] = [];
 
   /**
-   * @param failed - the store could not flush: durability cannot be promised, so the
-   *   connection must go (what was held is resent from the session's state on the next one).
+   * @param owner - told when the store could not flush.
    */
-  constructor(store: TrackedStore, failed: (error: MqttError) => void) {
+  constructor(store: TrackedStore, owner: WriteAheadOwner) {
     this.#store = store;
-    this.#failed = failed;
+    this.#owner = owner;
   }
 
   /** A new connection: packets go to its stream from now on. */
@@ -123,7 +131,7 @@ export class WriteAhead {
       (error: unknown) => {
         this.#flushing = false;
         this.#held = undefined;
-        this.#failed(storeFailure('flush', error));
+        this.#owner.storeFailed(storeFailure('flush', error));
       },
     );
   }

@@ -165,6 +165,14 @@ export class ReconnectSchedule {
   #jittered(delayMs: number): number {
     const j = this.#options.jitter;
     if (j <= 0) return delayMs;
-    return Math.round(delayMs * (1 - j * this.#random()));
+    let r: number;
+    try {
+      r = this.#random();
+    } catch {
+      // The source was checked when the options were; one that fails later means no jitter
+      // for that wait rather than a failed reconnect loop.
+      r = 0;
+    }
+    return Math.round(delayMs * (1 - j * r));
   }
 }

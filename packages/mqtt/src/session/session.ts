@@ -92,10 +92,11 @@ export type {
  * Every method is synchronous. Methods that take `now` use it as "milliseconds on some
  * monotonic clock"; only differences matter.
  */
-export class Session {
+export class Session implements SessionContext {
   /** Replaced only by {@link setProtocolVersion}, while offline. */
   #options: SessionOptions;
   readonly #host: SessionHost;
+  readonly #store: SessionStore;
 
   #link: LinkState = 'offline';
   /** The client id of the next CONNECT: the configured one, or the one the server assigned. */
@@ -116,27 +117,47 @@ export class Session {
     this.#clientId = options.clientId;
     this.#will = options.will;
     this.#host = host;
+    this.#store = store;
     this.#keepalive = new KeepAlive(options.keepaliveSec, options.pingTimeoutMs);
-    const session = this;
-    const ctx: SessionContext = {
-      get options() {
-        return session.#options;
-      },
-      host,
-      store,
-      get online() {
-        return session.#link === 'online';
-      },
-      get server() {
-        return session.#server;
-      },
-      get limits() {
-        return session.#limits;
-      },
-      send: (packet, now) => this.#send(packet, now),
-    };
-    this.#outgoing = new Outgoing(ctx);
-    this.#incoming = new Incoming(ctx);
+    // The session is its parts' context itself (the members below): no per-session object
+    // of getters and closures, which an idle connection would carry for nothing.
+    this.#outgoing = new Outgoing(this);
+    this.#incoming = new Incoming(this);
+  }
+
+  /** {@link SessionContext}: the options in force. */
+  get options(): SessionOptions {
+    return this.#options;
+  }
+
+  /** {@link SessionContext}: what the session drives. */
+  get host(): SessionHost {
+    return this.#host;
+  }
+
+  /** {@link SessionContext}: the store of the session's state. */
+  get store(): SessionStore {
+    return this.#store;
+  }
+
+  /** {@link SessionContext}: the link is online (CONNACK accepted, not lost since). */
+  get online(): boolean {
+    return this.#link === 'online';
+  }
+
+  /** {@link SessionContext}: the current server, as a URL without credentials. */
+  get server(): string {
+    return this.#server;
+  }
+
+  /** {@link SessionContext}: the last CONNACK's limits (MQTT 5.0). */
+  get limits(): ServerLimits | undefined {
+    return this.#limits;
+  }
+
+  /** {@link SessionContext}: writes a packet and counts it as traffic for keep-alive. */
+  send(packet: Packet, now: number): void {
+    this.#send(packet, now);
   }
 
   /** The link state. */

@@ -23,16 +23,33 @@ export function memoryStore(): SessionStore {
 
 class MemoryStore implements SessionStore {
   readonly durable = false;
-  readonly #outgoing = new Map<number, OutgoingRecord>();
-  readonly #incoming = new Set<number>();
-  readonly #subscriptions = new Map<string, StoredSubscription>();
+  // Created on first use: an empty Map or Set costs ~150-180 bytes, and a gateway holds
+  // thousands of idle clients that never have a message in flight.
+  #outgoingMap: Map<number, OutgoingRecord> | undefined;
+  #incomingSet: Set<number> | undefined;
+  #subscriptionMap: Map<string, StoredSubscription> | undefined;
+
+  get #outgoing(): Map<number, OutgoingRecord> {
+    this.#outgoingMap ??= new Map();
+    return this.#outgoingMap;
+  }
+
+  get #incoming(): Set<number> {
+    this.#incomingSet ??= new Set();
+    return this.#incomingSet;
+  }
+
+  get #subscriptions(): Map<string, StoredSubscription> {
+    this.#subscriptionMap ??= new Map();
+    return this.#subscriptionMap;
+  }
   #session: StoredSession | undefined;
 
   async open(): Promise<StoreSnapshot> {
     return {
-      outgoing: [...this.#outgoing.values()].sort((a, b) => a.seq - b.seq),
-      incomingQos2: [...this.#incoming],
-      subscriptions: [...this.#subscriptions.values()],
+      outgoing: [...(this.#outgoingMap?.values() ?? [])].sort((a, b) => a.seq - b.seq),
+      incomingQos2: [...(this.#incomingSet ?? [])],
+      subscriptions: [...(this.#subscriptionMap?.values() ?? [])],
       ...(this.#session === undefined ? {} : { session: this.#session }),
     };
   }
@@ -42,12 +59,12 @@ class MemoryStore implements SessionStore {
   }
 
   updateOutgoing(seq: number, packetId: number, phase: OutgoingPhase): void {
-    const record = this.#outgoing.get(seq);
+    const record = this.#outgoingMap?.get(seq);
     if (record !== undefined) this.#outgoing.set(seq, { ...record, packetId, phase });
   }
 
   deleteOutgoing(seq: number): void {
-    this.#outgoing.delete(seq);
+    this.#outgoingMap?.delete(seq);
   }
 
   addIncomingQos2(packetId: number): void {
@@ -55,7 +72,7 @@ class MemoryStore implements SessionStore {
   }
 
   deleteIncomingQos2(packetId: number): void {
-    this.#incoming.delete(packetId);
+    this.#incomingSet?.delete(packetId);
   }
 
   putSubscription(subscription: StoredSubscription): void {
@@ -63,7 +80,7 @@ class MemoryStore implements SessionStore {
   }
 
   deleteSubscription(filter: string): void {
-    this.#subscriptions.delete(filter);
+    this.#subscriptionMap?.delete(filter);
   }
 
   putSession(session: StoredSession): void {
@@ -72,9 +89,9 @@ class MemoryStore implements SessionStore {
 
   clear(): void {
     this.#session = undefined;
-    this.#outgoing.clear();
-    this.#incoming.clear();
-    this.#subscriptions.clear();
+    this.#outgoingMap = undefined;
+    this.#incomingSet = undefined;
+    this.#subscriptionMap = undefined;
   }
 
   async flush(): Promise<void> {}

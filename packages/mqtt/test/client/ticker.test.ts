@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { everyPeriod } from '../../src/client/ticker.js';
+import { startTicks, stopTicks, type Tickable } from '../../src/client/ticker.js';
+
+/** Registers `tick` for `periodMs`; returns its stop. */
+function everyPeriod(periodMs: number, tick: () => void): () => void {
+  const target: Tickable = { tick };
+  startTicks(periodMs, target);
+  return () => stopTicks(periodMs, target);
+}
 
 test('clients of one period share one interval; each is called every period until stopped', (t) => {
   mock.timers.enable({ apis: ['setInterval'] });
