@@ -44,6 +44,21 @@ export interface ClientState {
   readonly retryInMs?: number;
 }
 
+/** A reader's queue of states, which tells when the reader leaves. */
+class StateQueue extends AsyncQueue<ClientState> {
+  readonly #left: () => void;
+
+  constructor(left: () => void) {
+    super(1000);
+    this.#left = left;
+  }
+
+  override return(): Promise<IteratorResult<ClientState>> {
+    this.#left();
+    return super.return();
+  }
+}
+
 /** Who is told each change of state. */
 export interface StateListener {
   stateChanged(state: ClientState): void;
@@ -106,7 +121,12 @@ export class StateCell {
 
   /** Every state from now on, starting with the current one; ends at `closed`. */
   stream(): AsyncIterableIterator<ClientState> {
-    const queue = new AsyncQueue<ClientState>(1000);
+    const queue = new StateQueue(() => {
+      // A reader that left (`break`, or `connect()` once connected) takes its queue, and the
+      // Set with the last one, at once: an idle client does not keep them until its next state.
+      this.#queues?.delete(queue);
+      if (this.#queues?.size === 0) this.#queues = undefined;
+    });
     queue.push(this.#state);
     if (this.#state.status === 'closed') queue.end();
     else {

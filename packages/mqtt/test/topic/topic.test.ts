@@ -158,6 +158,34 @@ test('property: the trie agrees with topicMatches', () => {
   );
 });
 
+test('property: after adds and removals, plain and wildcard filters mixed, the trie still agrees', () => {
+  const values = fc.constantFrom('v1', 'v2', 'v3');
+  const op = fc.tuple(fc.boolean(), filterArb, values);
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 30 }), topicArb, (ops, topic) => {
+      const trie = new TopicTrie<string>();
+      const model = new Set<string>(); // filter NUL value
+      for (const [add, filter, value] of ops) {
+        const key = `${filter}\u0000${value}`;
+        if (add) {
+          trie.add(filter, value);
+          model.add(key);
+        } else {
+          assert.equal(trie.remove(filter, value), model.delete(key));
+        }
+      }
+      assert.equal(trie.size, model.size);
+      const expected = new Set<string>();
+      for (const key of model) {
+        const [filter, value] = key.split('\u0000') as [string, string];
+        if (topicMatches(filter, topic)) expected.add(value);
+      }
+      assert.deepEqual(trie.match(topic).sort(), [...expected].sort());
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 /**
  * A deliberately naive model of §4.7, written from the spec text: split both into levels and
  * compare level by level. The real matcher walks the strings without splitting them.
