@@ -71,7 +71,10 @@ export class Connection {
   readonly handshake: Promise<void>;
   readonly #parser: Parser;
   #settleClosed!: (error: MqttError) => void;
-  #accept!: () => void;
+  // The handshake's settlers, dropped once it settled (an accepted connection may live for
+  // months: it should not keep them).
+  #accept: (() => void) | undefined;
+  #refuse: ((error: MqttError) => void) | undefined;
   #isClosed = false;
   #accepted = false;
   readonly #protocolVersion: ProtocolVersion;
@@ -131,7 +134,7 @@ export class Connection {
     });
     this.handshake = new Promise<void>((resolve, reject) => {
       this.#accept = resolve;
-      void this.closed.then(reject);
+      this.#refuse = reject;
     });
     // Whoever opened the connection may close it before awaiting the handshake.
     this.handshake.catch(() => undefined);
@@ -226,7 +229,9 @@ export class Connection {
     clearTimeout(this.#timer);
     // A cleared Timeout still weighs ~120 bytes: an idle connection should not keep it.
     this.#timer = undefined;
-    this.#accept();
+    this.#accept?.();
+    this.#accept = undefined;
+    this.#refuse = undefined;
   }
 
   /** Ends the connection (once): the stream is destroyed, {@link closed} settles. */
@@ -236,5 +241,9 @@ export class Connection {
     clearTimeout(this.#timer);
     this.stream.destroy();
     this.#settleClosed(error);
+    // Before CONNACK: the handshake fails with the same error.
+    this.#refuse?.(error);
+    this.#accept = undefined;
+    this.#refuse = undefined;
   }
 }
