@@ -45,6 +45,10 @@ export interface ContenderResult {
    * as `elapsedMs`, divided by the messages: publisher and subscriber together.
    */
   readonly cpuUsPerMsg: number;
+  /** The user-space part of `cpuUsPerMsg`. */
+  readonly userUsPerMsg: number;
+  /** The kernel part of `cpuUsPerMsg` (system calls, the loopback TCP stack). */
+  readonly systemUsPerMsg: number;
   /** Peak resident set size of the whole process, in KiB. */
   readonly maxRssKiB: number;
   /** Idle mode: RSS growth per connection (after a full GC), in KiB. */
@@ -72,7 +76,7 @@ const STALL_MS = 3000;
 export function measure(
   pair: Pair,
   spec: ContenderSpec,
-): Promise<{ elapsedMs: number; cpuUs: number; received: number }> {
+): Promise<{ elapsedMs: number; userUs: number; systemUs: number; received: number }> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let completed = 0;
@@ -87,7 +91,7 @@ export function measure(
       clearInterval(stallTimer);
       const elapsedMs = performance.now() - start;
       const cpu = process.cpuUsage(cpuStart);
-      resolve({ elapsedMs, cpuUs: cpu.user + cpu.system, received });
+      resolve({ elapsedMs, userUs: cpu.user, systemUs: cpu.system, received });
     };
     const check = (): void => {
       lastProgress = Date.now();
@@ -184,6 +188,8 @@ async function measureIdle(spec: ContenderSpec): Promise<ContenderResult> {
     msgPerSec: 0,
     elapsedMs,
     cpuUsPerMsg: 0,
+    userUsPerMsg: 0,
+    systemUsPerMsg: 0,
     received: 0,
     maxRssKiB,
     rssPerConnKiB: (after - before) / 1024 / n,
@@ -210,7 +216,7 @@ export async function main(): Promise<void> {
   if (spec.contender === 'baseline') {
     // Node plus the TypeScript loader and nothing else: the floor every contender stands on.
     process.stdout.write(
-      `${JSON.stringify({ msgPerSec: 0, elapsedMs: 0, cpuUsPerMsg: 0, received: 0, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
+      `${JSON.stringify({ msgPerSec: 0, elapsedMs: 0, cpuUsPerMsg: 0, userUsPerMsg: 0, systemUsPerMsg: 0, received: 0, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
     );
     return;
   }
@@ -220,13 +226,15 @@ export async function main(): Promise<void> {
   }
   const topic = `bench/${process.pid}/${spec.contender}/${spec.qos}`;
   const pair = await makePair(spec, topic);
-  const { elapsedMs, cpuUs, received } = await measure(pair, spec);
+  const { elapsedMs, userUs, systemUs, received } = await measure(pair, spec);
   const note = pair.note?.();
   await pair.close();
   const result: ContenderResult = {
     msgPerSec: (spec.messages / elapsedMs) * 1000,
     elapsedMs,
-    cpuUsPerMsg: cpuUs / spec.messages,
+    cpuUsPerMsg: (userUs + systemUs) / spec.messages,
+    userUsPerMsg: userUs / spec.messages,
+    systemUsPerMsg: systemUs / spec.messages,
     received,
     maxRssKiB: process.resourceUsage().maxRSS,
     ...(note === undefined ? {} : { note }),

@@ -13,7 +13,8 @@
  * is loaded as it ships from `node_modules`. No TypeScript loader inflates anyone's RSS.
  *
  * CPU per message is `process.cpuUsage()` (user + system) of the contender process over the
- * same interval as its throughput, divided by the messages (publisher and subscriber together).
+ * same interval as its throughput, divided by the messages (publisher and subscriber together),
+ * and shown split into its user and system (kernel) parts.
  * The MQTT 5 contenders (`ours5`, `mqttjs5`) meet the same Mosquitto listener, which speaks
  * 3.1.1 and 5.0 alike (Mosquitto picks the protocol from each CONNECT).
  *
@@ -170,7 +171,7 @@ try {
           const r = await run(specOf(name, qos, broker.port));
           results.set(k, [...(results.get(k) ?? []), r]);
           process.stdout.write(
-            `  round ${round + 1} qos ${qos} ${name.padEnd(9)} ${Math.round(r.msgPerSec).toString().padStart(8)} msg/s  ${r.cpuUsPerMsg.toFixed(1).padStart(5)} µs CPU/msg  rss ${(r.maxRssKiB / 1024).toFixed(1)} MiB${r.received < messages ? `  (received ${r.received})` : ''}${r.note === undefined ? '' : `  ${r.note}`}\n`,
+            `  round ${round + 1} qos ${qos} ${name.padEnd(9)} ${Math.round(r.msgPerSec).toString().padStart(8)} msg/s  ${r.cpuUsPerMsg.toFixed(1).padStart(5)} µs CPU/msg (user ${r.userUsPerMsg.toFixed(1).padStart(5)}, sys ${r.systemUsPerMsg.toFixed(1).padStart(5)})  rss ${(r.maxRssKiB / 1024).toFixed(1)} MiB${r.received < messages ? `  (received ${r.received})` : ''}${r.note === undefined ? '' : `  ${r.note}`}\n`,
           );
         } catch (error) {
           failures.set(k, error instanceof Error ? error.message : String(error));
@@ -206,6 +207,10 @@ function report(baselineKiB: number): void {
     median((results.get(key(name, qos)) ?? []).map((r) => r.msgPerSec));
   const cpu = (name: Name, qos: QoS): number =>
     median((results.get(key(name, qos)) ?? []).map((r) => r.cpuUsPerMsg));
+  const user = (name: Name, qos: QoS): number =>
+    median((results.get(key(name, qos)) ?? []).map((r) => r.userUsPerMsg));
+  const sys = (name: Name, qos: QoS): number =>
+    median((results.get(key(name, qos)) ?? []).map((r) => r.systemUsPerMsg));
   const rss = (name: Name, qos: QoS): number =>
     median((results.get(key(name, qos)) ?? []).map((r) => r.maxRssKiB));
   const idle = (name: IdleName): number =>
@@ -216,13 +221,15 @@ function report(baselineKiB: number): void {
   console.log(
     `\nMedians over ${rounds} rounds (baseline: an idle contender process, ${(baselineKiB / 1024).toFixed(1)} MiB RSS)`,
   );
-  console.log('QoS  contender   msg/s     CPU µs/msg  peak RSS MiB  RSS above baseline MiB');
+  console.log(
+    'QoS  contender   msg/s     CPU µs/msg  user µs   sys µs  peak RSS MiB  RSS above baseline MiB',
+  );
   for (const qos of [0, 1, 2] as const) {
     for (const name of ['ours', 'mqttjs', 'raw', 'ours5', 'mqttjs5', 'ours-file'] as const) {
       if (!results.has(key(name, qos))) continue;
       const r = rss(name, qos);
       console.log(
-        `${qos}    ${name.padEnd(10)}  ${fmt(rate(name, qos)).padStart(8)}   ${fmt(cpu(name, qos), 1).padStart(8)}    ${fmt(r / 1024, 1).padStart(8)}      ${fmt((r - baselineKiB) / 1024, 1).padStart(8)}`,
+        `${qos}    ${name.padEnd(10)}  ${fmt(rate(name, qos)).padStart(8)}   ${fmt(cpu(name, qos), 1).padStart(8)}  ${fmt(user(name, qos), 1).padStart(8)} ${fmt(sys(name, qos), 1).padStart(8)}    ${fmt(r / 1024, 1).padStart(8)}      ${fmt((r - baselineKiB) / 1024, 1).padStart(8)}`,
       );
     }
   }
