@@ -6,7 +6,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { encode } from 'courier-mqtt/packet';
-import type { ContenderSpec, Pair } from './contender.js';
+import type { ContenderSpec, IdleClient, Pair } from './contender.js';
 import { PAYLOAD } from './contender.js';
 
 /** Splits a byte stream into MQTT frames: calls `onFrame(firstByte, body)` per packet. */
@@ -176,3 +176,53 @@ export async function rawPair(spec: ContenderSpec, topic: string): Promise<Pair>
     },
   };
 }
+
+/**
+ * One idle raw connection, the floor of the idle bench: a plain socket that sent CONNECT
+ * (keep-alive 60 s) and SUBSCRIBE (QoS 1), read the CONNACK and SUBACK, and keeps reading.
+ * No session, no parser state beyond the frame reader: what Node's socket alone costs.
+ */
+export const rawIdle: IdleClient = async (port, id, protocolVersion) => {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const version = protocolVersion === 5 ? 5 : 4;
+  let ready: () => void = () => {};
+  const handshake = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  let waiting = 2; // CONNACK, SUBACK
+  const reader = new FrameReader((first) => {
+    const type = first >> 4;
+    if ((type === 2 || type === 9) && --waiting === 0) ready();
+  });
+  socket.on('data', (chunk: Buffer) => reader.push(chunk));
+  socket.write(
+    encode(
+      {
+        type: 'connect',
+        protocolVersion: version,
+        clientId: `raw-idle-${process.pid}-${id}`,
+        clean: true,
+        keepaliveSec: 60,
+      },
+      version,
+    ),
+  );
+  socket.write(
+    encode(
+      {
+        type: 'subscribe',
+        packetId: 1,
+        subscriptions: [{ topic: `idle/${process.pid}/${id}`, qos: 1 }],
+      },
+      version,
+    ),
+  );
+  await handshake;
+  return async () => {
+    socket.end(Uint8Array.of(0xe0, 0));
+  };
+};

@@ -145,6 +145,8 @@ async function idleClientOf(spec: ContenderSpec): Promise<IdleClient> {
       return (await import('./contender-mqttjs.js')).mqttjsIdle;
     case 'ours':
       return (await import('./contender-ours.js')).oursIdle;
+    case 'raw':
+      return (await import('./contender-raw.js')).rawIdle;
     default:
       throw new Error(`${spec.contender} has no idle mode`);
   }

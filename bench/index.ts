@@ -19,7 +19,8 @@
  * 3.1.1 and 5.0 alike (Mosquitto picks the protocol from each CONNECT).
  *
  * Options: --messages N (default 100000), --rounds R (default 3), --window W (default 100),
- *          --idle C (connections of the idle-memory bench, default 3000, 0 skips it),
+ *          --idle C (connections of the idle-memory bench, default 10000, 0 skips it; `raw-idle`
+ *          is a bare socket that connected and subscribed: Node's own floor),
  *          --only ours,mqttjs,raw,file,ours5,mqttjs5,idle (default all)
  */
 
@@ -36,7 +37,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '3' },
     window: { type: 'string', default: '100' },
-    idle: { type: 'string', default: '3000' },
+    idle: { type: 'string', default: '10000' },
     only: { type: 'string', default: 'ours,mqttjs,raw,file,ours5,mqttjs5,idle' },
   },
 });
@@ -73,7 +74,7 @@ await build({
 const contenderScript = `${buildDir}contender-main.js`;
 
 type Name = 'ours' | 'mqttjs' | 'raw' | 'ours-file' | 'ours5' | 'mqttjs5';
-type IdleName = 'ours-idle' | 'mqttjs-idle';
+type IdleName = 'ours-idle' | 'mqttjs-idle' | 'raw-idle';
 type QoS = 0 | 1 | 2;
 
 /** Runs one contender in a child process. */
@@ -141,7 +142,7 @@ function specOf(name: Name, qos: QoS, port: number): ContenderSpec {
 
 function idleSpecOf(name: IdleName, port: number): ContenderSpec {
   return {
-    contender: name === 'ours-idle' ? 'ours' : 'mqttjs',
+    contender: name === 'ours-idle' ? 'ours' : name === 'raw-idle' ? 'raw' : 'mqttjs',
     mode: 'idle',
     connections: idleConnections,
     qos: 1,
@@ -180,8 +181,10 @@ try {
       }
     }
     if (idleConnections > 0 && only.has('idle')) {
-      const idleNames: IdleName[] = ['ours-idle', 'mqttjs-idle'];
-      for (const name of round % 2 === 0 ? idleNames : [...idleNames].reverse()) {
+      const idleNames: IdleName[] = ['ours-idle', 'mqttjs-idle', 'raw-idle'];
+      // Rotate the order each round, as for the throughput runs.
+      const idleOrder = idleNames.map((_, i) => idleNames[(i + round) % idleNames.length]!);
+      for (const name of idleOrder) {
         const k = key(name, 1);
         if (failures.has(k)) continue;
         try {
@@ -233,10 +236,10 @@ function report(baselineKiB: number): void {
       );
     }
   }
-  for (const name of ['ours-idle', 'mqttjs-idle'] as const) {
+  for (const name of ['ours-idle', 'mqttjs-idle', 'raw-idle'] as const) {
     if (!results.has(key(name, 1))) continue;
     console.log(
-      `idle ${name.padEnd(12)} ${idleConnections} connections: ${fmt(idle(name), 1)} KiB RSS per connection, ${fmt(idleRate(name))} connects/s`,
+      `idle ${name.padEnd(12)} ${idleConnections} connections: ${fmt(idle(name), 1)} KiB RSS per connection, ${fmt(idleRate(name))} connects/s${name === 'raw-idle' ? '' : `, ${fmt(idle(name) - idle('raw-idle'), 1)} KiB above a bare socket`}`,
     );
   }
   console.log('\nRatio                                   measured   target   verdict');
