@@ -645,7 +645,8 @@ export class Client {
   /**
    * MQTT 5.0 request/response, the answering side: subscribes to `filter` and answers each
    * request with what `handler` returns, published to the request's Response Topic with its
-   * Correlation Data. Requests are handled one at a time, in order. A handler that throws
+   * Correlation Data. Requests are handled one at a time, in order, unless
+   * `options.concurrency` allows more at once. A handler that throws
    * sends nothing; the failure is reported by the `responderror` event and counted
    * (`Responder.failed`), and the responder goes on. A message without a Response Topic is
    * counted (`Responder.skipped`). Resolves once the subscription is acknowledged.

@@ -140,6 +140,7 @@ export const REQUEST_KEYS = {
 /** Keys of {@link RespondOptions}. */
 export const RESPOND_KEYS = {
   qos: true,
+  concurrency: true,
 } as const satisfies KnownKeys<RespondOptions>;
 
 /** Names MQTT.js and mosquitto_sub give the subscription options. */

@@ -350,6 +350,12 @@ export interface RequestOptions {
 export interface RespondOptions {
   /** QoS of the subscription to requests. @default 1 */
   readonly qos?: QoS;
+  /**
+   * Requests handled at once, 1 to 1,000. With 1, requests are answered one at a time in
+   * arrival order. With more, a slow request does not hold back the others; requests past
+   * the bound wait unread, so the broker's flow control bounds what waits. @default 1
+   */
+  readonly concurrency?: number;
 }
 
 /** What a device needs to connect to Azure IoT Hub with a SAS token. */

@@ -27,6 +27,9 @@ export type { RequestOptions, RespondOptions } from './option-types.js';
 const MAX_TIMEOUT_MS = 2_147_483_647;
 /** Response topics subscribed at once: each is a subscription kept for the client's life. */
 const MAX_RESPONSE_TOPICS = 64;
+/** The most requests one responder handles at once (`RespondOptions.concurrency`). */
+const MAX_CONCURRENCY = 1000;
+
 /** Bytes of random Correlation Data per request: collisions are not a concern. */
 const CORRELATION_BYTES = 16;
 
@@ -245,9 +248,16 @@ export class Requests {
       throw new InvalidOptionError('handler', `must be a function, got ${typeName(handler)}`);
     }
     const qos = checkQos(options.qos ?? 1);
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+      throw new InvalidOptionError(
+        'concurrency',
+        `must be an integer from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(concurrency)}`,
+      );
+    }
     const subscription = await this.#host.subscribe(filter, { qos });
     const responder = new ResponderImpl(filter, subscription);
-    void this.#serve(responder, subscription, handler);
+    void this.#serve(responder, subscription, handler, concurrency);
     return responder;
   }
 
@@ -255,37 +265,64 @@ export class Requests {
     responder: ResponderImpl,
     subscription: Subscription,
     handler: (request: Message) => ResponseReply | Promise<ResponseReply>,
+    concurrency: number,
   ): Promise<void> {
-    // One request at a time, in arrival order: a slow handler holds back the next request's
-    // acknowledgement, so the broker's flow control bounds what waits.
+    // At most `concurrency` requests at once. The next one is read only when a slot is free:
+    // unread requests hold back their acknowledgements, so the broker's flow control bounds
+    // what waits (with 1, requests are answered one at a time, in arrival order).
+    let active = 0;
+    let slotFreed: (() => void) | undefined;
     for await (const request of subscription) {
-      const props = request.properties;
-      const responseTopic = props?.responseTopic;
-      if (responseTopic === undefined) {
+      if (request.properties?.responseTopic === undefined) {
         responder.skipped++;
         continue;
       }
-      try {
-        const reply = await handler(request);
-        const { payload, properties } =
-          typeof reply === 'string' || reply instanceof Uint8Array
-            ? { payload: reply, properties: undefined }
-            : reply;
-        await this.#host.publish(responseTopic, payload, {
-          qos: request.qos,
-          properties: {
-            ...properties,
-            // The requester pairs the response by it: always the request's own [MQTT-4.10].
-            ...(props?.correlationData === undefined
-              ? {}
-              : { correlationData: props.correlationData }),
-          },
-        });
-        responder.answered++;
-      } catch (error) {
-        responder.failed++;
-        this.#host.responderFailed({ filter: responder.filter, request, error });
+      active++;
+      const answered = this.#answer(responder, request, handler).finally(() => {
+        active--;
+        const wake = slotFreed;
+        slotFreed = undefined;
+        wake?.();
+      });
+      if (concurrency === 1) {
+        await answered;
+        continue;
       }
+      if (active >= concurrency) {
+        await new Promise<void>((resolve) => {
+          slotFreed = resolve;
+        });
+      }
+    }
+  }
+
+  /** Answers one request; a failure is counted and reported, never thrown. */
+  async #answer(
+    responder: ResponderImpl,
+    request: Message,
+    handler: (request: Message) => ResponseReply | Promise<ResponseReply>,
+  ): Promise<void> {
+    const props = request.properties;
+    try {
+      const reply = await handler(request);
+      const { payload, properties } =
+        typeof reply === 'string' || reply instanceof Uint8Array
+          ? { payload: reply, properties: undefined }
+          : reply;
+      await this.#host.publish(props!.responseTopic!, payload, {
+        qos: request.qos,
+        properties: {
+          ...properties,
+          // The requester pairs the response by it: always the request's own [MQTT-4.10].
+          ...(props?.correlationData === undefined
+            ? {}
+            : { correlationData: props.correlationData }),
+        },
+      });
+      responder.answered++;
+    } catch (error) {
+      responder.failed++;
+      this.#host.responderFailed({ filter: responder.filter, request, error });
     }
   }
 

@@ -96,6 +96,45 @@ test('a handler that throws sends nothing and is reported; the responder goes on
   );
 });
 
+test('respond() with concurrency: a slow request does not hold back the others, and no more than the bound run at once', async (t) => {
+  const broker = await startMosquitto(t);
+  const service = await open(t, broker.url());
+  let running = 0;
+  let most = 0;
+  let releaseSlow: () => void = () => {};
+  const slowGate = new Promise<void>((resolve) => {
+    releaseSlow = resolve;
+  });
+  const responder = await service.respond(
+    'svc/mixed',
+    async (request) => {
+      running++;
+      most = Math.max(most, running);
+      try {
+        if (text(request) === 'slow') await slowGate;
+        else await new Promise((resolve) => setImmediate(resolve));
+        return `done:${text(request)}`;
+      } finally {
+        running--;
+      }
+    },
+    { concurrency: 2 },
+  );
+  const caller = await open(t, broker.url());
+  const slow = caller.request('svc/mixed', 'slow');
+  await until(() => running === 1, 'the slow request to be handled');
+  // With one request at a time these would wait behind the slow one (and time out).
+  const fast = await Promise.all(
+    ['a', 'b', 'c'].map((payload) => caller.request('svc/mixed', payload, { timeoutMs: 5000 })),
+  );
+  assert.deepEqual(fast.map(text), ['done:a', 'done:b', 'done:c']);
+  assert.equal(running, 1, 'the slow request is still being handled');
+  assert.equal(most, 2, 'never more than two at once');
+  releaseSlow();
+  assert.equal(text(await slow), 'done:slow');
+  await until(() => responder.answered === 4, 'the responses to be acknowledged');
+});
+
 test('a request nobody answers times out; a response after the timeout is counted, not delivered', async (t) => {
   const broker = await startMosquitto(t);
   const caller = await open(t, broker.url(), { clientId: 'rr-late' });
@@ -137,6 +176,12 @@ test('requests are bounded by maxPendingRequests; options are checked', async (t
   await assert.rejects(caller.request('svc', 'x', { timeout: 5 } as never), field('timeout'));
   await assert.rejects(caller.request('svc/+', 'x'), { code: 'MQTT_INVALID_TOPIC' });
   await assert.rejects(caller.respond('svc/#', 'x' as never), field('handler'));
+  for (const concurrency of [0, 1.5, 1001, '2' as never]) {
+    await assert.rejects(
+      caller.respond('svc/#', () => 'y', { concurrency }),
+      field('concurrency'),
+    );
+  }
   // Each response topic is a subscription kept for the client's life: 64 at most, the
   // default one (used above) included.
   const many = Array.from({ length: 63 }, (_, i) =>
