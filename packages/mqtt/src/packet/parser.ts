@@ -68,7 +68,8 @@ export class Parser {
   readonly #decodeAt: DecodeAt;
   readonly #maxPacketSize: number;
   /** A fixed header split across chunks, and how many bytes of it arrived (0 = none). */
-  readonly #head = new Uint8Array(MAX_HEADER_BYTES);
+  /** A fixed header cut by a chunk's end (created the first time one is). */
+  #head: Uint8Array | undefined;
   #headLength = 0;
   /** A packet being assembled across chunks, its body start, and how much of it is filled. */
   #partial: Uint8Array | undefined;
@@ -151,6 +152,7 @@ export class Parser {
       }
       if (!complete) {
         // The fixed header is cut: keep its (at most 4) bytes for the next chunk.
+        this.#head ??= new Uint8Array(MAX_HEADER_BYTES);
         this.#head.set(chunk.subarray(pos, length));
         this.#headLength = length - pos;
         return length;
@@ -177,7 +179,7 @@ export class Parser {
    * starts assembling the packet. Returns how many bytes of `chunk` were used.
    */
   #continueHead(chunk: Uint8Array): number {
-    const head = this.#head;
+    const head = this.#head!;
     let pos = 0;
     while (pos < chunk.length) {
       const byte = chunk[pos++] as number;

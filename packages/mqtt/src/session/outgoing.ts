@@ -136,10 +136,30 @@ export class Outgoing {
   #queue: OutMessage[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
-  /** Outgoing messages holding a packet id, in the order they were first sent. */
-  readonly #inflight = new Map<number, OutMessage>();
+  /**
+   * Outgoing messages holding a packet id, in the order they were first sent. This map and
+   * the two below are created on first use: an empty Map costs ~180 bytes, and a gateway's
+   * idle clients have nothing in flight.
+   */
+  get #inflight(): Map<number, OutMessage> {
+    this.#inflightMap ??= new Map();
+    return this.#inflightMap;
+  }
+  #inflightMap: Map<number, OutMessage> | undefined;
   /** SUBSCRIBE/UNSUBSCRIBE awaiting SUBACK/UNSUBACK, by packet id. */
-  readonly #controls = new Map<number, PendingControl>();
+  get #controls(): Map<number, PendingControl> {
+    this.#controlsMap ??= new Map();
+    return this.#controlsMap;
+  }
+  #controlsMap: Map<number, PendingControl> | undefined;
+
+  /** A SUBACK/UNSUBACK answered its control: the map goes with the last one. */
+  #forgetControl(packetId: number): void {
+    const controls = this.#controlsMap;
+    if (controls === undefined) return;
+    controls.delete(packetId);
+    if (controls.size === 0) this.#controlsMap = undefined;
+  }
   /** SUBSCRIBE/UNSUBSCRIBE accepted while offline, sent on the next connection. */
   #deferredControls: PendingControl[] = [];
   /**
@@ -147,7 +167,11 @@ export class Outgoing {
    * User Properties): acknowledged by a SUBACK (or restored from the store), not
    * unsubscribed since. Subscribed again, as it was, when a broker lost our session.
    */
-  readonly #knownFilters = new Map<string, KnownFilter>();
+  get #knownFilters(): Map<string, KnownFilter> {
+    this.#knownFiltersMap ??= new Map();
+    return this.#knownFiltersMap;
+  }
+  #knownFiltersMap: Map<string, KnownFilter> | undefined;
   #unexpectedAcks = 0;
   #poisonedCount = 0;
   /** The message first in flight at the last early close by the server, and how many in a row. */
@@ -167,7 +191,7 @@ export class Outgoing {
 
   /** Outgoing QoS 1/2 messages holding a packet id. */
   get inflightCount(): number {
-    return this.#inflight.size;
+    return this.#inflightMap?.size ?? 0;
   }
 
   /** Messages accepted but not yet sent (offline queue and messages waiting for a slot). */
@@ -206,7 +230,11 @@ export class Outgoing {
 
   /** True when nothing accepted is still waiting for its flow to complete. */
   get idle(): boolean {
-    return this.#inflight.size === 0 && this.queuedCount === 0 && this.#controls.size === 0;
+    return (
+      (this.#inflightMap?.size ?? 0) === 0 &&
+      this.queuedCount === 0 &&
+      (this.#controlsMap?.size ?? 0) === 0
+    );
   }
 
   /** Loads the outgoing messages (in their original order, with their ids) and filters a store kept. */
@@ -247,7 +275,7 @@ export class Outgoing {
         ? 0
         : (this.#ctx.limits?.topicAliasMaximum ?? 0);
     this.#aliases.reset(aliasMaximum);
-    if (!sessionPresent && this.#knownFilters.size > 0) {
+    if (!sessionPresent && (this.#knownFiltersMap?.size ?? 0) > 0) {
       // The broker holds no subscriptions for us: restore them (ours, and a restored
       // store's), after the SUBSCRIBE/UNSUBSCRIBE made while offline.
       // One SUBSCRIBE per Subscription Identifier: a SUBSCRIBE carries at most one, and a
@@ -276,8 +304,8 @@ export class Outgoing {
       }
     }
     // Controls lost with the previous connection are sent again, with new ids, by #pump.
-    this.#deferredControls = [...this.#controls.values(), ...this.#deferredControls];
-    this.#controls.clear();
+    this.#deferredControls = [...(this.#controlsMap?.values() ?? []), ...this.#deferredControls];
+    this.#controlsMap = undefined;
     this.#probe = undefined;
     const suspect =
       this.#suspect === undefined ? undefined : this.#inflightBySeq(this.#suspect.seq);
@@ -394,7 +422,8 @@ export class Outgoing {
    * at-least-once delivery is kept.
    */
   #resendInflight(now: number, except?: OutMessage): void {
-    for (const message of this.#inflight.values()) {
+    if (this.#inflightMap === undefined) return;
+    for (const message of this.#inflightMap.values()) {
       if (message === except) continue;
       if (message.phase === 'released') {
         this.#ctx.send({ type: 'pubrel', packetId: message.packetId }, now);
@@ -447,8 +476,8 @@ export class Outgoing {
   ): PoisonMessageError | undefined {
     let suspect: OutMessage | undefined = this.#probe;
     this.#probe = undefined;
-    if (suspect === undefined && early && threshold > 0) {
-      for (const message of this.#inflight.values()) {
+    if (suspect === undefined && early && threshold > 0 && this.#inflightMap !== undefined) {
+      for (const message of this.#inflightMap.values()) {
         if (message.phase === 'sent') {
           suspect = message;
           break;
@@ -605,7 +634,7 @@ export class Outgoing {
    * store still resends them on the next start.
    */
   abandon(error: MqttError): void {
-    for (const message of this.#inflight.values()) message.op?.reject(error);
+    for (const message of this.#inflightMap?.values() ?? []) message.op?.reject(error);
     for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]!.op?.reject(error);
     for (const control of this.#controls.values()) control.op?.reject(error);
     for (const control of this.#deferredControls) control.op?.reject(error);
@@ -614,7 +643,7 @@ export class Outgoing {
     this.#queueHead = 0;
     this.#queuedBytes = 0;
     this.#expiringQueued = 0;
-    this.#controls.clear();
+    this.#controlsMap = undefined;
     this.#deferredControls = [];
   }
 
@@ -676,7 +705,7 @@ export class Outgoing {
           this.#unexpectedAcks++;
           return;
         }
-        this.#controls.delete(packet.packetId);
+        this.#forgetControl(packet.packetId);
         if (packet.returnCodes.length !== control.subscriptions.length) {
           control.op?.reject(
             new ProtocolError(
@@ -710,7 +739,7 @@ export class Outgoing {
           this.#unexpectedAcks++;
           return;
         }
-        this.#controls.delete(packet.packetId);
+        this.#forgetControl(packet.packetId);
         // MQTT 5.0: one reason code per filter; 0x11 (No subscription existed) is a success.
         const codes = packet.reasonCodes ?? [];
         if (codes.some((code) => code >= 0x80)) {
@@ -965,12 +994,14 @@ export class Outgoing {
    * taken (the caller waits for a completion).
    */
   #allocatePacketId(): number {
-    const inUse = this.#inflight.size + this.#controls.size;
+    const inflight = this.#inflight;
+    const controls = this.#controlsMap;
+    const inUse = inflight.size + (controls?.size ?? 0);
     if (inUse >= MAX_PACKET_ID) return 0;
     for (;;) {
       const id = this.#nextPacketId;
       this.#nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
-      if (!this.#inflight.has(id) && !this.#controls.has(id)) return id;
+      if (!inflight.has(id) && controls?.has(id) !== true) return id;
     }
   }
 }
