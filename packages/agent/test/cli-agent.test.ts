@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { type Mosquitto, startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { verifyPassword } from '../src/web/password.js';
+import { startMosquittoSub } from './mosquitto-cli.js';
 import { deferrer, observe, ROOT, runCli, startCli, tempJson, waitFor } from './util.js';
 
 /** examples/lucidiot.json pointed at `broker`, in a temporary file. */
@@ -96,6 +97,43 @@ describe('courier agent', () => {
     // early, never sooner. Without lwt.delaySec the Will comes within milliseconds.
     const heldMs = (seen[0]?.at ?? 0) - cutAt;
     assert.ok(heldMs >= (delaySec - 1) * 1000, `Will published after ${heldMs} ms`);
+  });
+
+  it('the Will carries its MQTT 5 properties: expiry, content type, user properties', async (t) => {
+    const defer = deferrer(t);
+    const broker = await startMosquitto(t);
+    // mosquitto_sub at 5.0 is the independent reader of the properties.
+    const sub = startMosquittoSub(t, [
+      ...['-h', broker.host, '-p', String(broker.port), '-V', '5', '-t', 'props-will/status'],
+      ...['-C', '1', '-F', '%t|%p|%C|%P|%E'],
+    ]);
+    await waitFor(() => sub.subscribed(), `mosquitto_sub's SUBACK (output: ${sub.output})`);
+    const file = tempJson('c.json', {
+      connection: {
+        ...{ server: broker.host, port: broker.port, clientId: 'props-will' },
+        protocolVersion: '5',
+      },
+      lwt: {
+        ...{ topic: 'props-will/status', message: 'offline', messageExpirySec: 600 },
+        contentType: 'text/plain',
+        userProperties: [
+          { name: 'site', value: 'north' },
+          { name: 'reason', value: 'lost' },
+        ],
+      },
+    });
+    const agent = startCli(['agent', '-c', file, '-m', '--no-web']);
+    defer(() => {
+      if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+    });
+    await waitFor(() => agent.stdout.includes('MQTT state CONNECTED'), 'CONNECTED');
+    agent.child.kill('SIGKILL');
+    assert.equal(await agent.exited, 'SIGKILL');
+    assert.equal(await sub.exited, 0, sub.output);
+    assert.match(
+      sub.messages().trim(),
+      /^props-will\/status\|offline\|text\/plain\|site:north reason:lost\|(600|599)$/,
+    );
   });
 
   it('stops cleanly on SIGTERM: no Will', async (t) => {

@@ -183,6 +183,32 @@ describe('config: every error reported by path', () => {
       expect: ['lwt.delaySec: must be a whole number of seconds from 0 to 4294967295'],
     },
     {
+      name: 'Will properties at 3.1.1, or without a Will topic',
+      raw: {
+        ...minimal,
+        lwt: { topic: 's', contentType: 'text/plain', userProperties: [{ name: 'a', value: 'b' }] },
+      },
+      expect: [
+        'lwt.contentType: is an MQTT 5 Will property: set connection.protocolVersion to "5"',
+        'lwt.userProperties: is an MQTT 5 Will property: set connection.protocolVersion to "5"',
+      ],
+    },
+    {
+      name: 'Will properties without a Will topic',
+      raw: { connection: { server: 'x', protocolVersion: '5' }, lwt: { messageExpirySec: 60 } },
+      expect: ['lwt.messageExpirySec: needs lwt.topic (there is no Will without it)'],
+    },
+    {
+      name: 'a Will user property that cannot be sent',
+      raw: {
+        connection: { server: 'x', protocolVersion: '5' },
+        lwt: { topic: 's', userProperties: [{ name: 'a\ud800', value: 'b' }] },
+      },
+      expect: [
+        'lwt.userProperties[0].name: the user property name holds a lone UTF-16 surrogate at index 1, which is not well-formed UTF-8 [MQTT-1.5.3-1]',
+      ],
+    },
+    {
       name: 'authMode server without ca',
       raw: { ...minimal, security: { authMode: 'server' } },
       expect: ['security.ca: required when authMode is "server"'],
@@ -401,6 +427,30 @@ describe('config: client options', () => {
       qos: 0,
       retain: false,
       properties: { willDelayIntervalSec: 30 },
+    });
+  });
+
+  it("the Will properties at 5.0 become the Will's properties, in order", async () => {
+    const c = parseConfig({
+      connection: { server: 'h', protocolVersion: '5', sessionExpirySec: 60 },
+      lwt: {
+        ...{ topic: 'dev/status', message: 'offline', delaySec: 5, messageExpirySec: 600 },
+        contentType: 'text/plain',
+        userProperties: [
+          { name: 'site', value: 'north' },
+          { name: 'site', value: 'hall' },
+        ],
+      },
+    });
+    const { options } = await resolveClientOptions(c);
+    assert.deepEqual(options.will?.properties, {
+      willDelayIntervalSec: 5,
+      messageExpiryIntervalSec: 600,
+      contentType: 'text/plain',
+      userProperties: [
+        ['site', 'north'],
+        ['site', 'hall'],
+      ],
     });
   });
 

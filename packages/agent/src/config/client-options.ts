@@ -19,6 +19,7 @@ import {
   parseServerUrl,
   resolveOptions,
   type ServerOptions,
+  type WillPropertiesOptions,
 } from 'courier-mqtt';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { availabilityOf } from './home-assistant.js';
@@ -133,6 +134,23 @@ function loginOptions(login: LoginConfig): Pick<ServerOptions, 'username' | 'pas
 }
 
 /**
+ * The Will's MQTT 5.0 properties, none when the configuration sets none (the configuration
+ * check refuses them at 3.1.1). A delay of 0 is the wire's default and is left out.
+ */
+function willProperties(lwt: AgentConfig['lwt']): { properties?: WillPropertiesOptions } {
+  const { delaySec, messageExpirySec, contentType, userProperties } = lwt;
+  const properties: WillPropertiesOptions = {
+    ...(delaySec === undefined || delaySec === 0 ? {} : { willDelayIntervalSec: delaySec }),
+    ...(messageExpirySec === undefined ? {} : { messageExpiryIntervalSec: messageExpirySec }),
+    ...(contentType === undefined ? {} : { contentType }),
+    ...(userProperties === undefined || userProperties.length === 0
+      ? {}
+      : { userProperties: userProperties.map((p) => [p.name, p.value] as const) }),
+  };
+  return Object.keys(properties).length === 0 ? {} : { properties };
+}
+
+/**
  * The Will: the configured one (`lwt`), or, when Home Assistant discovery is on and no Will is
  * configured, the availability topic's "offline", retained, so that Home Assistant shows the
  * device unavailable when the agent disappears.
@@ -146,10 +164,7 @@ function willOf(config: AgentConfig): Pick<ClientOptions, 'will'> {
         payload: lwt.message,
         qos: lwt.qos as 0 | 1 | 2,
         retain: lwt.retain,
-        // 5.0 only (the config check refuses it at 3.1.1); 0 is the wire's default.
-        ...(lwt.delaySec === undefined || lwt.delaySec === 0
-          ? {}
-          : { properties: { willDelayIntervalSec: lwt.delaySec } }),
+        ...willProperties(lwt),
       },
     };
   }
@@ -291,8 +306,11 @@ const FIELD_OF: Readonly<Record<string, string>> = {
   'will.payload': 'lwt.message',
   'will.qos': 'lwt.qos',
   'will.retain': 'lwt.retain',
-  'will.properties': 'lwt.delaySec',
+  'will.properties': 'lwt',
   'will.properties.willDelayIntervalSec': 'lwt.delaySec',
+  'will.properties.messageExpiryIntervalSec': 'lwt.messageExpirySec',
+  'will.properties.contentType': 'lwt.contentType',
+  'will.properties.userProperties': 'lwt.userProperties',
   reconnect: 'reconnect',
   'reconnect.minDelayMs': 'reconnect.minDelaySec',
   'reconnect.maxDelayMs': 'reconnect.maxDelaySec',

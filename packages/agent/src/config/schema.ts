@@ -215,6 +215,47 @@ export const SecuritySection = z
   })
   .strict();
 
+/**
+ * Bounds of the MQTT 5.0 message properties a topic row or the Will may set: every message
+ * of the row carries them, so they are kept small (the wire would take 65,535 bytes each).
+ */
+export const TOPIC_PROPERTY_LIMITS = {
+  /** Characters of a Content Type. */
+  contentType: 256,
+  /** User properties per row. */
+  userProperties: 32,
+  /** Characters of a user property's name or value. */
+  userProperty: 1024,
+} as const;
+
+/** A User Property of a message (MQTT 5.0 §3.3.2.3.7): a name and a value, both text. */
+export const UserProperty = z
+  .object({
+    name: text(TOPIC_PROPERTY_LIMITS.userProperty).describe('User property name.'),
+    value: text(TOPIC_PROPERTY_LIMITS.userProperty).describe('User property value.'),
+  })
+  .strict();
+
+/** A message's Message Expiry Interval, in seconds (MQTT 5.0). */
+const messageExpirySec = () =>
+  z
+    .int({ error: 'must be a whole number of seconds from 1 to 4294967295' })
+    .min(1, { error: 'must be a whole number of seconds from 1 to 4294967295' })
+    .max(4_294_967_295, { error: 'must be a whole number of seconds from 1 to 4294967295' })
+    .optional();
+
+/** A message's Content Type (MQTT 5.0). */
+const contentType = () => nonEmpty(TOPIC_PROPERTY_LIMITS.contentType).optional();
+
+/** A message's User Properties, in order (MQTT 5.0). */
+const userProperties = () =>
+  z
+    .array(UserProperty)
+    .max(TOPIC_PROPERTY_LIMITS.userProperties, {
+      error: `must have at most ${TOPIC_PROPERTY_LIMITS.userProperties} entries`,
+    })
+    .optional();
+
 /** Last Will and Testament (LucidIoT "LWT"). */
 export const LwtSection = z
   .object({
@@ -230,6 +271,13 @@ export const LwtSection = z
       .describe(
         'MQTT 5: seconds the server holds the Will after the connection is lost; a reconnect within them cancels it.',
       ),
+    messageExpirySec: messageExpirySec().describe(
+      'MQTT 5: Message Expiry Interval of the Will; a retained Will is dropped when it is older.',
+    ),
+    contentType: contentType().describe('MQTT 5: Content Type of the Will (e.g. a MIME type).'),
+    userProperties: userProperties().describe(
+      'MQTT 5: User Properties of the Will, in this order.',
+    ),
   })
   .strict();
 
@@ -532,27 +580,6 @@ export const DeviceSection = z
   })
   .strict();
 
-/**
- * Bounds of a topic row's MQTT 5.0 properties: every message of the row carries them, so
- * they are kept small (the wire would take 65,535 bytes each).
- */
-export const TOPIC_PROPERTY_LIMITS = {
-  /** Characters of a Content Type. */
-  contentType: 256,
-  /** User properties per row. */
-  userProperties: 32,
-  /** Characters of a user property's name or value. */
-  userProperty: 1024,
-} as const;
-
-/** A User Property of a topic row (MQTT 5.0 §3.3.2.3.7): a name and a value, both text. */
-export const UserProperty = z
-  .object({
-    name: text(TOPIC_PROPERTY_LIMITS.userProperty).describe('User property name.'),
-    value: text(TOPIC_PROPERTY_LIMITS.userProperty).describe('User property value.'),
-  })
-  .strict();
-
 /** One row of the topic table (LucidIoT "Publish and Subscribe Topics"). */
 export const TopicRow = z
   .object({
@@ -581,24 +608,15 @@ export const TopicRow = z
       .min(0, { error: 'must be a number, 0 or more' })
       .default(0)
       .describe('Publish rows with threshold, analog channels: changes up to this are ignored.'),
-    messageExpirySec: z
-      .int({ error: 'must be a whole number of seconds from 1 to 4294967295' })
-      .min(1, { error: 'must be a whole number of seconds from 1 to 4294967295' })
-      .max(4_294_967_295, { error: 'must be a whole number of seconds from 1 to 4294967295' })
-      .optional()
-      .describe(
-        'MQTT 5, publish rows: Message Expiry Interval of each message; the server drops it when it is older. Default: never expires.',
-      ),
-    contentType: nonEmpty(TOPIC_PROPERTY_LIMITS.contentType)
-      .optional()
-      .describe('MQTT 5, publish rows: Content Type of each message (e.g. a MIME type).'),
-    userProperties: z
-      .array(UserProperty)
-      .max(TOPIC_PROPERTY_LIMITS.userProperties, {
-        error: `must have at most ${TOPIC_PROPERTY_LIMITS.userProperties} entries`,
-      })
-      .optional()
-      .describe('MQTT 5, publish rows: User Properties of each message, in this order.'),
+    messageExpirySec: messageExpirySec().describe(
+      'MQTT 5, publish rows: Message Expiry Interval of each message; the server drops it when it is older. Default: never expires.',
+    ),
+    contentType: contentType().describe(
+      'MQTT 5, publish rows: Content Type of each message (e.g. a MIME type).',
+    ),
+    userProperties: userProperties().describe(
+      'MQTT 5, publish rows: User Properties of each message, in this order.',
+    ),
     enabled: z.boolean().default(true).describe('false keeps the row but does not run it.'),
   })
   .strict();

@@ -170,7 +170,7 @@ function wireIssue(
   if (why !== undefined) issues.push({ path, message: why });
 }
 
-/** The MQTT 5.0 properties a topic row may give its messages. */
+/** The MQTT 5.0 properties a topic row may give its messages (and the Will, its own). */
 const TOPIC_PROPERTIES = ['messageExpirySec', 'contentType', 'userProperties'] as const;
 
 /**
@@ -301,6 +301,37 @@ function willDelayIssues(
   }
 }
 
+/**
+ * The Will's MQTT 5.0 message properties: only on an MQTT 5 connection (a 3.1.1 CONNECT has no
+ * Will properties: they would be lost), only with a Will, each string sendable.
+ */
+function willPropertyIssues(
+  connection: Record<string, unknown>,
+  lwt: Record<string, unknown>,
+  issues: ConfigIssue[],
+): void {
+  for (const field of TOPIC_PROPERTIES) {
+    if (lwt[field] === undefined) continue;
+    if (connection.protocolVersion !== '5') {
+      issues.push({
+        path: `lwt.${field}`,
+        message: 'is an MQTT 5 Will property: set connection.protocolVersion to "5"',
+      });
+    } else if (str(lwt.topic) === undefined) {
+      issues.push({
+        path: `lwt.${field}`,
+        message: 'needs lwt.topic (there is no Will without it)',
+      });
+    }
+  }
+  wireIssue(lwt.contentType, 'lwt.contentType', 'content type', issues);
+  arr(lwt.userProperties).forEach((p, i) => {
+    const pair = obj(p);
+    wireIssue(pair.name, `lwt.userProperties[${i}].name`, 'user property name', issues);
+    wireIssue(pair.value, `lwt.userProperties[${i}].value`, 'user property value', issues);
+  });
+}
+
 /** The checks across fields, on the raw input. */
 function crossIssues(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = platformIssues(raw);
@@ -340,6 +371,7 @@ function crossIssues(raw: unknown): ConfigIssue[] {
     });
   }
   willDelayIssues(connection, lwt, issues);
+  willPropertyIssues(connection, lwt, issues);
   sparkplugIssues(raw, issues);
   muranoIssues(raw, issues);
 
