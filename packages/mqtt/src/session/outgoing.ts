@@ -638,7 +638,7 @@ export class Outgoing {
     for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]!.op?.reject(error);
     for (const control of this.#controls.values()) control.op?.reject(error);
     for (const control of this.#deferredControls) control.op?.reject(error);
-    this.#inflight.clear();
+    this.#inflightMap?.clear();
     this.#queue = [];
     this.#queueHead = 0;
     this.#queuedBytes = 0;
@@ -923,7 +923,7 @@ export class Outgoing {
         continue;
       }
       if (message.qos > 0) {
-        if (this.#inflight.size >= this.#window()) break;
+        if ((this.#inflightMap?.size ?? 0) >= this.#window()) break;
         const id = this.#allocatePacketId();
         if (id === 0) break;
         message.packetId = id;
@@ -994,14 +994,14 @@ export class Outgoing {
    * taken (the caller waits for a completion).
    */
   #allocatePacketId(): number {
-    const inflight = this.#inflight;
+    const inflight = this.#inflightMap;
     const controls = this.#controlsMap;
-    const inUse = inflight.size + (controls?.size ?? 0);
+    const inUse = (inflight?.size ?? 0) + (controls?.size ?? 0);
     if (inUse >= MAX_PACKET_ID) return 0;
     for (;;) {
       const id = this.#nextPacketId;
       this.#nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
-      if (!inflight.has(id) && controls?.has(id) !== true) return id;
+      if (inflight?.has(id) !== true && controls?.has(id) !== true) return id;
     }
   }
 }
