@@ -34,6 +34,7 @@ import type {
 } from '../packet/types.js';
 import { ReconnectSchedule } from '../session/backoff.js';
 import { type InboundAck, Session, type SessionHost, type Settleable } from '../session/session.js';
+import type { PublishExtras } from '../session/types.js';
 import { memoryStore } from '../store/memory.js';
 import type { StoreSnapshot } from '../store/types.js';
 import type { ByteStream } from '../transport/types.js';
@@ -135,6 +136,54 @@ interface ClientHostShape
 
 /** Defined in the class body of {@link Client} (it reaches the client's private members). */
 let ClientHost: new (client: Client) => ClientHostShape;
+
+/**
+ * The resolving functions of the promise {@link captureSettlers} was last the executor of:
+ * taken right after `new Promise(captureSettlers)`, so that a publish makes no executor
+ * closure (and no context for it) per message.
+ */
+let capturedResolve: (() => void) | undefined;
+let capturedReject: ((error: Error) => void) | undefined;
+
+function captureSettlers(resolve: () => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/**
+ * A QoS 0 publish's op: it settles once written, waiting for a full socket buffer to drain
+ * (back-pressure). One object per message rather than an object and two closures.
+ */
+class WrittenOp implements Settleable<void> {
+  readonly #writer: WriteAhead;
+  readonly #metrics: MetricsCounters;
+  readonly #resolve: () => void;
+  readonly #reject: (error: Error) => void;
+
+  constructor(
+    writer: WriteAhead,
+    metrics: MetricsCounters,
+    resolve: () => void,
+    reject: (error: Error) => void,
+  ) {
+    this.#writer = writer;
+    this.#metrics = metrics;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  resolve(): void {
+    this.#writer.afterDrain(this.#resolve);
+  }
+
+  reject(error: Error): void {
+    // The offline queue's drop-oldest-qos0 policy made room: count it.
+    if (error instanceof QueueFullError && error.outcome === 'dropped') {
+      this.#metrics.droppedQos0Out++;
+    }
+    this.#reject(error);
+  }
+}
 
 /**
  * An MQTT client. Create one with {@link createClient} (returns at once, keeps connecting in
@@ -475,56 +524,83 @@ export class Client {
     const { payload: bytes, qos, retain, resolveOn, properties } = checked;
     // The wall clock at acceptance carries a Message Expiry across a restart (file store).
     const extras = properties === undefined ? undefined : { properties, epochMs: Date.now() };
-    return new Promise<void>((resolve, reject) => {
-      let op: Settleable<void>;
-      if (qos === 0) {
-        op = {
-          resolve: () => this.#writer.afterDrain(resolve),
-          reject: (error) => {
-            // The offline queue's drop-oldest-qos0 policy made room: count it.
-            if (error instanceof QueueFullError && error.outcome === 'dropped') {
-              this.#metrics.droppedQos0Out++;
-            }
-            reject(error);
-          },
-        };
-      } else if (resolveOn === 'completed') op = { resolve, reject };
-      else {
-        // Settled by the store flush below; what happens after is reported as a drop.
-        let stored = false;
-        op = {
-          resolve: () => undefined,
-          reject: (error) => {
-            if (!stored) reject(error);
-            else if (!(error instanceof ClientClosedError && this.#store.durable)) {
-              this.#reportDropped('out', topic, qos, error);
-            }
-          },
-        };
-        const run = (): void => {
-          this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
-          this.#store.flush().then(
-            () => {
-              stored = true;
-              resolve();
-            },
-            (error: unknown) => reject(storeFailure('flush', error)),
-          );
-        };
-        this.#beforeOpen.run(run, reject, bytes.byteLength);
-        return;
-      }
-      // Once the store is open (nearly always) no closure is made per message.
+    if (qos > 0 && resolveOn === 'stored') {
+      return this.#publishStored(topic, bytes, qos, retain, extras);
+    }
+    // The path of every message: no executor closure, one op object.
+    const promise = new Promise<void>(captureSettlers);
+    const resolve = capturedResolve!;
+    const reject = capturedReject!;
+    capturedResolve = undefined;
+    capturedReject = undefined;
+    const op: Settleable<void> =
+      qos === 0 ? new WrittenOp(this.#writer, this.#metrics, resolve, reject) : { resolve, reject };
+    try {
+      // Once the store is open (nearly always) no closure is made per message: the closures
+      // of the rare paths live in methods of their own, so this one needs no context.
       if (this.#beforeOpen.open) {
         this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
-        return;
+      } else {
+        this.#publishBeforeOpen(topic, bytes, qos, retain, op, reject, extras);
       }
-      this.#beforeOpen.run(
-        () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
-        reject,
-        bytes.byteLength,
-        qos === 0,
-      );
+    } catch (error) {
+      // As a promise executor would: what throws rejects.
+      reject(error as Error);
+    }
+    return promise;
+  }
+
+  /** A publish accepted before the store has opened: it runs once the store has. */
+  #publishBeforeOpen(
+    topic: string,
+    bytes: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    op: Settleable<void>,
+    reject: (error: Error) => void,
+    extras: PublishExtras | undefined,
+  ): void {
+    this.#beforeOpen.run(
+      () => this.#session.publish(topic, bytes, qos, retain, op, now(), extras),
+      reject,
+      bytes.byteLength,
+      qos === 0,
+    );
+  }
+
+  /**
+   * A QoS 1/2 publish that resolves once the store has it (`resolveOn: 'stored'`): settled by
+   * the store flush; what happens after is reported as a drop.
+   */
+  #publishStored(
+    topic: string,
+    bytes: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    extras: PublishExtras | undefined,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let stored = false;
+      const op: Settleable<void> = {
+        resolve: () => undefined,
+        reject: (error) => {
+          if (!stored) reject(error);
+          else if (!(error instanceof ClientClosedError && this.#store.durable)) {
+            this.#reportDropped('out', topic, qos, error);
+          }
+        },
+      };
+      const run = (): void => {
+        this.#session.publish(topic, bytes, qos, retain, op, now(), extras);
+        this.#store.flush().then(
+          () => {
+            stored = true;
+            resolve();
+          },
+          (error: unknown) => reject(storeFailure('flush', error)),
+        );
+      };
+      this.#beforeOpen.run(run, reject, bytes.byteLength);
     });
   }
 

@@ -1,6 +1,10 @@
 /**
- * The path from an encoded packet to the socket: the write-ahead hold, corking, and the
+ * The path from an encoded packet to the socket: the write-ahead hold, coalescing, and the
  * wait for a full socket buffer to drain.
+ *
+ * Coalescing: the packets written in one tick go to the stream as one buffer, in one write.
+ * A Node stream costs far more per chunk (its buffered-write record, the Buffer view, the
+ * writev array) than copying a small packet does, and a tick often writes a hundred of them.
  *
  * Write-ahead: when a durable store has mutations not yet on disk (a message stored, a
  * packet id assigned, an incoming QoS 2 id recorded), the packet that depends on them (and
@@ -16,6 +20,11 @@ import { MqttError } from '../errors.js';
 import { StoreError } from '../store/errors.js';
 import type { ByteStream } from '../transport/types.js';
 import type { TrackedStore } from './tracked-store.js';
+
+/** Packets up to this size are copied into the tick's one write; larger ones go as they are. */
+const COALESCE_MAX_BYTES = 4096;
+/** Bytes of coalesced packets handed to the stream at once, without waiting for the tick. */
+const COALESCE_FLUSH_BYTES = 16 * 1024;
 
 /** Who is told when the store fails. */
 export interface WriteAheadOwner {
@@ -34,7 +43,11 @@ export class WriteAhead {
   /** Encoded packets held back until the store's pending mutations are durable. */
   #held: Uint8Array[] | undefined;
   #flushing = false;
+  /** True while the packets of this tick are being collected (their write is scheduled). */
   #corked = false;
+  /** The packets of this tick not yet handed to the stream, and their bytes. */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
   #drainWaiters: (() => void)[] = [];
 
   /**
@@ -55,6 +68,8 @@ export class WriteAhead {
     this.#stream = undefined;
     this.#held = undefined;
     this.#corked = false;
+    this.#pending = [];
+    this.#pendingBytes = 0;
   }
 
   /** Writes a packet, or holds it until the store's pending mutations are on disk. */
@@ -78,11 +93,12 @@ export class WriteAhead {
     }
   }
 
-  /** Writes what the current tick corked. */
+  /** Writes what the current tick collected. */
   uncork(): void {
     if (!this.#corked) return;
     this.#corked = false;
-    this.#stream?.uncork();
+    const stream = this.#stream;
+    if (stream !== undefined) this.#writePending(stream);
   }
 
   /** Calls `resolve` now, or once a full socket buffer drained (QoS 0 back-pressure). */
@@ -99,13 +115,40 @@ export class WriteAhead {
   }
 
   #write(stream: ByteStream, bytes: Uint8Array): void {
-    // Coalesce the writes of one tick into one writev.
+    // Coalesce the writes of one tick into one.
     if (!this.#corked) {
       this.#corked = true;
-      stream.cork();
       nextTick(() => this.uncork());
     }
-    stream.write(bytes);
+    if (bytes.byteLength > COALESCE_MAX_BYTES) {
+      // Large enough that copying it costs more than a write of its own.
+      this.#writePending(stream);
+      stream.write(bytes);
+      return;
+    }
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.byteLength;
+    // A tick that writes a lot hands it over as it goes: the stream's buffer, and with it
+    // `writableNeedDrain` (QoS 0 back-pressure), sees the bytes without waiting for the tick.
+    if (this.#pendingBytes >= COALESCE_FLUSH_BYTES) this.#writePending(stream);
+  }
+
+  /** Hands the collected packets to the stream, in one buffer. */
+  #writePending(stream: ByteStream): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    if (pending.length === 1) stream.write(pending[0]!);
+    else {
+      const joined = new Uint8Array(this.#pendingBytes);
+      let offset = 0;
+      for (const bytes of pending) {
+        joined.set(bytes, offset);
+        offset += bytes.byteLength;
+      }
+      stream.write(joined);
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
   }
 
   #flushHeld(): void {

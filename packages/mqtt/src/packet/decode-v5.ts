@@ -184,7 +184,7 @@ function decodePublish(r: Reader, flags: number): Packet {
   if (dup && qos === 0) r.fail('DUP must be 0 for QoS 0', 'MQTT-3.3.1-2', r.start);
   const retain = (flags & 1) !== 0;
   const topicAt = r.pos;
-  const topic = r.string('topic name');
+  const topic = r.topicName();
   for (let i = 0; i < topic.length; i++) {
     const c = topic.charCodeAt(i);
     if (c === 0x23 || c === 0x2b) {

@@ -144,7 +144,7 @@ function decodePublish(r: Reader, flags: number): Packet {
   if (dup && qos === 0) r.fail('DUP must be 0 for QoS 0', 'MQTT-3.3.1-2', r.start);
   const retain = (flags & 1) !== 0;
   const topicAt = r.pos;
-  const topic = r.string('topic name');
+  const topic = r.topicName();
   if (topic.length === 0) r.fail('topic name must not be empty', 'MQTT-4.7.3-1', topicAt);
   // An inline scan rather than the full validator: U+0000 was refused by the UTF-8 reader and
   // the length is bounded by its prefix, so only wildcards remain to check.

@@ -13,9 +13,10 @@
 import { encode5, encodeConnect5, encodePublish5 } from './encode-v5.js';
 import type { Packet, ProtocolVersion, PublishPacket, Subscription } from './types.js';
 import { PacketTypeCode } from './types.js';
-import { utf8ByteLength, writeUtf8 } from './utf8.js';
+import { MAX_STRING_BYTES, utf8ByteLength, writeUtf8 } from './utf8.js';
 import {
   allocate,
+  allocatePacket,
   bytes,
   checkPacketId,
   checkQos,
@@ -23,6 +24,7 @@ import {
   EMPTY,
   fail,
   MAX_REMAINING_LENGTH,
+  varintLength,
   write16,
   writeBytes,
 } from './writer.js';
@@ -60,19 +62,30 @@ export function encodePublish(packet: PublishPacket, version: ProtocolVersion = 
   const { topic, payload, qos, dup, retain } = packet;
   checkQos(qos, 'QoS', 'MQTT-3.3.1-4');
   if (dup && qos === 0) fail('DUP must be 0 for QoS 0 messages', 'MQTT-3.3.1-2');
-  const topicLength = utf8ByteLength(topic, 'topic name');
-  // Fast check for the common ASCII case; the full validator only when needed.
-  if (topicLength === 0) fail('topic name must be at least one character long', 'MQTT-4.7.3-1');
-  for (let i = 0; i < topic.length; i++) {
+  // One pass for the common case, a short ASCII topic without wildcards; the full measure and
+  // validator only for anything else (U+0000, non-ASCII, '#', '+', over 65,535 bytes).
+  let ascii = topic.length <= MAX_STRING_BYTES;
+  for (let i = 0; ascii && i < topic.length; i++) {
     const c = topic.charCodeAt(i);
-    if (c === 0x23 || c === 0x2b) checkTopic(topic, false);
+    if (c === 0x23 || c === 0x2b || c === 0 || c >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  const topicLength = ascii ? topic.length : utf8ByteLength(topic, 'topic name');
+  if (topicLength === 0) fail('topic name must be at least one character long', 'MQTT-4.7.3-1');
+  if (!ascii) {
+    for (let i = 0; i < topic.length; i++) {
+      const c = topic.charCodeAt(i);
+      if (c === 0x23 || c === 0x2b) checkTopic(topic, false);
+    }
   }
   let packetId = 0;
   if (qos > 0) packetId = checkPacketId(packet.packetId);
   else if (packet.packetId !== undefined) fail('a QoS 0 PUBLISH has no packet id', 'MQTT-2.3.1-5');
   const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + payload.byteLength;
-  const [out, start] = allocate(0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), remaining);
-  let pos = write16(out, start, topicLength);
+  const out = allocatePacket(0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), remaining);
+  let pos = write16(out, 1 + varintLength(remaining), topicLength);
   pos = writeUtf8(out, pos, topic, topicLength);
   if (qos > 0) pos = write16(out, pos, packetId);
   out.set(payload, pos);

@@ -7,7 +7,7 @@
  */
 
 import { MalformedPacketError } from '../errors.js';
-import { readUtf8 } from './utf8.js';
+import { readTopicName, readUtf8 } from './utf8.js';
 
 /** Cursor over one packet: `buf[start..end)`; `pos` is absolute in `buf`. */
 export class Reader {
@@ -105,6 +105,15 @@ export class Reader {
     const length = this.u16(`${what} length`);
     this.need(length, what);
     const s = readUtf8(this.buf, this.pos, length, this.start, what);
+    this.pos += length;
+    return s;
+  }
+
+  /** Reads a PUBLISH topic name: {@link string}, with recent topics remembered. */
+  topicName(): string {
+    const length = this.u16('topic name length');
+    this.need(length, 'topic name');
+    const s = readTopicName(this.buf, this.pos, length, this.start, 'topic name');
     this.pos += length;
     return s;
   }

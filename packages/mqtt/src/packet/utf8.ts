@@ -98,6 +98,49 @@ export function readUtf8(
   }
 }
 
+/** Topic names of at most this many bytes are remembered by {@link readTopicName}. */
+const MEMO_MAX_BYTES = 64;
+/** Slots of the topic memo (a power of two): direct-mapped by a hash of the bytes. */
+const MEMO_SLOTS = 32;
+const memoBytes: (Uint8Array | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
+const memoStrings: string[] = new Array(MEMO_SLOTS).fill('');
+
+/**
+ * {@link readUtf8} for a PUBLISH topic name, remembering recent ones: a subscriber sees the
+ * same few topics over and over, and comparing the bytes with a topic decoded before costs far
+ * less than building the string again (an ASCII string built a character at a time allocates
+ * once per character). A remembered string was validated when it was first decoded, and the
+ * same bytes decode to the same string.
+ */
+export function readTopicName(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  packetStart: number,
+  what: string,
+): string {
+  if (length > MEMO_MAX_BYTES) return readUtf8(buf, offset, length, packetStart, what);
+  let hash = 0x811c9dc5;
+  for (let i = offset; i < offset + length; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
+  const slot = (hash ^ (hash >>> 15)) & (MEMO_SLOTS - 1);
+  const known = memoBytes[slot];
+  if (known !== undefined && known.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (known[i] !== buf[offset + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return memoStrings[slot]!;
+  }
+  const topic = readUtf8(buf, offset, length, packetStart, what);
+  // A copy: a view would keep the whole received chunk alive.
+  memoBytes[slot] = buf.slice(offset, offset + length);
+  memoStrings[slot] = topic;
+  return topic;
+}
+
 /**
  * True when `bytes` are well-formed UTF-8: what a PUBLISH with Payload Format Indicator 1
  * promises (MQTT 5.0 §3.3.2.3.2). The receiver may check it and answer 0x99 (Payload format

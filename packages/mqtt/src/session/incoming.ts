@@ -13,6 +13,8 @@ import type { InboundAck, SessionContext } from './types.js';
 
 /** How many completed incoming QoS 2 messages are remembered to recognise late redeliveries. */
 const RECENTLY_RELEASED_MAX = 4096;
+/** How far the memory of released messages may grow past its bound before the oldest go. */
+const RECENTLY_RELEASED_SLACK = 512;
 
 /** Topic, length and FNV-1a hash of the payload: enough to recognise a redelivery. */
 function fingerprintOf(packet: PublishPacket): string {
@@ -297,11 +299,18 @@ export class Incoming {
 
   #remember(id: number, fingerprint: string): void {
     if (fingerprint === '') return;
-    this.#recentlyReleased.delete(id);
-    this.#recentlyReleased.set(id, fingerprint);
-    if (this.#recentlyReleased.size > RECENTLY_RELEASED_MAX) {
-      const oldest = this.#recentlyReleased.keys().next().value;
-      if (oldest !== undefined) this.#recentlyReleased.delete(oldest);
+    const recent = this.#recentlyReleased;
+    recent.delete(id);
+    recent.set(id, fingerprint);
+    // Forget the oldest in batches: a Map keeps deleted entries as holes until it rehashes,
+    // and every fresh iterator walks over the holes at its front, so evicting one entry per
+    // release cost a walk over thousands of holes each time.
+    if (recent.size > RECENTLY_RELEASED_MAX + RECENTLY_RELEASED_SLACK) {
+      let excess = recent.size - RECENTLY_RELEASED_MAX;
+      for (const oldest of recent.keys()) {
+        recent.delete(oldest);
+        if (--excess === 0) break;
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The parts the client delegates to (credentials.ts, version-choice.ts, packet-hooks.ts),
- * each on its own: the client's tests prove them against real brokers; these pin the edges
+ * The parts the client delegates to (credentials.ts, version-choice.ts, packet-hooks.ts,
+ * write-ahead.ts), each on its own: the client's tests prove them against real brokers; these pin the edges
  * (a renewal far away, a throwing trace function) with fake timers and no network.
  */
 import assert from 'node:assert/strict';
@@ -9,9 +9,13 @@ import { CredentialRenewal } from '../../src/client/credentials.js';
 import { Emitter } from '../../src/client/events.js';
 import { MetricsCounters } from '../../src/client/metrics.js';
 import { type PacketEvents, PacketHooks } from '../../src/client/packet-hooks.js';
+import { TrackedStore } from '../../src/client/tracked-store.js';
 import { VersionChoice } from '../../src/client/version-choice.js';
+import { WriteAhead } from '../../src/client/write-ahead.js';
 import { ConnectionLostError, ConnectionRefusedError } from '../../src/errors.js';
 import type { Packet } from '../../src/packet/types.js';
+import { memoryStore } from '../../src/store/memory.js';
+import type { ByteStream } from '../../src/transport/types.js';
 
 test('CredentialRenewal ends the connection at renewAtMs (not before, even past 2^31-1 ms), once', (t) => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
@@ -135,4 +139,56 @@ test('PacketHooks: counts, traces masked, shows listeners the packet without sec
   hooks.received({ type: 'pingresp' } as Packet, 2, 0);
   assert.equal(metrics.packetsIn.pingresp, 2, 'counted before the trace threw');
   assert.match((await warned).message, /courier-mqtt: the trace function threw: trace broke/);
+});
+
+test("WriteAhead: a tick's packets go out as one write, at once past 16 KiB, a large one as it is, in order", async () => {
+  const writes: number[][] = [];
+  const stream = {
+    write(bytes: Uint8Array): boolean {
+      writes.push([...bytes]);
+      return true;
+    },
+    writableNeedDrain: false,
+  } as unknown as ByteStream;
+  const writer = new WriteAhead(new TrackedStore(memoryStore()), { storeFailed: () => undefined });
+  writer.attach(stream);
+  const endOfTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+  writer.send(Uint8Array.of(1, 2));
+  writer.send(Uint8Array.of(3));
+  assert.equal(writes.length, 0, 'collected until the tick ends');
+  await endOfTick();
+  assert.deepEqual(writes, [[1, 2, 3]]);
+
+  // 4 × 4,000 bytes wait; the fifth passes 16 KiB and all five go to the stream at once, so
+  // its buffer (and writableNeedDrain, the back-pressure of QoS 0) sees them within the tick.
+  writes.length = 0;
+  for (let i = 0; i < 5; i++) writer.send(new Uint8Array(4000).fill(i));
+  assert.deepEqual(
+    writes.map((w) => w.length),
+    [20_000],
+  );
+  assert.deepEqual([writes[0]![0], writes[0]![4000], writes[0]![19_999]], [0, 1, 4]);
+  await endOfTick();
+  assert.equal(writes.length, 1, 'nothing left for the end of the tick');
+
+  // A packet over 4 KiB is not copied: what was collected goes first, then it as it is.
+  writes.length = 0;
+  writer.send(Uint8Array.of(9));
+  writer.send(new Uint8Array(5000).fill(7));
+  writer.send(Uint8Array.of(8));
+  assert.deepEqual(
+    writes.map((w) => w.length),
+    [1, 5000],
+  );
+  // uncork() (what end and drop call before closing) writes what was collected.
+  writer.uncork();
+  assert.deepEqual(writes.at(-1), [8]);
+
+  // A lost connection drops what was collected: the session resends what it must.
+  writes.length = 0;
+  writer.send(Uint8Array.of(5));
+  writer.detach();
+  await endOfTick();
+  assert.equal(writes.length, 0);
 });
