@@ -37,6 +37,15 @@ const now = (): number => performance.now();
 /** Largest Subscription Identifier, a Variable Byte Integer [MQTT-3.8.2.1.2]. */
 export const MAX_SUBSCRIPTION_ID = 268_435_455;
 
+/**
+ * A filter without wildcards that is not a shared subscription: it matches exactly the topic
+ * name equal to it. (A topic name never has wildcards, so for one it says whether it can
+ * equal such a filter.)
+ */
+function isPlain(filter: string): boolean {
+  return !filter.includes('+') && !filter.includes('#') && !filter.startsWith('$share/');
+}
+
 /** Whether two filters are stored under the same trie entry (`$share/a/x`, `$share/b/x`). */
 function sameMatch(a: string, b: string): boolean {
   return matchingFilter(a) === matchingFilter(b);
@@ -190,7 +199,7 @@ export class Subscriptions implements SubscriptionHost {
     const stillThere = subscription.filters.some(
       (f) => f !== topic && this.#filterRefs.get(f)?.has(subscription) && sameMatch(f, topic),
     );
-    if (!stillThere) this.#trie.remove(topic, subscription);
+    if (!stillThere && !isPlain(topic)) this.#trie.remove(topic, subscription);
   }
 
   /** `client.unsubscribe`: every subscription forgets the filters; those left with none end. */
@@ -230,7 +239,7 @@ export class Subscriptions implements SubscriptionHost {
     if (listening) this.#host.emitMessage(message);
     const ids = packet.properties?.subscriptionIdentifiers;
     let subscriptions =
-      ids === undefined || ids.length === 0 ? this.#trie.match(packet.topic) : this.#byIds(packet);
+      ids === undefined || ids.length === 0 ? this.#match(packet.topic) : this.#byIds(packet);
     if (listening) subscriptions = subscriptions.filter((s) => s.started);
     if (ack === undefined) {
       for (const subscription of subscriptions) subscription.push(message, undefined);
@@ -319,7 +328,22 @@ export class Subscriptions implements SubscriptionHost {
       this.#filterRefs.set(topic, refs);
     }
     refs.add(subscription);
-    this.#trie.add(topic, subscription);
+    // A plain filter is matched by its entry above; the trie holds the others.
+    if (!isPlain(topic)) this.#trie.add(topic, subscription);
+  }
+
+  /**
+   * The subscriptions whose filters match a topic name, each once: those of the plain filter
+   * equal to it (one lookup), then those of the wildcard and shared filters the trie finds.
+   */
+  #match(topic: string): SubscriptionImpl[] {
+    const plain = isPlain(topic) ? this.#filterRefs.get(topic) : undefined;
+    if (this.#trie.size === 0) return plain === undefined ? [] : [...plain];
+    const others = this.#trie.match(topic);
+    if (plain === undefined) return others;
+    const out = [...plain];
+    for (const subscription of others) if (!plain.has(subscription)) out.push(subscription);
+    return out;
   }
 
   // ─── SubscriptionHost: how each subscription reaches back (methods, not a callback
