@@ -47,6 +47,7 @@ import { Emitter } from './events.js';
 import { type ClientMetrics, MetricsCounters, snapshotMetrics, storeMetrics } from './metrics.js';
 import {
   type CheckedPublish,
+  checkEnd,
   checkPublish,
   checkSubscribe,
   checkUnsubscribe,
@@ -103,6 +104,7 @@ export type { ClientState, ConnectionStatus } from './state.js';
 export type {
   DroppedMessage,
   EndOptions,
+  EndProperties,
   FilterRequest,
   OutgoingPublishProperties,
   PublishOptions,
@@ -824,11 +826,18 @@ export class Client {
 
   /**
    * Ends the client: waits (up to `timeoutMs`) for in-flight messages, sends DISCONNECT
-   * (so the broker discards the Will), closes the connection and the store. Operations still
+   * (so the broker discards the Will, unless MQTT 5.0's `reasonCode: 0x04` asks for it),
+   * closes the connection and the store. Operations still
    * pending reject with `CLIENT_CLOSED`; QoS 1/2 messages stay in a durable store and are
    * resent by the next client with the same store and `clean: false`.
    */
   async end(options: EndOptions = {}): Promise<void> {
+    // Checked first: a bad option leaves the client running.
+    const checked = checkEnd(
+      options,
+      this.#version,
+      this.#options.connectProperties?.sessionExpiryIntervalSec ?? 0,
+    );
     if (this.#ended) {
       if (this.#state.current.status !== 'closed') await this.#state.waitFor('closed');
       await this.#storeClosed;
@@ -839,8 +848,8 @@ export class Client {
     const link = this.#link;
     if (link !== undefined && this.#state.current.status === 'connected') {
       this.#state.set({ status: 'disconnecting' });
-      if (options.force !== true && !this.#session.idle) {
-        const timeoutMs = options.timeoutMs ?? 5000;
+      if (!checked.force && !this.#session.idle) {
+        const timeoutMs = checked.timeoutMs;
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
           new Promise<void>((resolve, reject) => this.#idleWaiters.push({ resolve, reject })).catch(
@@ -854,7 +863,7 @@ export class Client {
         clearTimeout(timer);
       }
       if (this.#link === link) {
-        this.#session.disconnect(now());
+        this.#session.disconnect(now(), checked.disconnect);
         await this.#writer.release();
         this.#writer.uncork();
         link.stream.end();

@@ -13,6 +13,7 @@ export {
   createClient,
   type DroppedMessage,
   type EndOptions,
+  type EndProperties,
   type FilterRequest,
   type OutgoingPublishProperties,
   type PublishOptions,

@@ -8,6 +8,7 @@
 import { InvalidOptionError, InvalidTopicError, PacketTooLargeError } from '../errors.js';
 import { checkKnownKeys, checkObject } from '../option-checks.js';
 import type {
+  DisconnectProperties,
   ProtocolVersion,
   QoS,
   Subscription as SubscriptionRequest,
@@ -16,9 +17,10 @@ import type {
 import { isWellFormedUtf8 } from '../packet/utf8.js';
 import { parseSharedFilter, validateTopicFilter, validateTopicName } from '../topic/index.js';
 import { MAX_MQTT_STRING_BYTES, validateMqttString } from './mqtt-strings.js';
-import { SUBSCRIBE_HINTS, SUBSCRIBE_KEYS } from './option-keys.js';
+import { END_KEYS, END_PROPERTY_KEYS, SUBSCRIBE_HINTS, SUBSCRIBE_KEYS } from './option-keys.js';
 import { resolveUserProperties, toBytes } from './options.js';
 import type {
+  EndOptions,
   FilterRequest,
   OutgoingPublishProperties,
   PublishOptions,
@@ -163,31 +165,129 @@ export function checkPublishProperties(
     }
     size += 3 + correlation.byteLength;
   }
-  const user = p.userProperties;
-  if (user !== undefined) {
-    if (!Array.isArray(user)) {
-      throw new InvalidOptionError(
-        `${field}.userProperties`,
-        `must be an array of [name, value] pairs, got ${typeName(user)}`,
-      );
-    }
-    if (user.length > MAX_USER_PROPERTIES) {
-      throw new InvalidOptionError(
-        `${field}.userProperties`,
-        `must hold at most ${MAX_USER_PROPERTIES} pairs, got ${user.length}`,
-      );
-    }
-    user.forEach((pair: unknown, i) => {
-      const at = `${field}.userProperties[${i}]`;
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidOptionError(at, 'must be a [name, value] pair of strings');
-      }
-      validateMqttString(pair[0], `${at}[0]`);
-      validateMqttString(pair[1], `${at}[1]`);
-      size += 5 + textEncoder.encode(pair[0]).byteLength + textEncoder.encode(pair[1]).byteLength;
-    });
-  }
+  if (p.userProperties !== undefined) size += checkUserProperties(p.userProperties, field);
   return size;
+}
+
+/**
+ * Checks `<field>.userProperties`: an array of at most {@link MAX_USER_PROPERTIES} [name,
+ * value] pairs of MQTT strings. Returns their size on the wire.
+ */
+function checkUserProperties(user: unknown, field: string): number {
+  if (!Array.isArray(user)) {
+    throw new InvalidOptionError(
+      `${field}.userProperties`,
+      `must be an array of [name, value] pairs, got ${typeName(user)}`,
+    );
+  }
+  if (user.length > MAX_USER_PROPERTIES) {
+    throw new InvalidOptionError(
+      `${field}.userProperties`,
+      `must hold at most ${MAX_USER_PROPERTIES} pairs, got ${user.length}`,
+    );
+  }
+  let size = 0;
+  user.forEach((pair: unknown, i) => {
+    const at = `${field}.userProperties[${i}]`;
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidOptionError(at, 'must be a [name, value] pair of strings');
+    }
+    validateMqttString(pair[0], `${at}[0]`);
+    validateMqttString(pair[1], `${at}[1]`);
+    size += 5 + textEncoder.encode(pair[0]).byteLength + textEncoder.encode(pair[1]).byteLength;
+  });
+  return size;
+}
+
+/** The longest delay a timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** What `end()` sends in its DISCONNECT, checked. */
+export interface CheckedEnd {
+  readonly force: boolean;
+  readonly timeoutMs: number;
+  /** MQTT 5.0: the reason code and properties, when given. */
+  readonly disconnect: { readonly reasonCode?: number; readonly properties?: DisconnectProperties };
+}
+
+/**
+ * Checks the options of `end()` before the client ends, so a bad one leaves it running: the
+ * reason code one an application may choose (0x00, 0x04), the properties a client's
+ * DISCONNECT may carry, all MQTT 5.0 only, and a Session Expiry Interval that does not rise
+ * from a CONNECT's 0 [MQTT-3.14.2-2].
+ *
+ * @param connectExpirySec the Session Expiry Interval the CONNECT carried (0 when none)
+ */
+export function checkEnd(
+  options: unknown,
+  protocolVersion: ProtocolVersion,
+  connectExpirySec: number,
+): CheckedEnd {
+  checkObject(options, 'options');
+  checkKnownKeys(options, END_KEYS, '');
+  const o = options as EndOptions;
+  if (o.force !== undefined && typeof o.force !== 'boolean') {
+    throw new InvalidOptionError('force', `must be a boolean, got ${typeName(o.force)}`);
+  }
+  const timeoutMs = o.timeoutMs ?? 5000;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)) {
+    throw new InvalidOptionError(
+      'timeoutMs',
+      `must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${JSON.stringify(o.timeoutMs)}`,
+    );
+  }
+  const base = { force: o.force === true, timeoutMs };
+  if (o.reasonCode === undefined && o.properties === undefined) return { ...base, disconnect: {} };
+  const v5Only = (field: string): InvalidOptionError =>
+    new InvalidOptionError(
+      field,
+      `is MQTT 5.0 only; this connection speaks ${protocolVersion === 4 ? 'MQTT 3.1.1' : 'MQTT 3.1'}, whose DISCONNECT carries nothing`,
+    );
+  const reasonCode = o.reasonCode;
+  if (reasonCode !== undefined) {
+    if (reasonCode !== 0x00 && reasonCode !== 0x04) {
+      throw new InvalidOptionError(
+        'reasonCode',
+        `must be 0x00 (Normal disconnection) or 0x04 (Disconnect with Will Message), got ${JSON.stringify(reasonCode)}`,
+      );
+    }
+    if (protocolVersion !== 5) throw v5Only('reasonCode');
+  }
+  const properties = o.properties;
+  if (properties === undefined) return { ...base, disconnect: { reasonCode: reasonCode! } };
+  checkObject(properties, 'properties');
+  if (protocolVersion !== 5) throw v5Only('properties');
+  checkKnownKeys(properties, END_PROPERTY_KEYS, 'properties.');
+  const expiry = properties.sessionExpiryIntervalSec;
+  if (expiry !== undefined) {
+    if (
+      typeof expiry !== 'number' ||
+      !Number.isInteger(expiry) ||
+      expiry < 0 ||
+      expiry > 0xffffffff
+    ) {
+      throw new InvalidOptionError(
+        'properties.sessionExpiryIntervalSec',
+        `must be an integer 0..4294967295 (seconds), got ${JSON.stringify(expiry)}`,
+      );
+    }
+    if (expiry > 0 && connectExpirySec === 0) {
+      throw new InvalidOptionError(
+        'properties.sessionExpiryIntervalSec',
+        'must be 0: the CONNECT set no Session Expiry Interval, and a DISCONNECT may not raise it from 0 [MQTT-3.14.2-2] (set the sessionExpirySec option)',
+      );
+    }
+  }
+  if (properties.reasonString !== undefined) {
+    validateMqttString(properties.reasonString, 'properties.reasonString');
+  }
+  if (properties.userProperties !== undefined) {
+    checkUserProperties(properties.userProperties, 'properties');
+  }
+  return {
+    ...base,
+    disconnect: { ...(reasonCode === undefined ? {} : { reasonCode }), properties },
+  };
 }
 
 /** Bytes of a variable byte integer. */

@@ -19,7 +19,7 @@ import type {
   WillOptions,
   WillPropertiesOptions,
 } from './option-types.js';
-import type { SubscribeOptions } from './types.js';
+import type { EndOptions, EndProperties, SubscribeOptions } from './types.js';
 
 /** Keys of {@link ClientOptions}. */
 export const CLIENT_KEYS = {
@@ -223,3 +223,18 @@ export const RECONNECT_HINTS: Readonly<Record<string, string>> = {
   period: 'did you mean reconnect.minDelayMs?',
   reconnectPeriod: 'did you mean reconnect.minDelayMs?',
 };
+
+/** Keys of {@link EndOptions}. */
+export const END_KEYS = {
+  force: true,
+  timeoutMs: true,
+  reasonCode: true,
+  properties: true,
+} as const satisfies KnownKeys<EndOptions>;
+
+/** Keys of {@link EndProperties}. */
+export const END_PROPERTY_KEYS = {
+  sessionExpiryIntervalSec: true,
+  reasonString: true,
+  userProperties: true,
+} as const satisfies KnownKeys<EndProperties>;

@@ -108,6 +108,29 @@ export interface EndOptions {
   readonly force?: boolean;
   /** How long to wait for in-flight messages to complete. @default 5000 */
   readonly timeoutMs?: number;
+  /**
+   * MQTT 5.0: the DISCONNECT's reason code. `0x00` (Normal disconnection, the default): the
+   * broker discards the Will. `0x04` (Disconnect with Will Message): the broker publishes the
+   * Will as if the connection had been lost, for a device that stops on purpose and wants
+   * its "offline" seen. Refused on an MQTT 3.1/3.1.1 connection (its DISCONNECT has no code).
+   */
+  readonly reasonCode?: 0x00 | 0x04;
+  /** MQTT 5.0: the DISCONNECT's properties. Refused on an MQTT 3.1/3.1.1 connection. */
+  readonly properties?: EndProperties;
+}
+
+/** The properties a client's DISCONNECT may carry (MQTT 5.0 §3.14.2.2). */
+export interface EndProperties {
+  /**
+   * 0x11 Session Expiry Interval: replaces the one of the CONNECT, e.g. 0 to end a persistent
+   * session now. 0..4,294,967,295 seconds; not above 0 when the CONNECT's was 0
+   * [MQTT-3.14.2-2].
+   */
+  readonly sessionExpiryIntervalSec?: number;
+  /** 0x1F Reason String: for the broker's log. */
+  readonly reasonString?: string;
+  /** 0x26 User Properties, in order (a name may repeat). */
+  readonly userProperties?: readonly (readonly [string, string])[];
 }
 
 /** A filter with its requested QoS. */

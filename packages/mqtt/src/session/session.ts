@@ -48,6 +48,7 @@ import {
 import type {
   ConnackPacket,
   ConnectPacket,
+  DisconnectProperties,
   Packet,
   QoS,
   SubscribeProperties,
@@ -426,9 +427,15 @@ export class Session implements SessionContext {
     this.#outgoing.abandon(error);
   }
 
-  /** Sends DISCONNECT (a clean end: the broker discards the Will). */
-  disconnect(now: number): void {
-    if (this.#link === 'online') this.#send({ type: 'disconnect' }, now);
+  /**
+   * Sends DISCONNECT: a clean end, the broker discards the Will; MQTT 5.0 may give a reason
+   * code (0x04: publish the Will all the same) and properties.
+   */
+  disconnect(
+    now: number,
+    reason: { readonly reasonCode?: number; readonly properties?: DisconnectProperties } = {},
+  ): void {
+    if (this.#link === 'online') this.#send({ type: 'disconnect', ...reason }, now);
     this.#link = 'offline';
   }
 
