@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from 'courier-mqtt';
-import type { ConnectPacket, SubscribePacket } from 'courier-mqtt/packet';
+import type { ConnectPacket, DisconnectPacket, SubscribePacket } from 'courier-mqtt/packet';
 import { startFakeBroker } from '../../../test/helpers/fake-broker.js';
 import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { tempDir } from '../../../test/helpers/tmp.js';
@@ -383,6 +383,9 @@ describe('courier -D connect / subscribe on the wire', () => {
       ...['-D', 'connect', 'topic-alias-maximum', '8'],
       ...['-D', 'connect', 'request-response-information', '1'],
       ...['-D', 'subscribe', 'user-property', 'why', 'test'],
+      ...['-D', 'disconnect', 'session-expiry-interval', '0'],
+      ...['-D', 'disconnect', 'reason-string', 'done'],
+      ...['-D', 'disconnect', 'user-property', 'left', 'cleanly'],
     ]);
     const c = await broker.accept(15000);
     const hello = (await c.next('connect', 15000)) as ConnectPacket;
@@ -413,7 +416,30 @@ describe('courier -D connect / subscribe on the wire', () => {
       ['w/#'],
     );
     c.send({ type: 'suback', packetId: subscribe.packetId, returnCodes: [0] });
+    // -E: it leaves after the SUBACK, and its DISCONNECT carries what -D disconnect asked for.
+    const bye = (await c.next('disconnect', 15000)) as DisconnectPacket;
+    assert.equal(bye.reasonCode, 0);
+    assert.deepEqual(
+      { ...bye.properties, userProperties: bye.properties?.userProperties?.map((p) => [...p]) },
+      { sessionExpiryIntervalSec: 0, reasonString: 'done', userProperties: [['left', 'cleanly']] },
+    );
     assert.equal(await sub.exited, 0, sub.stderr);
+  });
+
+  it('refuses -D disconnect session-expiry-interval above 0 when the CONNECT has none', async () => {
+    const r = await runCli(
+      ['pub', '-V', '5', '-p', '1', '-t', 'a', '-m', 'b'].concat([
+        '-D',
+        'disconnect',
+        'session-expiry-interval',
+        '60',
+      ]),
+    );
+    assert.equal(r.status, 1);
+    assert.match(
+      firstLine(r.stderr),
+      /^Error: -D disconnect session-expiry-interval above 0 needs/,
+    );
   });
 });
 

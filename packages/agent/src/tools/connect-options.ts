@@ -7,7 +7,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import type { ClientOptions } from 'courier-mqtt';
+import type { ClientOptions, EndOptions } from 'courier-mqtt';
 import { AgentError, AgentErrorCode } from '../errors.js';
 import {
   type CliProperties,
@@ -217,6 +217,13 @@ export async function resolveConnectFlags(
   ) {
     throw new UsageError('Error: Will payload, QoS or retain given without --will-topic.');
   }
+  const disconnectExpiry = properties.disconnect.sessionExpiryIntervalSec;
+  if (disconnectExpiry !== undefined && disconnectExpiry > 0 && (sessionExpirySec ?? 0) === 0) {
+    // The broker would close on it as a protocol error [MQTT-3.14.2-2]: say so before connecting.
+    throw new UsageError(
+      'Error: -D disconnect session-expiry-interval above 0 needs a session expiry interval in the CONNECT (-x or -D connect session-expiry-interval) [MQTT-3.14.2-2].',
+    );
+  }
   if (flags.willTopic === undefined && Object.keys(properties.will).length > 0) {
     // mosquitto_pub drops them silently; without a Will they would go nowhere.
     throw new UsageError('Error: Will properties (-D will ...) given without --will-topic.');
@@ -228,4 +235,10 @@ export async function resolveConnectFlags(
     urlTopic,
     properties,
   };
+}
+
+/** The `end()` options that send what `-D disconnect ...` asked for (none when nothing). */
+export function endOptionsOf(properties: CliProperties): Pick<EndOptions, 'properties'> {
+  const d = properties.disconnect;
+  return Object.keys(d).length === 0 ? {} : { properties: d };
 }

@@ -151,6 +151,9 @@ const SUPPORTED = new Set([
   'will response-topic',
   'will correlation-data',
   'will user-property',
+  'disconnect session-expiry-interval',
+  'disconnect reason-string',
+  'disconnect user-property',
 ]);
 
 /** How mosquitto names a packet in its "Duplicate property" error. */
@@ -159,6 +162,7 @@ const DUPLICATE_NAME: Readonly<Partial<Record<PropertyCommand, string>>> = {
   publish: 'PUBLISH',
   subscribe: 'SUBSCRIBE',
   will: 'Will',
+  disconnect: 'DISCONNECT',
 };
 
 /** A user property, `[name, value]`, in the order given. */
@@ -196,13 +200,19 @@ export interface CliProperties {
   readonly subscribe: { userProperties?: UserProperty[] };
   /** `-D will ...`: sent in the CONNECT with the Will, so they need `--will-topic`. */
   readonly will: CliWillProperties;
+  /** `-D disconnect ...`: sent in the DISCONNECT that ends the tool (`end({ properties })`). */
+  readonly disconnect: {
+    sessionExpiryIntervalSec?: number;
+    reasonString?: string;
+    userProperties?: UserProperty[];
+  };
   /** Whether any `-D` was given. */
   readonly any: boolean;
 }
 
 /** An empty {@link CliProperties}. */
 export function noProperties(): CliProperties {
-  return { connect: {}, publish: {}, subscribe: {}, will: {}, any: false };
+  return { connect: {}, publish: {}, subscribe: {}, will: {}, disconnect: {}, any: false };
 }
 
 const usage = (text: string) => new UsageError(`Error: ${text}`);
@@ -361,6 +371,15 @@ export function parseProperties(
         break;
       case 'will user-property':
         w.userProperties = pairs(w.userProperties, [value, second]);
+        break;
+      case 'disconnect session-expiry-interval':
+        out.disconnect.sessionExpiryIntervalSec = number;
+        break;
+      case 'disconnect reason-string':
+        out.disconnect.reasonString = value;
+        break;
+      case 'disconnect user-property':
+        out.disconnect.userProperties = pairs(out.disconnect.userProperties, [value, second]);
         break;
     }
   }

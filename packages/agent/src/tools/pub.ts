@@ -15,7 +15,12 @@ import {
   type PublishOptions,
 } from 'courier-mqtt';
 import { checkTopicName } from '../config/topic.js';
-import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
+import {
+  type ConnectFlags,
+  endOptionsOf,
+  resolveConnectFlags,
+  UsageError,
+} from './connect-options.js';
 import { describePacket, tracePacket } from './describe-packet.js';
 
 /** Flags of `courier pub` beyond the connection flags. */
@@ -100,7 +105,7 @@ export async function connectForTool(
  * @throws {UsageError} for invalid flags (before connecting)
  */
 export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
-  const resolved = await resolveConnectFlags(flags, ['connect', 'publish', 'will']);
+  const resolved = await resolveConnectFlags(flags, ['connect', 'publish', 'will', 'disconnect']);
   const topic = flags.topic ?? resolved.urlTopic;
   const sources = [
     flags.message !== undefined,
@@ -163,7 +168,7 @@ export async function runPub(flags: PubFlags, io: ToolIo): Promise<number> {
       await Promise.all(pending);
     }
   } finally {
-    await client.end({ timeoutMs: 10000 });
+    await client.end({ timeoutMs: 10000, ...endOptionsOf(resolved.properties) });
   }
   return 0;
 }

@@ -12,7 +12,12 @@
 import { readFile } from 'node:fs/promises';
 import { RequestTimeoutError } from 'courier-mqtt';
 import { checkTopicName } from '../config/topic.js';
-import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
+import {
+  type ConnectFlags,
+  endOptionsOf,
+  resolveConnectFlags,
+  UsageError,
+} from './connect-options.js';
 import { compileFormat, PayloadNotJsonError, type PrintedMessage } from './format.js';
 import { connectForTool, type ToolIo } from './pub.js';
 import { TIMEOUT_EXIT_STATUS } from './sub.js';
@@ -60,7 +65,11 @@ const FOREVER_MS = 2_147_483_647;
  */
 export async function runRr(flags: RrFlags, io: ToolIo): Promise<number> {
   // mosquitto_rr speaks MQTT 5.0 unless told otherwise.
-  const resolved = await resolveConnectFlags(flags, ['connect', 'publish', 'will'], 5);
+  const resolved = await resolveConnectFlags(
+    flags,
+    ['connect', 'publish', 'will', 'disconnect'],
+    5,
+  );
   if (resolved.options.protocolVersion !== 5) {
     throw new UsageError(
       'Error: courier rr needs MQTT 5.0 (-V 5): a 3.1.1 request cannot carry its response topic.',
@@ -163,7 +172,7 @@ export async function runRr(flags: RrFlags, io: ToolIo): Promise<number> {
     return 0;
   } finally {
     if (onAbort !== undefined) flags.signal?.removeEventListener('abort', onAbort);
-    await client.end({ timeoutMs: 5000 });
+    await client.end({ timeoutMs: 5000, ...endOptionsOf(resolved.properties) });
   }
 }
 

@@ -11,7 +11,12 @@
 import type { Granted, SubscribeOptions } from 'courier-mqtt';
 import { reasonCodeName } from 'courier-mqtt/packet';
 import { checkTopicFilter } from '../config/topic.js';
-import { type ConnectFlags, resolveConnectFlags, UsageError } from './connect-options.js';
+import {
+  type ConnectFlags,
+  endOptionsOf,
+  resolveConnectFlags,
+  UsageError,
+} from './connect-options.js';
 import { compileFormat, PayloadNotJsonError, type PrintedMessage } from './format.js';
 import { connectForTool, type ToolIo } from './pub.js';
 
@@ -66,7 +71,7 @@ export function refusals(topics: readonly string[], granted: readonly Granted[])
  * @throws {UsageError} for invalid flags (before connecting)
  */
 export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
-  const resolved = await resolveConnectFlags(flags, ['connect', 'subscribe', 'will']);
+  const resolved = await resolveConnectFlags(flags, ['connect', 'subscribe', 'will', 'disconnect']);
   const print = flags.format === undefined ? undefined : compileFormat(flags.format);
   const topics = [...(flags.topics ?? [])];
   if (resolved.urlTopic !== undefined) topics.push(resolved.urlTopic);
@@ -157,7 +162,7 @@ export async function runSub(flags: SubFlags, io: ToolIo): Promise<number> {
     if (timer !== undefined) clearTimeout(timer);
     flags.signal?.removeEventListener('abort', onAbort);
     client.off('message', onMessage);
-    await client.end({ timeoutMs: 5000 });
+    await client.end({ timeoutMs: 5000, ...endOptionsOf(resolved.properties) });
   }
   return status;
 }
