@@ -116,19 +116,8 @@ export function checkPublishProperties(
     }
     size += 2;
   }
-  const expiry = p.messageExpiryIntervalSec;
-  if (expiry !== undefined) {
-    if (
-      typeof expiry !== 'number' ||
-      !Number.isInteger(expiry) ||
-      expiry < 0 ||
-      expiry > 0xffffffff
-    ) {
-      throw new InvalidOptionError(
-        `${field}.messageExpiryIntervalSec`,
-        `must be an integer 0..4294967295 (seconds), got ${JSON.stringify(expiry)}`,
-      );
-    }
+  if (p.messageExpiryIntervalSec !== undefined) {
+    checkSeconds(p.messageExpiryIntervalSec, `${field}.messageExpiryIntervalSec`);
     size += 5;
   }
   if (p.contentType !== undefined) {
@@ -260,17 +249,7 @@ export function checkEnd(
   checkKnownKeys(properties, END_PROPERTY_KEYS, 'properties.');
   const expiry = properties.sessionExpiryIntervalSec;
   if (expiry !== undefined) {
-    if (
-      typeof expiry !== 'number' ||
-      !Number.isInteger(expiry) ||
-      expiry < 0 ||
-      expiry > 0xffffffff
-    ) {
-      throw new InvalidOptionError(
-        'properties.sessionExpiryIntervalSec',
-        `must be an integer 0..4294967295 (seconds), got ${JSON.stringify(expiry)}`,
-      );
-    }
+    checkSeconds(expiry, 'properties.sessionExpiryIntervalSec');
     if (expiry > 0 && connectExpirySec === 0) {
       throw new InvalidOptionError(
         'properties.sessionExpiryIntervalSec',
@@ -288,6 +267,16 @@ export function checkEnd(
     ...base,
     disconnect: { ...(reasonCode === undefined ? {} : { reasonCode }), properties },
   };
+}
+
+/** Checks an interval in seconds, a Four Byte Integer on the wire (0..4,294,967,295). */
+function checkSeconds(value: unknown, field: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new InvalidOptionError(
+      field,
+      `must be an integer 0..4294967295 (seconds), got ${JSON.stringify(value)}`,
+    );
+  }
 }
 
 /** Bytes of a variable byte integer. */
