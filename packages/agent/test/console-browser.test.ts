@@ -35,6 +35,7 @@ const SECTIONS = [
   'topics',
   'device',
   'redis',
+  'murano',
   'admin',
 ];
 const VIEWPORTS = {
@@ -628,6 +629,44 @@ describe('web console in Chromium', () => {
         assert.ok(overflow <= 1, `${section} at ${name} width scrolls sideways by ${overflow} px`);
       }
     }
+  });
+
+  it('sets up Murano from the browser: connector, device, a resource; the agent provisions and reports', async (t) => {
+    const emu = await startMuranoEmulator(t);
+    // Only where the socket goes is in the file (an emulator is not on the form).
+    const fx = await startConsoleFixture(t, {
+      config: {
+        murano: { ca: emu.certs.ca.certFile, connectTo: { host: '127.0.0.1', port: emu.port } },
+      },
+    });
+    const page = await loggedInPage(t, fx.web.url);
+    await go(page, 'murano');
+    await page.locator('input[name="murano.enabled"]').check();
+    await page.locator('input[name="murano.connectorId"]').fill(emu.connectorId);
+    await page.locator('input[name="murano.deviceId"]').fill('dev-ui');
+    await page.locator('[data-testid=murano-resource-add]').click();
+    await page.locator('input[name="murano.resources[0].alias"]').fill('data_in');
+    await page.locator('[data-testid="murano.resources[0]-channel-0"]').fill('x');
+    await page.locator('section#murano button[data-testid=save]').click();
+    // A channel that is not a number is refused next to its pair, and nothing is applied.
+    await page
+      .locator('[data-error-for="murano.resources[0].channels.001"]')
+      .filter({ hasText: 'must be a channel id' })
+      .waitFor();
+    assert.equal(fx.agent.config.murano.enabled, false, 'nothing applied');
+    await page.locator('[data-testid="murano.resources[0]-channel-0"]').fill('8');
+    await saveSection(page, 'murano');
+    assert.deepEqual(fx.agent.config.murano.resources, [
+      { alias: 'data_in', direction: 'in', channels: { '001': 8 } },
+    ]);
+    assert.equal(fx.agent.config.murano.connectorId, emu.connectorId);
+    await go(page, 'state');
+    const card = page.locator('[data-testid=murano-card]');
+    await card.locator('[data-testid=murano-token]').filter({ hasText: /^yes$/ }).waitFor();
+    assert.equal(await card.locator('[data-testid=murano-device]').textContent(), 'dev-ui');
+    // Channel 8's readings reach the resource the form mapped it to.
+    await waitFor(() => emu.writes('dev-ui', 'data_in').length > 0, 'a reading on data_in');
+    assert.match(emu.writes('dev-ui', 'data_in')[0]!.value, /"001"/);
   });
 
   it('shows the Murano card: a taken id, then Re-provision after the reset', async (t) => {

@@ -343,7 +343,8 @@ export function routeOfPath(path: string): string | undefined {
     section === 'security' ||
     section === 'topics' ||
     section === 'device' ||
-    section === 'redis'
+    section === 'redis' ||
+    section === 'murano'
   ) {
     return section;
   }
@@ -509,5 +510,52 @@ export function EditSection(props: {
         <SaveBar />
       </form>
     </section>
+  );
+}
+
+/**
+ * The MQTT 5 User Properties at `<at>.userProperties` (a topic row's, the Will's): name and
+ * value pairs in order, a name may repeat; added and removed here, none leaves the key out.
+ */
+export function UserPropertyPairs({ at }: { at: string }) {
+  const editor = useEditor();
+  const pairs = (getAt(editor.draft, `${at}.userProperties`) ?? []) as {
+    name: string;
+    value: string;
+  }[];
+  const setPairs = (next: { name: string; value: string }[]) =>
+    editor.set(`${at}.userProperties`, next.length === 0 ? undefined : next);
+  return (
+    <>
+      {pairs.map((_pair, i) => (
+        <div class="format-opts" key={`${at}-up-${i}`}>
+          <TextField
+            compact
+            path={`${at}.userProperties[${i}].name`}
+            label={`User property ${i + 1} name`}
+            placeholder="name"
+          />
+          <TextField
+            compact
+            path={`${at}.userProperties[${i}].value`}
+            label={`User property ${i + 1} value`}
+            placeholder="value"
+          />
+          <RemoveButton
+            testid={`${at}-up-${i}-remove`}
+            label={`Remove user property ${i + 1}`}
+            onClick={() => setPairs(pairs.filter((_, j) => j !== i))}
+          />
+        </div>
+      ))}
+      <button
+        type="button"
+        class="btn btn-ghost"
+        data-testid={`${at}-up-add`}
+        onClick={() => setPairs([...pairs, { name: '', value: '' }])}
+      >
+        + user property
+      </button>
+    </>
   );
 }

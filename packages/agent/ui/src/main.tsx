@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, api, setCsrfToken, setUnauthorizedHandler } from './api';
 import { DeviceSection } from './device';
 import { type Editor, EditorContext, type SaveStatus } from './editor';
+import { MuranoSection } from './murano';
 import { clone, setAt, stableJson } from './paths';
 import { RedisSection } from './redis';
 import {
@@ -38,6 +39,7 @@ const ROUTES = [
   { id: 'topics', label: 'Topics' },
   { id: 'device', label: 'Device' },
   { id: 'redis', label: 'Redis' },
+  { id: 'murano', label: 'Murano' },
   { id: 'admin', label: 'Admin' },
 ] as const;
 
@@ -429,6 +431,7 @@ function Console({ device, onLogout }: { device: string; onLogout: () => void })
       topics: TopicsSection,
       device: DeviceSection,
       redis: RedisSection,
+      murano: MuranoSection,
     }[route];
     body = (
       <EditorContext.Provider value={editor}>

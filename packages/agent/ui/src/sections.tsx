@@ -10,6 +10,7 @@ import {
   SelectField,
   StatusLine,
   TextField,
+  UserPropertyPairs,
   useEditor,
 } from './editor';
 import { getAt } from './paths';
@@ -281,7 +282,56 @@ export function LwtSection() {
         <NumberField path="lwt.qos" label="QoS" step="1" hint={QOS_HINT} />
         <CheckField path="lwt.retain" label="Retain" />
       </div>
+      <WillV5 />
     </EditSection>
+  );
+}
+
+/**
+ * The Will's MQTT 5 settings: shown on an MQTT 5 connection, or while one is set (so that a
+ * switch back to 3.1.1 shows the server's refusal next to the field).
+ */
+function WillV5() {
+  const editor = useEditor();
+  const draft = editor.draft;
+  const v5 = String(getAt(draft, 'connection.protocolVersion') ?? '') === '5';
+  const set = ['delaySec', 'messageExpirySec', 'contentType', 'userProperties'].some(
+    (k) => getAt(draft, `lwt.${k}`) !== undefined,
+  );
+  if (!v5 && !set) return null;
+  return (
+    <>
+      <h2>MQTT 5</h2>
+      <div class="grid">
+        <NumberField
+          path="lwt.delaySec"
+          label="Will delay (s)"
+          step="1"
+          hint="The server holds the Will this long; a reconnect within it cancels it. Needs a session expiry."
+        />
+        <NumberField
+          path="lwt.messageExpirySec"
+          label="Message expiry (s)"
+          step="1"
+          hint="A retained Will older than this is dropped."
+        />
+        <TextField
+          path="lwt.contentType"
+          label="Content type"
+          emptyAs="undefined"
+          placeholder="none"
+        />
+      </div>
+      <div
+        class="field"
+        role="group"
+        aria-label="User properties"
+        data-testid="lwt-user-properties"
+      >
+        <span class="group-label">User properties</span>
+        <UserPropertyPairs at="lwt" />
+      </div>
+    </>
   );
 }
 

@@ -5,9 +5,9 @@ import {
   EditSection,
   NumberField,
   type Option,
-  RemoveButton,
   SelectField,
   TextField,
+  UserPropertyPairs,
   useEditor,
 } from './editor';
 import { type Column, RowTable } from './rows';
@@ -125,11 +125,7 @@ function FormatCell({ at, format }: { at: string; format: FormatSpec | undefined
  * and value pairs, added and removed here). Only on an MQTT 5 connection; the server refuses
  * them on 3.1.1 and names the row.
  */
-function PropertiesCell({ at, row }: { at: string; row: TopicRow }) {
-  const editor = useEditor();
-  const pairs = row.userProperties ?? [];
-  const setPairs = (next: { name: string; value: string }[]) =>
-    editor.set(`${at}.userProperties`, next.length === 0 ? undefined : next);
+function PropertiesCell({ at }: { at: string }) {
   return (
     <div class="format-cell" data-testid={`${at}-properties`}>
       <NumberField
@@ -146,35 +142,7 @@ function PropertiesCell({ at, row }: { at: string; row: TopicRow }) {
         placeholder="content type"
         emptyAs="undefined"
       />
-      {pairs.map((_pair, i) => (
-        <div class="format-opts" key={`${at}-up-${i}`}>
-          <TextField
-            compact
-            path={`${at}.userProperties[${i}].name`}
-            label={`User property ${i + 1} name`}
-            placeholder="name"
-          />
-          <TextField
-            compact
-            path={`${at}.userProperties[${i}].value`}
-            label={`User property ${i + 1} value`}
-            placeholder="value"
-          />
-          <RemoveButton
-            testid={`${at}-up-${i}-remove`}
-            label={`Remove user property ${i + 1}`}
-            onClick={() => setPairs(pairs.filter((_, j) => j !== i))}
-          />
-        </div>
-      ))}
-      <button
-        type="button"
-        class="btn btn-ghost"
-        data-testid={`${at}-up-add`}
-        onClick={() => setPairs([...pairs, { name: '', value: '' }])}
-      >
-        + user property
-      </button>
+      <UserPropertyPairs at={at} />
     </div>
   );
 }
@@ -294,11 +262,7 @@ export function TopicsSection() {
                   <span class="muted">—</span>
                 )}
               </td>
-              {v5 && (
-                <td>
-                  {publish ? <PropertiesCell at={at} row={row} /> : <span class="muted">—</span>}
-                </td>
-              )}
+              {v5 && <td>{publish ? <PropertiesCell at={at} /> : <span class="muted">—</span>}</td>}
             </>
           );
         }}

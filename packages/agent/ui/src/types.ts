@@ -240,6 +240,32 @@ export interface AgentConfig {
   topics: TopicRow[];
   redis?: unknown;
   web?: unknown;
+  murano?: MuranoConfig;
+}
+
+/** The `murano` section as the console edits it (docs/config.md). */
+export interface MuranoConfig {
+  enabled?: boolean;
+  connectorId?: string;
+  deviceId?: string;
+  auth?: string;
+  port?: number | string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  resources?: MuranoResourceConfig[];
+  configIo?: boolean;
+  historyMax?: number | string;
+  batchMaxBytes?: number | string;
+  provisionTimeoutSec?: number | string;
+  connectTo?: unknown;
+}
+
+/** One Murano resource: its alias, direction and ExoSense channel keys → channel ids. */
+export interface MuranoResourceConfig {
+  alias: string;
+  direction?: 'in' | 'out';
+  channels: Record<string, number | string>;
 }
 
 export interface ConfigIssue {
