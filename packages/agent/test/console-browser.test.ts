@@ -593,13 +593,26 @@ describe('web console in Chromium', () => {
     assert.equal(row?.messageExpirySec, 90);
     assert.equal(row?.contentType, 'text/plain');
     assert.deepEqual(row?.userProperties, [{ name: 'line', value: '2' }]);
+    // The Will's MQTT 5 settings, on the LWT page.
+    await go(page, 'lwt');
+    await page.locator('input[name="lwt.topic"]').fill('lucidiot-1/status');
+    await page.locator('input[name="lwt.messageExpirySec"]').fill('600');
+    await page.locator('input[name="lwt.contentType"]').fill('text/plain');
+    await page.locator('[data-testid="lwt-up-add"]').click();
+    await page.locator('input[name="lwt.userProperties[0].name"]').fill('reason');
+    await page.locator('input[name="lwt.userProperties[0].value"]').fill('lost');
+    await saveSection(page, 'lwt');
+    const lwt = fx.agent.config.lwt;
+    assert.equal(lwt.messageExpirySec, 600);
+    assert.equal(lwt.contentType, 'text/plain');
+    assert.deepEqual(lwt.userProperties, [{ name: 'reason', value: 'lost' }]);
     // Back to 3.1.1: the rows keep their column, and the error shows where it belongs.
     await go(page, 'options');
     await page.locator('select[name="connection.protocolVersion"]').selectOption('3.1.1');
     await page.locator('section#options button[data-testid=save]').click();
     await page
       .locator('section#options [data-testid=save-status]')
-      .filter({ hasText: /3 problems/ })
+      .filter({ hasText: /6 problems/ })
       .waitFor();
     await go(page, 'topics');
     await page
