@@ -155,15 +155,13 @@ function Resources() {
                 { value: 'out', label: 'out: Murano → output channels' },
               ]}
             />
-            <div
+            <fieldset
               class="field"
-              role="group"
-              aria-label={`Resource ${i + 1} channel keys`}
               data-paths={[`${at}.channels`, ...pairs.map(([k]) => `${at}.channels.${k}`)].join(
                 ' ',
               )}
             >
-              <span class="group-label">Channel keys</span>
+              <legend class="group-label">{`Resource ${i + 1} channel keys`}</legend>
               {pairs.map(([key, channel], j) => (
                 <div class="format-opts" key={`${at}-ch-${j}`}>
                   <input
@@ -214,7 +212,7 @@ function Resources() {
                 + channel key
               </button>
               <FieldErrors paths={[`${at}.channels`]} />
-            </div>
+            </fieldset>
             <RemoveButton
               testid={`${at}-remove`}
               label={`Remove resource ${i + 1}`}

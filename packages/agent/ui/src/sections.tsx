@@ -322,15 +322,10 @@ function WillV5() {
           placeholder="none"
         />
       </div>
-      <div
-        class="field"
-        role="group"
-        aria-label="User properties"
-        data-testid="lwt-user-properties"
-      >
-        <span class="group-label">User properties</span>
+      <fieldset class="field" data-testid="lwt-user-properties">
+        <legend class="group-label">User properties</legend>
         <UserPropertyPairs at="lwt" />
-      </div>
+      </fieldset>
     </>
   );
 }
