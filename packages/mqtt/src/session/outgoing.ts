@@ -946,12 +946,45 @@ export class Outgoing {
     }
   }
 
+  /**
+   * The MQTT 5.0 options a SUBSCRIBE asks for that this connection cannot carry (it speaks
+   * 3.1.1), named; undefined when there are none. A Subscription Identifier is not among them:
+   * without it, messages are routed by matching their topic, as at 3.1.1.
+   */
+  #v5OnlyOptions(control: PendingControl & { kind: 'subscribe' }): string | undefined {
+    if (this.#ctx.options.protocolVersion === 5) return undefined;
+    const names = new Set<string>();
+    for (const s of control.subscriptions) {
+      if (s.noLocal === true) names.add('noLocal');
+      if (s.retainAsPublished === true) names.add('retainAsPublished');
+      if ((s.retainHandling ?? 0) !== 0) names.add('retainHandling');
+    }
+    if ((control.properties?.userProperties?.length ?? 0) > 0) names.add('userProperties');
+    return names.size === 0 ? undefined : [...names].join(', ');
+  }
+
   #control(control: PendingControl, now: number): void {
     this.#deferredControls.push(control);
     this.#pump(now);
   }
 
   #sendControl(control: PendingControl, now: number): void {
+    if (control.kind === 'subscribe' && control.op !== undefined) {
+      const lost = this.#v5OnlyOptions(control);
+      if (lost !== undefined) {
+        // Accepted while 5.0 was expected (`protocolVersion: 'auto'`), and the server turned
+        // out to speak 3.1.1: subscribed without them, the reader would get what it asked
+        // not to (its own messages, retained ones), so the call fails instead.
+        for (const { topic } of control.subscriptions) this.#ctx.store.deleteSubscription(topic);
+        control.op.reject(
+          new UnsupportedByServerError(
+            'mqtt-5',
+            `subscribe to ${control.subscriptions.map((s) => JSON.stringify(s.topic)).join(', ')} refused: it asks for MQTT 5.0 ${lost} and the server speaks MQTT 3.1.1`,
+          ),
+        );
+        return;
+      }
+    }
     const packetId = this.#allocatePacketId();
     if (packetId === 0) {
       // Every id is in use by in-flight publishes: try again when one completes.

@@ -92,6 +92,33 @@ test("'auto' does not fall back on a refusal that is not about the version", asy
   assert.ok(error instanceof ConnectionRefusedError && error.returnCode === 0x86, String(error));
 });
 
+test("'auto' fallen back to 3.1.1: a subscribe with 5.0 options queued meanwhile is refused with its reason, a plain one goes through", async (t) => {
+  const nats = await startNats(t);
+  const client = createClient(nats.url, {
+    protocolVersion: 'auto',
+    connectTimeoutMs: 5000,
+    reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
+  });
+  t.after(() => client.end({ force: true }));
+  // Made before the first CONNACK, while 5.0 is expected: accepted and queued.
+  const noLocal = client.subscribe('auto/own', { qos: 1, noLocal: true });
+  const plain = client.subscribe('auto/any', { qos: 1 });
+  const error = await noLocal.then(
+    () => assert.fail('subscribed without noLocal'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof UnsupportedByServerError, String(error));
+  assert.equal(error.feature, 'mqtt-5');
+  assert.match(error.message, /"auto\/own".*MQTT 5\.0 noLocal.*speaks MQTT 3\.1\.1/);
+  const subscription = await plain;
+  assert.equal(client.protocolVersion, 4);
+  // The plain one works: its messages arrive.
+  await client.publish('auto/any', 'hello', { qos: 1 });
+  const first = await subscription[Symbol.asyncIterator]().next();
+  assert.equal(new TextDecoder().decode(first.value!.payload), 'hello');
+  assert.equal(client.state.status, 'connected');
+});
+
 test("'auto' fallen back to 3.1.1: a publish with 5.0 properties queued meanwhile is refused with its reason, later ones at call time; the connection stays up", async (t) => {
   const nats = await startNats(t);
   const client = createClient(nats.url, {
