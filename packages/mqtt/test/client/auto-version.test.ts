@@ -5,8 +5,9 @@
  * (5.0), and the scripted broker for each way of refusing.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import {
+  type Client,
   ConnectionRefusedError,
   connect,
   createClient,
@@ -92,7 +93,11 @@ test("'auto' does not fall back on a refusal that is not about the version", asy
   assert.ok(error instanceof ConnectionRefusedError && error.returnCode === 0x86, String(error));
 });
 
-test("'auto' fallen back to 3.1.1: a subscribe with 5.0 options queued meanwhile is refused with its reason, a plain one goes through", async (t) => {
+/**
+ * A client with `protocolVersion: 'auto'` created (not yet connected) against NATS, which
+ * answers a 5.0 CONNECT with return code 1: it falls back to 3.1.1.
+ */
+async function autoClientOnNats(t: TestContext): Promise<Client> {
   const nats = await startNats(t);
   const client = createClient(nats.url, {
     protocolVersion: 'auto',
@@ -100,6 +105,11 @@ test("'auto' fallen back to 3.1.1: a subscribe with 5.0 options queued meanwhile
     reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
   });
   t.after(() => client.end({ force: true }));
+  return client;
+}
+
+test("'auto' fallen back to 3.1.1: a subscribe with 5.0 options queued meanwhile is refused with its reason, a plain one goes through", async (t) => {
+  const client = await autoClientOnNats(t);
   // Made before the first CONNACK, while 5.0 is expected: accepted and queued.
   const noLocal = client.subscribe('auto/own', { qos: 1, noLocal: true });
   const plain = client.subscribe('auto/any', { qos: 1 });
@@ -120,13 +130,7 @@ test("'auto' fallen back to 3.1.1: a subscribe with 5.0 options queued meanwhile
 });
 
 test("'auto' fallen back to 3.1.1: a publish with 5.0 properties queued meanwhile is refused with its reason, later ones at call time; the connection stays up", async (t) => {
-  const nats = await startNats(t);
-  const client = createClient(nats.url, {
-    protocolVersion: 'auto',
-    connectTimeoutMs: 5000,
-    reconnect: { minDelayMs: 10, maxDelayMs: 50, jitter: 0 },
-  });
-  t.after(() => client.end({ force: true }));
+  const client = await autoClientOnNats(t);
   // Made before the first CONNACK, while 5.0 is expected: accepted and queued.
   const queued = client.publish('auto/props', 'x', {
     qos: 1,
