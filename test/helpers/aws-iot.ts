@@ -18,12 +18,12 @@
  * @module
  */
 
-import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { type Packet, Parser } from 'courier-mqtt/packet';
 import { type TestCerts, tlsListenerLines } from './certs.js';
+import { Changes } from './changes.js';
 import { type Mosquitto, startMosquitto } from './mosquitto.js';
 
 /** The documented ALPN protocol name of MQTT with client certificates on port 443. */
@@ -71,10 +71,8 @@ export async function startAwsIotEmulator(
   const refusals: AwsRefusal[] = [];
   const sockets = new Set<Socket>();
   let accepted = 0;
-  const changes = new EventEmitter();
-  const changed = (): void => {
-    changes.emit('change');
-  };
+  const changes = new Changes('AWS emulator');
+  const changed = (): void => changes.changed();
 
   const refuse = (socket: Socket, rule: string, detail: string): void => {
     refusals.push({ rule, detail });
@@ -177,24 +175,7 @@ export async function startAwsIotEmulator(
     packets,
     refusals,
     accepted: () => accepted,
-    until: (predicate, timeoutMs = 20_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (predicate()) {
-          resolve();
-          return;
-        }
-        const timer = setTimeout(() => {
-          changes.off('change', look);
-          reject(new Error(`AWS emulator: condition not met within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const look = (): void => {
-          if (!predicate()) return;
-          clearTimeout(timer);
-          changes.off('change', look);
-          resolve();
-        };
-        changes.on('change', look);
-      }),
+    until: (predicate, timeoutMs = 20_000) => changes.until(predicate, 'the condition', timeoutMs),
     broker,
     close,
   };

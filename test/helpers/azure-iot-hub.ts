@@ -21,12 +21,12 @@
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { createServer, type TLSSocket } from 'node:tls';
 import { encode, type Packet, Parser } from 'courier-mqtt/packet';
 import type { TestCerts } from './certs.js';
+import { Changes } from './changes.js';
 
 /** A device-to-cloud message the hub accepted. */
 export interface AzureMessage {
@@ -103,12 +103,10 @@ export async function startAzureIotHubEmulator(
   const connections: { deviceId: string; expirySec: number }[] = [];
   const sessions = new Map<string, Set<string>>();
   const sockets = new Set<Socket>();
-  const changes = new EventEmitter();
+  const changes = new Changes('IoT Hub emulator');
   let expired = 0;
 
-  const changed = (): void => {
-    changes.emit('change');
-  };
+  const changed = (): void => changes.changed();
   const refuse = (socket: Socket, rule: string, detail: string): void => {
     refusals.push({ rule, detail });
     socket.destroy();
@@ -255,24 +253,7 @@ export async function startAzureIotHubEmulator(
     refusals,
     connections,
     expired: () => expired,
-    until: (predicate, timeoutMs = 20_000) =>
-      new Promise<void>((resolve, reject) => {
-        if (predicate()) {
-          resolve();
-          return;
-        }
-        const timer = setTimeout(() => {
-          changes.off('change', look);
-          reject(new Error(`emulator: condition not met within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const look = (): void => {
-          if (!predicate()) return;
-          clearTimeout(timer);
-          changes.off('change', look);
-          resolve();
-        };
-        changes.on('change', look);
-      }),
+    until: (predicate, timeoutMs = 20_000) => changes.until(predicate, 'the condition', timeoutMs),
     close,
   };
 }

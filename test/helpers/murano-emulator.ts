@@ -40,6 +40,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { encode, type Packet, Parser } from 'courier-mqtt/packet';
 import { type TestCerts, testCerts } from './certs.js';
+import { Changes } from './changes.js';
 import { findBinary } from './process.js';
 import { tempDir } from './tmp.js';
 
@@ -190,10 +191,8 @@ export async function startMuranoEmulator(
   const provisions: MuranoEmulator['provisions'] = [];
   const live = new Map<string, TLSSocket>();
   const sockets = new Set<TLSSocket>();
-  const watchers = new Set<() => void>();
-  const changed = (): void => {
-    for (const w of [...watchers]) w();
-  };
+  const changes = new Changes('Murano emulator');
+  const changed = (): void => changes.changed();
 
   const store = (device: string, alias: string, w: ResourceWrite): void => {
     const byAlias = resources.get(device) ?? new Map<string, ResourceWrite[]>();
@@ -525,24 +524,7 @@ export async function startMuranoEmulator(
       devices.delete(d);
       live.get(d)?.destroy();
     },
-    until: (check, what, timeoutMs = 10000) =>
-      new Promise<void>((resolve, reject) => {
-        if (check()) {
-          resolve();
-          return;
-        }
-        const timer = setTimeout(() => {
-          watchers.delete(look);
-          reject(new Error(`Murano emulator: timed out waiting for ${what}`));
-        }, timeoutMs);
-        const look = (): void => {
-          if (!check()) return;
-          clearTimeout(timer);
-          watchers.delete(look);
-          resolve();
-        };
-        watchers.add(look);
-      }),
+    until: (check, what, timeoutMs = 10000) => changes.until(check, what, timeoutMs),
     stop,
     start: listen,
   };
