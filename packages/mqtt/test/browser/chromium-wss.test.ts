@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import { type CertPair, testCerts } from '../../../../test/helpers/certs.js';
+import { within } from '../../../../test/helpers/within.js';
 import {
   browserBundle,
   connectInPage,
@@ -41,7 +42,7 @@ const sockets = new Set<WebSocket>();
 const servers: WebSocketServer[] = [];
 const untrustedHandshakeErrors: Error[] = [];
 /** Woken on every broker event and TLS client error the waits below look at. */
-let wakers: (() => void)[] = [];
+const wakers: (() => void)[] = [];
 
 function wake(): void {
   for (const w of wakers.splice(0)) w();
@@ -49,23 +50,17 @@ function wake(): void {
 
 /** Resolves once `check()` holds, re-checked at each event; fails after 20 s (a bound, not a wait). */
 function until<T>(check: () => T | undefined, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const waiting = (async () => {
-    for (;;) {
-      const value = check();
-      if (value !== undefined) return value;
-      await new Promise<void>((resolve) => wakers.push(resolve));
-    }
-  })();
-  return Promise.race([
-    waiting.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        wakers = [];
-        reject(new Error(`timed out waiting for ${what}`));
-      }, 20_000);
-    }),
-  ]);
+  return within(
+    (async () => {
+      for (;;) {
+        const value = check();
+        if (value !== undefined) return value;
+        await new Promise<void>((resolve) => wakers.push(resolve));
+      }
+    })(),
+    20_000,
+    what,
+  );
 }
 
 /** Base64 SHA-256 of the key's DER SubjectPublicKeyInfo: the form Chromium's SPKI list takes. */

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
+import { within } from '../../../../test/helpers/within.js';
 import {
   browserBundle,
   connectInPage,
@@ -33,16 +34,8 @@ const sockets = new Set<WebSocket>();
 const publishWaiters: (() => void)[] = [];
 const subscribeWaiters: (() => void)[] = [];
 
-/** Fails after 20 s instead of hanging until the runner's timeout (an upper bound, not a wait). */
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
-    }),
-  ]);
-}
+/** A bound on each wait, so a hang fails with what was awaited (not a wait itself). */
+const BOUND_MS = 20_000;
 
 /** Resolves once the broker has seen a PUBLISH on `topic` (or at once if it already has). */
 function brokerSaw(topic: string): Promise<Seen> {
@@ -54,6 +47,7 @@ function brokerSaw(topic: string): Promise<Seen> {
         await new Promise<void>((resolve) => publishWaiters.push(resolve));
       }
     })(),
+    BOUND_MS,
     `a PUBLISH on ${topic}`,
   );
 }
@@ -66,6 +60,7 @@ function subscribed(count: number): Promise<void> {
         await new Promise<void>((resolve) => subscribeWaiters.push(resolve));
       }
     })(),
+    BOUND_MS,
     `SUBSCRIBE number ${count}`,
   );
 }
