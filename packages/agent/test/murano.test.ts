@@ -22,13 +22,9 @@ import { Agent } from '../src/agent/agent.js';
 import type { AgentEvent } from '../src/agent/events.js';
 import { parseConfig, validateConfig } from '../src/config/validate.js';
 import type { ChannelValue } from '../src/formats/types.js';
-import {
-  type ChannelChange,
-  type ChannelInfo,
-  checkWrite,
-  type IoDriver,
-} from '../src/sources/channels.js';
+import type { ChannelInfo } from '../src/sources/channels.js';
 import { ApiClient, startConsoleFixture } from './console-util.js';
+import { manualDriverOf } from './manual-driver.js';
 import { deferrer, ROOT, runCli, startCli, waitFor } from './util.js';
 
 const CHANNELS = [
@@ -56,23 +52,7 @@ function manualDriver() {
       },
     ]),
   );
-  const listeners = new Set<(c: ChannelChange) => void>();
-  const set = (id: number, value: ChannelValue, ts = Date.now()) => {
-    values.set(id, value);
-    for (const l of listeners) l({ id, value, ts });
-  };
-  const driver: IoDriver = {
-    kind: 'manual',
-    start: async () => undefined,
-    read: async (id) => values.get(id)!,
-    write: async (id, value) => set(id, checkWrite(infos.get(id)!, value)),
-    onChange: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    close: async () => undefined,
-  };
-  return { driver, set, values };
+  return manualDriverOf(values, infos);
 }
 
 interface Setup {

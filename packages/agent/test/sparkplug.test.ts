@@ -23,12 +23,8 @@ import { loadConfig, parseConfig, validateConfig } from '../src/config/validate.
 import type { ChannelValue } from '../src/formats/types.js';
 import { BdSeqCounter } from '../src/sinks/sparkplug.js';
 import { decodePayload, encodePayload } from '../src/sinks/sparkplug-payload.js';
-import {
-  type ChannelChange,
-  type ChannelInfo,
-  checkWrite,
-  type IoDriver,
-} from '../src/sources/channels.js';
+import type { ChannelInfo, IoDriver } from '../src/sources/channels.js';
+import { manualDriverOf } from './manual-driver.js';
 import { deferrer, waitFor } from './util.js';
 
 const tahu = sparkplugPayload.get('spBv1.0')!;
@@ -116,23 +112,7 @@ function manualDriver() {
       },
     ]),
   );
-  const listeners = new Set<(c: ChannelChange) => void>();
-  const set = (id: number, value: ChannelValue) => {
-    values.set(id, value);
-    for (const l of listeners) l({ id, value, ts: Date.now() });
-  };
-  const driver: IoDriver = {
-    kind: 'manual',
-    start: async () => undefined,
-    read: async (id) => values.get(id)!,
-    write: async (id, value) => set(id, checkWrite(infos.get(id)!, value)),
-    onChange: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    close: async () => undefined,
-  };
-  return { driver, set, values };
+  return manualDriverOf(values, infos);
 }
 
 /** A Sparkplug host application's view: every message under spBv1.0/#, decoded by Tahu. */
