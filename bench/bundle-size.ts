@@ -32,16 +32,12 @@ const mqttJsVersion = (
 
 /** Bundles `contents` (an ES module importing `connect`) for the browser, minified. */
 async function appBundle(contents: string): Promise<Uint8Array> {
+  // The library's own browser build, with the application as its entry instead.
+  const { entryPoints: _library, ...shared } = browserBuildOptions();
   const result = await build({
+    ...shared,
     stdin: { contents, resolveDir: here, loader: 'js' },
-    bundle: true,
     write: false,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['source'],
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
     logLevel: 'error',
   });
   return result.outputFiles[0]!.contents;
