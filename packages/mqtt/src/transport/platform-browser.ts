@@ -66,7 +66,6 @@ export class WebSocketByteStream implements ByteStream {
   #queuedBytes = 0;
   #paused = false;
   #flushing = false;
-  #corked: Uint8Array[] | undefined;
   #needDrain = false;
   #closed = false;
 
@@ -95,34 +94,8 @@ export class WebSocketByteStream implements ByteStream {
 
   write(bytes: Uint8Array): boolean {
     if (this.#closed || this.#ws.readyState !== OPEN) return false;
-    if (this.#corked !== undefined) this.#corked.push(bytes);
-    else this.#ws.send(bytes);
+    this.#ws.send(bytes);
     return this.#checkBuffered();
-  }
-
-  cork(): void {
-    this.#corked ??= [];
-  }
-
-  /** Sends what was corked as one binary message (fewer frames than one per packet). */
-  uncork(): void {
-    const corked = this.#corked;
-    this.#corked = undefined;
-    if (corked === undefined || corked.length === 0 || this.#closed) return;
-    if (this.#ws.readyState !== OPEN) return;
-    if (corked.length === 1) this.#ws.send(corked[0]!);
-    else {
-      let length = 0;
-      for (const bytes of corked) length += bytes.length;
-      const joined = new Uint8Array(length);
-      let offset = 0;
-      for (const bytes of corked) {
-        joined.set(bytes, offset);
-        offset += bytes.length;
-      }
-      this.#ws.send(joined);
-    }
-    this.#checkBuffered();
   }
 
   pause(): this {
@@ -142,15 +115,13 @@ export class WebSocketByteStream implements ByteStream {
     this.#queuedBytes += bytes.length;
   }
 
-  /** Sends what is corked, then closes normally (1000): queued messages go out first. */
+  /** Closes normally (1000): messages already sent go out first. */
   end(): this {
-    this.uncork();
     this.#closeSocket();
     return this;
   }
 
   destroy(): this {
-    this.#corked = undefined;
     this.#closeSocket();
     return this;
   }

@@ -81,9 +81,6 @@ export interface ByteStream {
   write(bytes: Uint8Array): boolean;
   /** True from a `write` that returned false until the next 'drain'. */
   readonly writableNeedDrain: boolean;
-  /** Holds writes until {@link uncork}, to send them as one (one writev, one frame). */
-  cork(): void;
-  uncork(): void;
   /** Stops 'data' events; the bytes wait (in the socket or in memory) until {@link resume}. */
   pause(): unknown;
   resume(): unknown;
