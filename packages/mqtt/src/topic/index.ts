@@ -220,11 +220,6 @@ interface TrieNode<T> {
   hashValues: Set<T> | undefined;
 }
 
-/** Whether a (valid) filter has a wildcard level. */
-function hasWildcard(filter: string): boolean {
-  return filter.includes('+') || filter.includes('#');
-}
-
 function node<T>(): TrieNode<T> {
   return { children: undefined, values: undefined, hashValues: undefined };
 }
@@ -236,14 +231,6 @@ function node<T>(): TrieNode<T> {
 export class TopicTrie<T> {
   #root: TrieNode<T> = node();
   #size = 0;
-  /**
-   * Filters without wildcards, by filter (created with the first): matching them is one
-   * lookup, and a client subscribed to plain topics (most devices) holds one small Map
-   * instead of a node, a Map and a Set per topic level.
-   */
-  #exact: Map<string, T[]> | undefined;
-  /** Pairs held in the trie proper (filters with `+` or `#`). */
-  #wild = 0;
 
   /** Number of (filter, value) pairs. */
   get size(): number {
@@ -261,18 +248,8 @@ export class TopicTrie<T> {
    */
   add(filter: string, value: T): void {
     validateTopicFilter(filter);
-    const matched = matchingFilter(filter);
-    if (!hasWildcard(matched)) {
-      this.#exact ??= new Map();
-      const values = this.#exact.get(matched);
-      if (values === undefined) this.#exact.set(matched, [value]);
-      else if (!values.includes(value)) values.push(value);
-      else return;
-      this.#size++;
-      return;
-    }
     let current = this.#root;
-    const levels = matched.split('/');
+    const levels = matchingFilter(filter).split('/');
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
@@ -280,7 +257,6 @@ export class TopicTrie<T> {
         if (!current.hashValues.has(value)) {
           current.hashValues.add(value);
           this.#size++;
-          this.#wild++;
         }
         return;
       }
@@ -296,7 +272,6 @@ export class TopicTrie<T> {
     if (!current.values.has(value)) {
       current.values.add(value);
       this.#size++;
-      this.#wild++;
     }
   }
 
@@ -305,18 +280,7 @@ export class TopicTrie<T> {
    * {@link add} stored it). Returns whether it was there.
    */
   remove(filter: string, value: T): boolean {
-    const matched = matchingFilter(filter);
-    if (!hasWildcard(matched)) {
-      const values = this.#exact?.get(matched);
-      const index = values?.indexOf(value) ?? -1;
-      if (index < 0) return false;
-      if (values!.length === 1) this.#exact!.delete(matched);
-      else values!.splice(index, 1);
-      if (this.#exact!.size === 0) this.#exact = undefined;
-      this.#size--;
-      return true;
-    }
-    const levels = matched.split('/');
+    const levels = matchingFilter(filter).split('/');
     const path: [TrieNode<T>, string][] = [];
     let current = this.#root;
     for (let i = 0; i < levels.length; i++) {
@@ -325,7 +289,6 @@ export class TopicTrie<T> {
         const removed = current.hashValues?.delete(value) ?? false;
         if (removed) {
           this.#size--;
-          this.#wild--;
           this.#prune(path, current);
         }
         return removed;
@@ -338,7 +301,6 @@ export class TopicTrie<T> {
     const removed = current.values?.delete(value) ?? false;
     if (removed) {
       this.#size--;
-      this.#wild--;
       this.#prune(path, current);
     }
     return removed;
@@ -362,10 +324,7 @@ export class TopicTrie<T> {
 
   /** Every value whose filter matches the topic name, each at most once. */
   match(topic: string): T[] {
-    const exact = this.#exact?.get(topic);
-    // Plain topics only (the common case): one lookup, no split.
-    if (this.#wild === 0) return exact === undefined ? [] : [...exact];
-    const result: T[] = exact === undefined ? [] : [...exact];
+    const result: T[] = [];
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] Wildcards at the first level do not match `$` topics.
     const dollar = topic.charCodeAt(0) === 0x24;
@@ -401,7 +360,5 @@ export class TopicTrie<T> {
   clear(): void {
     this.#root = node();
     this.#size = 0;
-    this.#exact = undefined;
-    this.#wild = 0;
   }
 }
